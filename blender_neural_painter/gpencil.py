@@ -1,0 +1,603 @@
+"""Everything that touches the Grease Pencil API lives here.
+
+Blender renamed and reshaped Grease Pencil twice (GPv2 -> GPv3 in 4.3, the data
+collection renamed in 5.0); keeping every call in one module means one place to fix
+when it moves again, and the rest of the add-on works with numpy arrays only.
+
+Writes use whole-array ``foreach_set`` on drawing attributes: per-point Python loops
+are about a thousand times slower and would make 10,000 strokes take minutes.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Sequence
+
+import bpy
+import numpy as np
+
+#: Custom property on every object, material and image the add-on creates, so a run
+#: can recognise (and reuse or clean up) its own data.
+TAG = "neural_painter"
+CANVAS_LAYER = "Canvas"
+PARAM_ATTR = "np_param_{:02d}"
+ORDER_ATTR = "np_order"  # 1-based painting order; 0 marks a stroke drawn by hand
+BRISTLE_IMAGE = "NP Bristle"
+MATERIAL_NAMES = {"marker": "NP Marker", "watercolor": "NP Watercolor", "oil": "NP Oil",
+                  "tape": "NP Tape", "canvas": "NP Canvas"}
+
+#: Grease Pencil's soft edge (smoothstep((1 - d/R) ** (10 softness))) has a different
+#: profile from the reference model's linear ramp of width ``softness * r`` centred on
+#: the outline. A least-squares fit of the two profiles gives, per unit of core
+#: softness, a radius grown by 30 % of it and a GP softness of 0.056 x it.
+GP_SOFT_RADIUS = 0.3
+GP_SOFT_SOFTNESS = 0.056
+
+
+def level_layer_name(level: int) -> str:
+    return f"Level {int(level)}"
+
+
+def layer_level(name: str) -> int | None:
+    """The level a layer holds, from its name; None for the canvas or foreign layers."""
+    if name.startswith("Level "):
+        try:
+            return int(name.split()[1])
+        except (IndexError, ValueError):
+            return None
+    return None
+
+
+def gp_datablocks() -> Any:
+    """The Grease Pencil v3 data collection: ``grease_pencils_v3`` in 4.3-4.5 (where
+    ``grease_pencils`` still holds legacy v2 data), ``grease_pencils`` from 5.0 on."""
+    if hasattr(bpy.data, "grease_pencils_v3"):
+        return bpy.data.grease_pencils_v3
+    return bpy.data.grease_pencils
+
+
+# --- colour ----------------------------------------------------------------------------
+
+def srgb_to_linear(c: np.ndarray) -> np.ndarray:
+    c = np.clip(np.asarray(c, np.float32), 0.0, 1.0)
+    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4).astype(np.float32)
+
+
+def linear_to_srgb(c: np.ndarray) -> np.ndarray:
+    c = np.clip(np.asarray(c, np.float32), 0.0, 1.0)
+    return np.where(c <= 0.0031308, c * 12.92, 1.055 * c ** (1 / 2.4) - 0.055).astype(np.float32)
+
+
+# --- data shapes -----------------------------------------------------------------------
+
+@dataclass
+class Canvas:
+    """Where a painting sits in the object's space: the XZ plane, facing the front view,
+    centred on the origin, ``width_m`` wide, with the image's aspect ratio."""
+
+    style: str
+    width: int  # pixels the strokes were optimised at
+    height: int
+    background: tuple[float, float, float]  # sRGB
+    width_m: float = 2.0
+
+    @property
+    def extent(self) -> tuple[float, float]:
+        long_side = float(max(self.width, self.height))
+        return self.width / long_side, self.height / long_side
+
+    @property
+    def scale(self) -> float:
+        """Metres per long-side unit."""
+        return self.width_m / self.extent[0]
+
+    @property
+    def size_m(self) -> tuple[float, float]:
+        ex, ey = self.extent
+        return ex * self.scale, ey * self.scale
+
+    def to_world(self, points: np.ndarray) -> np.ndarray:
+        """[..., 2] long-side units (y down) -> [..., 3] object space (x right, z up)."""
+        ex, ey = self.extent
+        s = self.scale
+        out = np.zeros(points.shape[:-1] + (3,), np.float32)
+        out[..., 0] = (points[..., 0] - ex / 2) * s
+        out[..., 2] = (ey / 2 - points[..., 1]) * s
+        return out
+
+    def from_world(self, xyz: np.ndarray) -> np.ndarray:
+        ex, ey = self.extent
+        s = self.scale
+        out = np.empty(xyz.shape[:-1] + (2,), np.float32)
+        out[..., 0] = xyz[..., 0] / s + ex / 2
+        out[..., 1] = ey / 2 - xyz[..., 2] / s
+        return out
+
+    def to_meta(self) -> dict[str, Any]:
+        return {"style": self.style, "width": self.width, "height": self.height,
+                "background": list(self.background), "width_m": self.width_m}
+
+    @classmethod
+    def from_meta(cls, meta: dict[str, Any]) -> "Canvas":
+        return cls(str(meta["style"]), int(meta["width"]), int(meta["height"]),
+                   tuple(float(c) for c in meta["background"]),  # type: ignore[arg-type]
+                   float(meta.get("width_m", 2.0)))
+
+
+@dataclass
+class StrokeBatch:
+    """One level's strokes as the worker sends them (geometry from ``core``)."""
+
+    level: int
+    points: np.ndarray  # [N, K, 2] long-side units, y down
+    radius: np.ndarray  # [N, K] long-side units
+    rgba: np.ndarray  # [N, K, 4] sRGB colour + stroke alpha
+    params: np.ndarray  # [N, D] core parameters, kept on the strokes for Refine
+    order: np.ndarray  # [N] 0-based painting order over the whole run
+    cap: str = "round"
+    softness: float = 0.0
+    textured: bool = False
+
+    def __len__(self) -> int:
+        return int(self.points.shape[0])
+
+
+@dataclass
+class Created:
+    """Data blocks a run created, so a failed run can remove exactly those."""
+
+    objects: list[Any] = field(default_factory=list)
+    grease_pencils: list[Any] = field(default_factory=list)
+    materials: list[Any] = field(default_factory=list)
+    images: list[Any] = field(default_factory=list)
+    actions: list[Any] = field(default_factory=list)
+
+
+def gp_softness(softness: float) -> tuple[float, float]:
+    """(radius factor, GP softness) that best imitate core's ``softness`` edge ramp."""
+    if softness <= 0:
+        return 1.0, 0.0
+    return 1.0 + GP_SOFT_RADIUS * softness, GP_SOFT_SOFTNESS * softness
+
+
+# --- materials -------------------------------------------------------------------------
+
+def ensure_bristle_image(texture: np.ndarray | None, created: Created) -> Any:
+    """The oil brush texture as a packed image, built from ``core.texture`` numbers
+    (no image file ships with the add-on). Shared by every oil painting."""
+    img = bpy.data.images.get(BRISTLE_IMAGE)
+    if img is not None and img.get(TAG):
+        return img
+    if texture is None:
+        raise ValueError("the oil texture was not sent by the worker")
+    tex = np.asarray(texture, np.float32)
+    rows, cols = tex.shape
+    img = bpy.data.images.new(BRISTLE_IMAGE, width=cols, height=rows, alpha=True, float_buffer=False)
+    img[TAG] = 1
+    # Set colour space first: changing it later reloads the (generated) buffer.
+    if "Non-Color" in _colorspaces(img):
+        img.colorspace_settings.name = "Non-Color"
+    img.alpha_mode = "STRAIGHT"
+    # GP maps a stroke texture's v = 0 (the bottom image row) to the stroke's right-hand
+    # side, which with Blender's z up is core's v = +1: flip the rows. Along the stroke,
+    # GP's u depends on length and radius in ways core cannot mirror, so the image holds
+    # each row's mean over u (the bristle streaks, which dominate the look) and is the
+    # same whatever u GP picks.
+    profile = tex[::-1].mean(axis=1, keepdims=True)
+    rgba = np.ones((rows, cols, 4), np.float32)
+    rgba[..., 3] = np.broadcast_to(profile, (rows, cols))
+    img.pixels.foreach_set(rgba.ravel())
+    img.update()
+    img.pack()
+    created.images.append(img)
+    return img
+
+
+def _colorspaces(img: Any) -> list[str]:
+    prop = img.colorspace_settings.bl_rna.properties["name"]
+    return [e.identifier for e in prop.enum_items]
+
+
+def ensure_material(style: str, created: Created, texture: np.ndarray | None = None) -> Any:
+    """The shared material for a style: reused across runs so painting twice does not
+    fill the file with duplicates. Colour comes from vertex colours, so the material
+    itself stays white."""
+    name = MATERIAL_NAMES[style]
+    mat = bpy.data.materials.get(name)
+    if mat is not None and mat.get(TAG) == style and mat.grease_pencil is not None:
+        return mat
+    mat = bpy.data.materials.new(name)
+    bpy.data.materials.create_gpencil_data(mat)
+    mat[TAG] = style
+    created.materials.append(mat)
+    g = mat.grease_pencil
+    g.show_stroke = True
+    g.show_fill = False
+    g.mode = "LINE"
+    g.color = (1.0, 1.0, 1.0, 1.0)
+    if style == "oil":
+        g.stroke_style = "TEXTURE"
+        g.stroke_image = ensure_bristle_image(texture, created)
+        # Full vertex colour; the texture only modulates alpha (a bristle stencil).
+        g.mix_stroke_factor = 1.0
+        g.pixel_size = 1.0
+    return mat
+
+
+def material_slot(data: Any, mat: Any) -> int:
+    for i, m in enumerate(data.materials):
+        if m == mat:
+            return i
+    data.materials.append(mat)
+    return len(data.materials) - 1
+
+
+# --- writing ---------------------------------------------------------------------------
+
+def _attr(drawing: Any, name: str, dtype: str, domain: str) -> Any:
+    a = drawing.attributes.get(name)
+    if a is None:
+        a = drawing.attributes.new(name, dtype, domain)
+    return a
+
+
+def write_strokes(drawing: Any, positions: np.ndarray, radius: np.ndarray, colors: np.ndarray,
+                  opacity: np.ndarray, material_index: int, flat_caps: bool = False,
+                  softness: float = 0.0, params: np.ndarray | None = None,
+                  order: np.ndarray | None = None, u_scale: np.ndarray | None = None) -> None:
+    """Append N strokes of K points each (positions [N,K,3], radius/opacity [N,K],
+    linear colours [N,K,4]) to ``drawing`` with whole-array writes."""
+    n, k = radius.shape
+    if n == 0:
+        return
+    first_curve = len(drawing.strokes)
+    first_point = len(drawing.attributes["position"].data) if first_curve else 0
+    drawing.add_strokes([k] * n)
+    n_curves = first_curve + n
+    n_points = first_point + n * k
+
+    def put_points(name: str, dtype: str, key: str, values: np.ndarray, width: int) -> None:
+        a = _attr(drawing, name, dtype, "POINT")
+        buf = np.zeros(n_points * width, np.float32)
+        if first_point:
+            a.data.foreach_get(key, buf)
+        buf[first_point * width:] = np.asarray(values, np.float32).ravel()
+        a.data.foreach_set(key, buf)
+
+    def put_curves(name: str, dtype: str, values: np.ndarray | float | int, width: int = 1) -> None:
+        a = _attr(drawing, name, dtype, "CURVE")
+        np_type = np.float32 if dtype.startswith("FLOAT") else np.int32
+        buf = np.zeros(n_curves * width, np_type)
+        if first_curve:
+            a.data.foreach_get("value", buf)
+        buf[first_curve * width:] = np.broadcast_to(np.asarray(values, np_type), (n * width,)) \
+            if np.ndim(values) == 0 else np.asarray(values, np_type).ravel()
+        a.data.foreach_set("value", buf)
+
+    put_points("position", "FLOAT_VECTOR", "vector", positions, 3)
+    put_points("radius", "FLOAT", "value", radius, 1)
+    put_points("opacity", "FLOAT", "value", opacity, 1)
+    put_points("vertex_color", "FLOAT_COLOR", "color", colors, 4)
+    put_curves("material_index", "INT", material_index)
+    if flat_caps:
+        put_curves("start_cap", "INT8", 1)
+        put_curves("end_cap", "INT8", 1)
+    if softness > 0:
+        put_curves("softness", "FLOAT", float(softness))
+    if u_scale is not None:
+        put_curves("u_scale", "FLOAT", u_scale)
+    if params is not None:
+        for j in range(params.shape[1]):
+            put_curves(PARAM_ATTR.format(j), "FLOAT", params[:, j])
+    if order is not None:
+        put_curves(ORDER_ATTR, "INT", np.asarray(order, np.int32) + 1)
+    drawing.tag_positions_changed()
+
+
+def new_painting(context: Any, name: str, canvas: Canvas, created: Created,
+                 frame: int, location: Sequence[float] | None = None) -> Any:
+    """A new Grease Pencil object holding only the background canvas. Every run gets
+    its own object so nothing the artist already has is ever modified."""
+    data = gp_datablocks().new(name)
+    created.grease_pencils.append(data)
+    obj = bpy.data.objects.new(name, data)
+    created.objects.append(obj)
+    obj[TAG] = json.dumps(canvas.to_meta())
+    if location is not None:
+        obj.location = tuple(location)
+    context.collection.objects.link(obj)
+    mat = ensure_material("canvas", created)
+    slot = material_slot(data, mat)
+    layer = data.layers.new(CANVAS_LAYER)
+    layer.use_lights = False  # unlit: strokes show their own colour in any scene
+    drawing = layer.frames.new(frame).drawing
+    w, h = canvas.size_m
+    pos = np.array([[[-w / 2, 0, 0], [w / 2, 0, 0]]], np.float32)
+    bg = np.ones((1, 2, 4), np.float32)
+    bg[..., :3] = srgb_to_linear(np.asarray(canvas.background, np.float32))
+    write_strokes(drawing, pos, np.full((1, 2), h / 2, np.float32), bg,
+                  np.ones((1, 2), np.float32), slot, flat_caps=True)
+    return obj
+
+
+def painting_canvas(obj: Any) -> Canvas | None:
+    """The canvas description stored on a painting, or None for other objects."""
+    meta = obj.get(TAG) if obj is not None else None
+    if not isinstance(meta, str):
+        return None
+    try:
+        return Canvas.from_meta(json.loads(meta))
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def add_level(obj: Any, batch: StrokeBatch, canvas: Canvas, created: Created, frame: int,
+              texture: np.ndarray | None = None) -> Any:
+    """Add one level's strokes on a new layer above the previous ones, so layer order
+    followed by stroke order is painting order."""
+    data = obj.data
+    name = level_layer_name(batch.level)
+    layer = next((l for l in data.layers if l.name == name), None)
+    if layer is None:
+        layer = data.layers.new(name)
+        layer.use_lights = False
+    fr = layer.get_frame_at(frame)
+    drawing = (fr if fr is not None and fr.frame_number == frame else layer.frames.new(frame)).drawing
+    _write_batch(drawing, obj, batch, canvas, created, texture)
+    return layer
+
+
+def _write_batch(drawing: Any, obj: Any, batch: StrokeBatch, canvas: Canvas,
+                 created: Created, texture: np.ndarray | None) -> None:
+    mat = ensure_material(canvas.style, created, texture)
+    slot = material_slot(obj.data, mat)
+    s = canvas.scale
+    colors = np.empty(batch.rgba.shape, np.float32)
+    colors[..., :3] = srgb_to_linear(batch.rgba[..., :3])
+    colors[..., 3] = 1.0  # vertex colour replaces the (white) material colour
+    u_scale = None
+    grow, soft = gp_softness(batch.softness)
+    write_strokes(drawing, canvas.to_world(batch.points), batch.radius * (s * grow), colors,
+                  batch.rgba[..., 3], slot, flat_caps=batch.cap == "flat",
+                  softness=soft, params=batch.params,
+                  order=batch.order, u_scale=u_scale)
+
+
+def stroke_count(obj: Any, frame: int | None = None) -> int:
+    """Painted strokes (canvas excluded) in the latest drawing of every level layer."""
+    total = 0
+    for layer in obj.data.layers:
+        if layer_level(layer.name) is None or len(layer.frames) == 0:
+            continue
+        fr = max(layer.frames, key=lambda f: f.frame_number) if frame is None else layer.get_frame_at(frame)
+        if fr is not None:
+            total += len(fr.drawing.strokes)
+    return total
+
+
+# --- animation -------------------------------------------------------------------------
+
+def _fcurves(action: Any, obj: Any) -> Iterable[Any]:
+    """F-curves of an object's action: slotted channel bags in 4.4+/5.x, legacy list before."""
+    try:
+        from bpy_extras.anim_utils import action_get_channelbag_for_slot
+        slot = obj.animation_data.action_slot
+        bag = action_get_channelbag_for_slot(action, slot)
+        if bag is not None:
+            return list(bag.fcurves)
+    except (ImportError, AttributeError):
+        pass
+    return list(getattr(action, "fcurves", []))
+
+
+def build_modifier_name(level: int) -> str:
+    return f"NP Build {level_layer_name(level)}"
+
+
+def setup_build(obj: Any, start: int, duration: int, created: Created) -> list[Any]:
+    """Replay the painting in painting order: one Build modifier per level layer (the
+    modifier builds each layer independently), its percentage keyframed linearly over
+    that level's share of ``duration`` so strokes appear at an even rate throughout."""
+    levels = sorted((layer_level(l.name), l) for l in obj.data.layers if layer_level(l.name) is not None)
+    counts = [max(1, len(max(l.frames, key=lambda f: f.frame_number).drawing.strokes)) if len(l.frames) else 1
+              for _, l in levels]
+    total = float(sum(counts)) or 1.0
+    mods = []
+    done = 0
+    for (level, layer), count in zip(levels, counts):
+        name = build_modifier_name(level)
+        mod = obj.modifiers.get(name) or obj.modifiers.new(name, "GREASE_PENCIL_BUILD")
+        mod.mode = "SEQUENTIAL"
+        mod.transition = "GROW"
+        mod.time_mode = "PERCENTAGE"
+        mod.tree_node_filter = layer.name
+        f0 = start + duration * done / total
+        done += count
+        f1 = start + duration * done / total
+        mod.percentage_factor = 0.0
+        mod.keyframe_insert("percentage_factor", frame=f0)
+        mod.percentage_factor = 1.0
+        mod.keyframe_insert("percentage_factor", frame=f1)
+        mods.append(mod)
+    ad = obj.animation_data
+    if ad is not None and ad.action is not None:
+        if ad.action not in created.actions:
+            created.actions.append(ad.action)
+        for fc in _fcurves(ad.action, obj):
+            for kp in fc.keyframe_points:
+                kp.interpolation = "LINEAR"
+    return mods
+
+
+def build_keyframes(obj: Any) -> dict[str, list[tuple[float, float]]]:
+    """(frame, value) keyframes of each Build modifier's percentage, for tests and UI."""
+    out: dict[str, list[tuple[float, float]]] = {}
+    ad = obj.animation_data
+    if ad is None or ad.action is None:
+        return out
+    for fc in _fcurves(ad.action, obj):
+        if fc.data_path.endswith("percentage_factor"):
+            name = fc.data_path.split('"')[1]
+            out[name] = [(kp.co[0], kp.co[1]) for kp in fc.keyframe_points]
+    return out
+
+
+def setup_keyframes(obj: Any, start: int, duration: int, every: int, canvas: Canvas,
+                    created: Created) -> None:
+    """Explicit frames instead of a modifier: a drawing every ``every`` strokes, for
+    artists who want to retime or edit individual steps. Each level layer gets a drawing
+    holding its strokes painted up to that step (empty before the level starts)."""
+    layers = sorted((layer_level(l.name), l) for l in obj.data.layers if layer_level(l.name) is not None)
+    info = []
+    for level, layer in layers:
+        fr = max(layer.frames, key=lambda f: f.frame_number)
+        info.append((level, layer, fr.frame_number, read_drawing(fr.drawing, canvas)))
+    total = sum(len(d["order"]) for *_, d in info)
+    every = max(1, int(every))
+    steps = max(1, -(-total // every))
+    per_step = duration / steps
+    done = 0
+    for level, layer, final_frame, d in info:
+        n = len(d["order"])
+        layer.frames.remove(final_frame)
+        layer.frames.new(start).drawing  # empty until this level's first stroke appears
+        for j in range(1, steps + 1):
+            visible = min(total, j * every) - done
+            if visible <= 0:
+                continue
+            f = int(round(start + j * per_step))
+            fr = layer.get_frame_at(f)
+            drawing = (fr if fr is not None and fr.frame_number == f else layer.frames.new(f)).drawing
+            if len(drawing.strokes):
+                drawing.remove_strokes()
+            m = min(visible, n)
+            write_strokes(drawing, d["positions"][:m], d["radius"][:m], d["colors"][:m],
+                          d["opacity"][:m], d["material_index"], d["flat_caps"], d["softness"],
+                          d["params"][:m], d["order"][:m] - 1, d["u_scale"][:m] if d["u_scale"] is not None else None)
+            if visible >= n:
+                break
+        done += n
+
+
+# --- reading (Refine) ------------------------------------------------------------------
+
+def _get_points(drawing: Any, name: str, key: str, width: int, n_points: int,
+                default: float) -> np.ndarray:
+    a = drawing.attributes.get(name)
+    buf = np.full(n_points * width, default, np.float32)
+    if a is not None and a.domain == "POINT":
+        a.data.foreach_get(key, buf)
+    return buf.reshape(n_points, width) if width > 1 else buf
+
+
+def _get_curves(drawing: Any, name: str, n_curves: int, default: float, dtype: Any = np.float32) -> np.ndarray:
+    a = drawing.attributes.get(name)
+    buf = np.full(n_curves, default, dtype)
+    if a is not None and a.domain == "CURVE":
+        a.data.foreach_get("value", buf)
+    return buf
+
+
+def read_drawing(drawing: Any, canvas: Canvas) -> dict[str, Any]:
+    """A drawing's strokes as arrays, padded to the longest stroke (lengths in
+    ``sizes``): positions in object space plus what ``core`` needs to rebuild them."""
+    n = len(drawing.strokes)
+    offsets = np.zeros(n + 1, np.int32)
+    if n:
+        drawing.curve_offsets.foreach_get("value", offsets)
+    n_points = int(offsets[-1])
+    sizes = np.diff(offsets)
+    k = int(sizes.max()) if n else 0
+    pos = _get_points(drawing, "position", "vector", 3, n_points, 0.0)
+    rad = _get_points(drawing, "radius", "value", 1, n_points, 0.01)
+    opa = _get_points(drawing, "opacity", "value", 1, n_points, 1.0)
+    col = _get_points(drawing, "vertex_color", "color", 4, n_points, 0.0)
+    # Pad every stroke to k points by repeating its last point (arrays stay rectangular).
+    idx = np.minimum(offsets[:-1, None] + np.arange(k)[None, :], (offsets[1:] - 1)[:, None]) if n else np.zeros((0, 0), int)
+    mats = _get_curves(drawing, "material_index", n, 0, np.int32)
+    d = max((int(a.name[len("np_param_"):]) + 1 for a in drawing.attributes
+             if a.name.startswith("np_param_") and a.name[len("np_param_"):].isdigit()), default=0)
+    params = np.stack([_get_curves(drawing, PARAM_ATTR.format(j), n, 0.0) for j in range(d)], 1) \
+        if d else np.zeros((n, 0), np.float32)
+    soft = _get_curves(drawing, "softness", n, 0.0)
+    caps = _get_curves(drawing, "start_cap", n, 0, np.int32)
+    u_attr = drawing.attributes.get("u_scale")
+    return {
+        "positions": pos[idx] if n else np.zeros((0, 0, 3), np.float32),
+        "radius": rad[idx] if n else np.zeros((0, 0), np.float32),
+        "opacity": opa[idx] if n else np.zeros((0, 0), np.float32),
+        "colors": col[idx] if n else np.zeros((0, 0, 4), np.float32),
+        "sizes": sizes,
+        "params": params,
+        "order": _get_curves(drawing, ORDER_ATTR, n, 0, np.int32),
+        "material_index": int(mats[0]) if n else 0,
+        "flat_caps": bool(caps.any()),
+        "softness": float(soft.max()) if n else 0.0,
+        "u_scale": _get_curves(drawing, "u_scale", n, 1.0) if u_attr is not None else None,
+        "canvas": canvas,
+    }
+
+
+def read_painting(obj: Any) -> list[dict[str, Any]]:
+    """Every level layer's latest drawing, bottom layer first (painting order)."""
+    canvas = painting_canvas(obj)
+    if canvas is None:
+        raise ValueError(f"{obj.name} was not made by Neural Painter")
+    out = []
+    for layer in obj.data.layers:
+        level = layer_level(layer.name)
+        if level is None or len(layer.frames) == 0:
+            continue
+        fr = max(layer.frames, key=lambda f: f.frame_number)
+        d = read_drawing(fr.drawing, canvas)
+        d["level"] = level
+        out.append(d)
+    return out
+
+
+# --- clean-up --------------------------------------------------------------------------
+
+def remove_created(created: Created) -> None:
+    """Undo a failed run: remove the data it made, leaving no orphans behind. Shared
+    materials and images made by this run go too, unless something else now uses them."""
+    for obj in created.objects:
+        try:
+            bpy.data.objects.remove(obj, do_unlink=True)
+        except ReferenceError:
+            pass
+    for data in created.grease_pencils:
+        try:
+            gp_datablocks().remove(data)
+        except ReferenceError:
+            pass
+    for act in created.actions:
+        try:
+            if act.users == 0:
+                bpy.data.actions.remove(act)
+        except ReferenceError:
+            pass
+    for mat in created.materials:
+        try:
+            if mat.users == 0:
+                bpy.data.materials.remove(mat)
+        except ReferenceError:
+            pass
+    for img in created.images:
+        try:
+            if img.users == 0:
+                bpy.data.images.remove(img)
+        except ReferenceError:
+            pass
+    created.objects.clear()
+    created.grease_pencils.clear()
+    created.materials.clear()
+    created.images.clear()
+    created.actions.clear()
+
+
+def datablock_counts() -> dict[str, int]:
+    """Counts of the data kinds a run may create, for before/after checks."""
+    return {"objects": len(bpy.data.objects), "grease_pencils": len(gp_datablocks()),
+            "materials": len(bpy.data.materials), "images": len(bpy.data.images),
+            "actions": len(bpy.data.actions)}

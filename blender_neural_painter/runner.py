@@ -1,0 +1,186 @@
+"""One painting run: worker events in, Grease Pencil out, on Blender's main thread.
+
+The same class serves the modal operator (polled from a timer, so Blender stays
+responsive), the synchronous operator call and the headless command (a blocking loop:
+timers never fire in ``--background``), so all three paint through one code path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from . import gpencil
+from .bridge import Worker, decode_array
+
+
+@dataclass
+class Animation:
+    mode: str = "BUILD"  # "BUILD", "KEYFRAMES" or "NONE"
+    start: int = 1
+    duration: int = 250
+    every: int = 10  # strokes per drawing in KEYFRAMES mode
+
+
+class PaintJob:
+    """Drives a worker and writes what it sends into a new painting object."""
+
+    def __init__(self, context: Any, request: dict[str, Any], *, name: str = "Painting",
+                 width_m: float = 2.0, location: tuple[float, float, float] | None = None,
+                 animation: Animation | None = None, python: str | None = None,
+                 site_dir: str | None = None, frame: int | None = None) -> None:
+        self.context = context
+        self.scene = context.scene
+        self.request = request
+        self.name = name
+        self.width_m = width_m
+        self.location = location
+        self.animation = animation or Animation()
+        self.frame = int(frame if frame is not None else min(self.scene.frame_start, self.animation.start))
+        self.worker = Worker(request, python=python, site_dir=site_dir)
+        self.created = gpencil.Created()
+        self.obj: Any = None
+        self.canvas: gpencil.Canvas | None = None
+        self.texture: np.ndarray | None = None
+        self.fraction = 0.0
+        self.status = "Starting the painting engine..."
+        self.levels_total = 0
+        self.strokes_written = 0
+        self.next_order = 0
+        self.error: str | None = None
+        self.cancelled = False
+        self.cancel_requested = False
+        self.done = False
+        self.engine_info: dict[str, Any] = {}
+
+    # --- life cycle --------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.worker.start()
+
+    def cancel(self) -> None:
+        """Stop the engine; strokes already painted stay (as a normal, undoable result)."""
+        self.cancel_requested = True
+        self.status = "Cancelling..."
+        self.worker.cancel()
+
+    @property
+    def finished(self) -> bool:
+        return self.done or self.error is not None or self.cancelled
+
+    def pump(self, timeout: float | None = 0.0) -> bool:
+        """Handle the events that have arrived; True once the run is over."""
+        if self.finished:
+            return True
+        try:
+            for ev in self.worker.poll(timeout):
+                self._handle(ev)
+                if self.finished:
+                    break
+            if not self.finished and self.worker.finished:
+                # Output closed without "done": the process died (or was cancelled hard).
+                if self.cancel_requested:
+                    self.cancelled = True
+                else:
+                    self._fail(self.worker.crash_message())
+        except Exception as exc:  # a bug in the writer must not leave half a painting
+            self._fail(f"writing the painting failed ({type(exc).__name__}: {exc}); please report it")
+            raise
+        finally:
+            if self.finished:
+                self._close()
+        return self.finished
+
+    def run_blocking(self, poll_seconds: float = 0.25) -> None:
+        """The synchronous path (scripts, tests, headless): same events, foreground loop."""
+        self.start()
+        while not self.pump(timeout=poll_seconds):
+            pass
+
+    def _close(self) -> None:
+        self.worker.stop()
+        if self.error is not None:
+            gpencil.remove_created(self.created)
+            self.obj = None
+            return
+        if self.obj is not None and self.strokes_written == 0:
+            gpencil.remove_created(self.created)  # cancelled before any stroke: leave nothing
+            self.obj = None
+            return
+        if self.obj is not None:
+            self._animate()
+            self.status = (f"Cancelled: kept {self.strokes_written} strokes" if self.cancelled
+                           else f"Done: {self.strokes_written} strokes")
+            self.fraction = 1.0 if self.done else self.fraction
+
+    def _fail(self, message: str) -> None:
+        self.error = message
+        self.status = message
+
+    # --- events ------------------------------------------------------------------------
+
+    def _handle(self, ev: dict[str, Any]) -> None:
+        kind = ev.get("event")
+        if kind == "hello":
+            self.engine_info = {k: ev.get(k) for k in ("torch", "device", "protocol")}
+            if ev.get("texture"):
+                self.texture = decode_array(ev["texture"])
+            self.status = f"Painting on {ev.get('device', 'cpu')}..."
+        elif kind == "init":
+            self._write_strokes(ev, by_level=True)
+        elif kind == "level_started":
+            self.levels_total = int(ev.get("levels", 0))
+            self.status = f"Level {ev.get('level')}/{ev.get('levels')}: placing {ev.get('strokes')} strokes"
+        elif kind == "progress":
+            self.fraction = float(ev.get("fraction", self.fraction))
+            self.status = f"Level {ev.get('level')}/{self.levels_total or '?'}: loss {float(ev.get('loss', 0)):.4f}"
+        elif kind == "level":
+            self._write_strokes(ev, by_level=False)
+            self.status = f"Level {ev.get('level')} painted ({self.strokes_written} strokes)"
+        elif kind == "done":
+            self.done = True
+        elif kind == "cancelled":
+            self.cancelled = True
+        elif kind == "error":
+            self._fail(str(ev.get("message", "the painting engine failed")))
+
+    def _ensure_object(self, strokes: dict[str, Any]) -> None:
+        if self.obj is not None:
+            return
+        canvas = strokes["canvas"]
+        self.canvas = gpencil.Canvas(str(strokes["style"]), int(canvas["width"]), int(canvas["height"]),
+                                     tuple(float(c) for c in canvas["background"]),  # type: ignore[arg-type]
+                                     float(self.width_m))
+        self.obj = gpencil.new_painting(self.context, self.name, self.canvas, self.created,
+                                        self.frame, self.location)
+
+    def _write_strokes(self, ev: dict[str, Any], by_level: bool) -> None:
+        strokes = ev["strokes"]
+        self._ensure_object(strokes)
+        assert self.canvas is not None
+        geo = ev["geometry"]
+        points, radius, rgba = (decode_array(geo[k]) for k in ("points", "radius", "rgba"))
+        n = points.shape[0]
+        params = np.asarray([s["params"] for s in strokes["strokes"]], np.float32).reshape(n, -1)
+        levels = np.asarray([s.get("level", 1) for s in strokes["strokes"]], np.int32).reshape(n)
+        groups = sorted(set(levels.tolist())) if by_level else [int(ev.get("level", levels[0] if n else 1))]
+        for level in groups:
+            idx = np.nonzero(levels == level)[0] if by_level else np.arange(n)
+            if idx.size == 0:
+                continue
+            batch = gpencil.StrokeBatch(level, points[idx], radius[idx], rgba[idx], params[idx],
+                                        np.arange(self.next_order, self.next_order + idx.size),
+                                        str(geo["cap"]), float(geo["softness"]), bool(geo["textured"]))
+            gpencil.add_level(self.obj, batch, self.canvas, self.created, self.frame, self.texture)
+            self.next_order += idx.size
+            self.strokes_written += idx.size
+        self.obj.data.update_tag() if hasattr(self.obj.data, "update_tag") else None
+
+    def _animate(self) -> None:
+        a = self.animation
+        if a.mode == "BUILD":
+            gpencil.setup_build(self.obj, a.start, a.duration, self.created)
+        elif a.mode == "KEYFRAMES" and self.canvas is not None:
+            gpencil.setup_keyframes(self.obj, a.start, a.duration, a.every, self.canvas, self.created)

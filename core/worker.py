@@ -1,0 +1,363 @@
+"""The painting engine as a separate process, for the Blender add-on.
+
+Blender must never freeze or crash because of the engine, and its own Python usually has
+no torch. So the add-on launches ``python -m core.worker`` (Blender's Python with torch
+installed next to the extension, or any interpreter the user points at), sends one JSON
+request line on stdin and reads JSON-lines events from stdout as the painting grows.
+
+Protocol (one JSON object per line, version 1):
+
+request (stdin, first line)::
+
+    {"protocol": 1,
+     "image": "/path/to/file.png"  |  "pixels": "/path/to/array.npy"   (HxWx3/4 sRGB floats),
+     "options": {PaintOptions fields},
+     "init": {StrokeSet JSON} | null,        (Refine: the painting read back from Blender)
+     "drawn": [stroke, ...] | null,           (Refine: strokes as they are drawn now, see
+                                               reconcile())
+     "add_levels": 0,
+     "engine": "painter" | "random"}          ("random" is a test stand-in, see _random_engine)
+
+after the request, a line "cancel" (or closing stdin, or SIGTERM) stops the run; every
+level already sent stays valid.
+
+events (stdout)::
+
+    {"event": "hello", "protocol": 1, "torch": "2.x", "device": "cpu", "texture": array}
+    {"event": "init", "strokes": {StrokeSet JSON}, "geometry": {...}}   (Refine only)
+    {"event": "level_started", "level": 1, "levels": 3, "strokes": 40}
+    {"event": "progress", "fraction": 0.4, "level": 1, "loss": 0.12}
+    {"event": "level", "level": 1, "strokes": {StrokeSet JSON}, "geometry": {...}}
+    {"event": "done", "seconds": 12.3, "strokes": 120}
+    {"event": "cancelled"}
+    {"event": "error", "message": "one line naming the problem and the fix"}
+
+Arrays travel as {"shape": [...], "data": base64 of little-endian float32}: a 10,000-stroke
+level is a few megabytes, which JSON number lists would make several times larger and
+slower to parse.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import signal
+import sys
+import threading
+import time
+import traceback
+from typing import Any, Callable, Iterator
+
+import numpy as np
+
+PROTOCOL = 1
+
+
+def encode_array(a: np.ndarray) -> dict[str, Any]:
+    a = np.ascontiguousarray(a, dtype="<f4")
+    return {"shape": list(a.shape), "data": base64.b64encode(a.tobytes()).decode("ascii")}
+
+
+def decode_array(d: dict[str, Any]) -> np.ndarray:
+    return np.frombuffer(base64.b64decode(d["data"]), dtype="<f4").reshape(d["shape"]).copy()
+
+
+class Channel:
+    """Writes events to the real stdout; anything else printed goes to stderr, so a stray
+    print in the engine can never corrupt the protocol."""
+
+    def __init__(self) -> None:
+        self._out = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8", buffering=1)
+        sys.stdout = sys.stderr
+        self._lock = threading.Lock()
+
+    def send(self, event: str, **fields: Any) -> None:
+        line = json.dumps({"event": event, **fields}, separators=(",", ":"))
+        with self._lock:
+            try:
+                self._out.write(line + "\n")
+                self._out.flush()
+            except (BrokenPipeError, ValueError):
+                pass  # the add-on went away; nothing left to tell
+
+
+def geometry_fields(strokes: Any) -> dict[str, Any]:
+    """A StrokeSet plus its geometry: the add-on draws geometry without importing core
+    (Blender's Python has no torch); the parameters ride along for Refine."""
+    g = strokes.geometry()
+    return {"strokes": strokes.to_json_dict(),
+            "geometry": {"points": encode_array(g.points), "radius": encode_array(g.radius),
+                         "rgba": encode_array(g.rgba), "cap": g.cap, "softness": float(g.softness),
+                         "textured": bool(g.textured)}}
+
+
+# --- Refine: strokes as drawn -> parameters -------------------------------------------
+
+def _fit_params(style: str, pts: np.ndarray, rad: np.ndarray, rgba: np.ndarray,
+                width: int, height: int) -> np.ndarray:
+    """Parameters whose geometry best matches a stroke as it is drawn now (moved, recoloured,
+    reshaped or hand-drawn), the inverse of core.styles.to_geometry."""
+    from .styles import MIN_RADIUS, colour_slices, get_style, canvas_extent
+
+    spec = get_style(style)
+    ex, ey = canvas_extent(width, height)
+    p = np.zeros(spec.dim, np.float32)
+    k = len(pts)
+    c0_idx, c2_idx = colour_slices(spec)
+    p[c0_idx] = rgba[0, :3]
+    p[c2_idx] = rgba[-1, :3] if c0_idx != c2_idx else rgba[:, :3].mean(0)
+    p[spec.params.index("a")] = float(np.clip(rgba[:, 3].max(), 0, 1))
+    if spec.params[:6] == ("x0", "y0", "x1", "y1", "x2", "y2"):
+        # Least-squares quadratic Bezier through the points, t by arc length.
+        seg = np.linalg.norm(np.diff(pts, axis=0), axis=1) if k > 1 else np.zeros(0)
+        t = np.concatenate([[0.0], np.cumsum(seg)]) / max(float(seg.sum()), 1e-9) if k > 1 else np.zeros(1)
+        p0, p2 = pts[0], pts[-1]
+        w = 2 * (1 - t) * t
+        rest = pts - ((1 - t) ** 2)[:, None] * p0 - (t ** 2)[:, None] * p2
+        p1 = (w[:, None] * rest).sum(0) / max(float((w * w).sum()), 1e-9) if k > 2 else (p0 + p2) / 2
+        scale = np.array([ex, ey], np.float32)
+        p[0:6] = np.concatenate([p0 / scale, p1 / scale, p2 / scale])
+        p[6], p[7] = max(float(rad[0]), MIN_RADIUS), max(float(rad[-1]), MIN_RADIUS)
+    else:
+        a, b = pts[0], pts[-1]
+        d = b - a
+        length = float(np.hypot(*d))
+        half_short = float(np.mean(rad))
+        # Tape points sit on the box ends; oil points are pulled in by the radius.
+        long_side = length if spec.cap == "flat" else length + 2 * half_short
+        theta = (np.arctan2(d[1], d[0]) / np.pi) % 1.0 if length > 0 else 0.0
+        p[0], p[1] = (a[0] + b[0]) / 2 / ex, (a[1] + b[1]) / 2 / ey
+        p[2], p[3] = max(long_side, 2 * half_short), 2 * half_short
+        p[4] = theta
+    return np.clip(p, 0.0, 1.0)
+
+
+def reconcile(init: Any, drawn: list[dict[str, Any]] | None) -> Any:
+    """The painting as the artist left it. ``drawn`` lists the strokes in the Blender
+    object (painting order), each with its stored ``params`` (null if drawn by hand) and
+    its current ``points``/``radius``/``rgba`` in core's long-side units. Strokes whose
+    geometry still matches their parameters keep them exactly; edited or new strokes are
+    re-fitted; deleted strokes are simply absent."""
+    from .strokes import StrokeSet
+    from .styles import to_geometry
+
+    if drawn is None:
+        return init
+    rows, levels = [], []
+    for s in drawn:
+        pts = np.asarray(s["points"], np.float32).reshape(-1, 2)
+        rad = np.asarray(s["radius"], np.float32).reshape(-1)
+        rgba = np.asarray(s["rgba"], np.float32).reshape(-1, 4)
+        params = s.get("params")
+        if params is not None:
+            params = np.asarray(params, np.float32)
+            g = to_geometry(init.style, params[None], init.width, init.height)
+            same = (g.points.shape[1] == len(pts)
+                    and np.allclose(g.points[0], pts, atol=2e-4)
+                    and np.allclose(g.radius[0], rad, atol=2e-4, rtol=1e-3)
+                    and np.allclose(g.rgba[0], rgba, atol=3e-3))
+            if same:
+                rows.append(params)
+                levels.append(int(s.get("level", 1)))
+                continue
+        rows.append(_fit_params(init.style, pts, rad, rgba, init.width, init.height))
+        levels.append(int(s.get("level", 1)))
+    dim = init.params.shape[1]
+    return StrokeSet(init.style, init.width, init.height,
+                     np.asarray(rows, np.float32).reshape(-1, dim), np.asarray(levels, np.int32),
+                     init.background, dict(init.meta))
+
+
+# --- engines ---------------------------------------------------------------------------
+
+def _random_engine(request: dict[str, Any], image: np.ndarray) -> Iterator[Any]:
+    """A stand-in engine for tests of the Blender side: random strokes, level by level,
+    with the painter's event sequence. ``fail_after_level`` kills the process abruptly
+    (a crashed worker); ``delay`` slows it down (so a test can cancel mid-run)."""
+    import torch
+
+    from .events import Done, LevelDone, LevelStarted, Progress
+    from .strokes import StrokeSet
+    from .styles import get_style, random_params
+
+    opts = request.get("options", {})
+    style = opts.get("style", "oil")
+    total = int(opts.get("strokes", 60))
+    levels = int(opts.get("levels") or 2)
+    size = int(opts.get("size", 128))
+    h, w = image.shape[:2]
+    s = size / max(h, w)
+    width, height = max(1, round(w * s)), max(1, round(h * s))
+    gen = torch.Generator().manual_seed(int(opts.get("seed", 0)))
+    spec = get_style(style)
+    bg = tuple(float(c) for c in image.reshape(-1, 3).mean(0))
+    done: list[Any] = []
+    delay = float(request.get("delay", 0.0))
+    start = time.perf_counter()
+    counts = [total // levels + (1 if i < total % levels else 0) for i in range(levels)]
+    for i, n in enumerate(counts):
+        level = i + 1
+        yield LevelStarted(level=level, levels=levels, strokes=n)
+        for step in range(3):
+            time.sleep(delay)
+            yield Progress(fraction=(i + (step + 1) / 3) / levels, level=level, loss=1.0 / (level + step))
+        params = random_params(spec, n, gen, max_size=0.6 / level).numpy()
+        part = StrokeSet(style, width, height, params, np.full(n, level), bg, {"engine": "random"})
+        done.append(part)
+        yield LevelDone(level=level, strokes=part, painted=StrokeSet.concat(done))
+        if request.get("fail_after_level") == level:
+            os._exit(9)
+    yield Done(strokes=StrokeSet.concat(done), seconds=time.perf_counter() - start)
+
+
+def _painter_engine(request: dict[str, Any], image: np.ndarray, init: Any) -> Iterator[Any]:
+    from .painter import PaintOptions, paint
+
+    opts = dict(request.get("options", {}))
+    known = set(PaintOptions.__dataclass_fields__)
+    options = PaintOptions(**{k: v for k, v in opts.items() if k in known})
+    if isinstance(options.background, list):
+        options.background = tuple(options.background)  # type: ignore[assignment]
+    return paint(image, options, init=init, add_levels=int(request.get("add_levels", 0)))
+
+
+def _load(request: dict[str, Any]) -> np.ndarray:
+    from .errors import PainterError
+    from .image_io import load_image
+
+    opts = request.get("options", {})
+    bg = opts.get("background", "white")
+    composite = tuple(bg) if isinstance(bg, (list, tuple)) else (0.0, 0.0, 0.0) if bg == "black" else (1.0, 1.0, 1.0)
+    max_side = max(16, int(opts.get("size", 512)))
+    if request.get("pixels"):
+        path = request["pixels"]
+        try:
+            array = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise PainterError(f"cannot read the pixels Blender handed over ({exc}); "
+                               "try saving the image to a file and painting from that") from None
+        return load_image(array, max_side=max_side, background=composite)
+    if request.get("image"):
+        return load_image(request["image"], max_side=max_side, background=composite)
+    raise PainterError("no image given: choose an image file, an image in the blend file "
+                       "or the camera as the source")
+
+
+def _hello(channel: Channel, request: dict[str, Any]) -> None:
+    info: dict[str, Any] = {"protocol": PROTOCOL}
+    try:
+        import torch
+
+        from .texture import bristle_texture
+
+        info["torch"] = torch.__version__
+        cuda = torch.cuda.is_available()
+        mps = bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available())
+        info["device"] = "cuda" if cuda else "mps" if mps else "cpu"
+        info["texture"] = encode_array(bristle_texture())
+    except ImportError:
+        info["torch"] = None
+    channel.send("hello", **info)
+
+
+def run(request: dict[str, Any], channel: Channel, cancelled: Callable[[], bool]) -> int:
+    """Serve one request; returns the exit code (0 done or cancelled, 2 user error, 3 bug)."""
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        channel.send("error", message=f"torch is not installed for {sys.executable}: install it from "
+                                      "the add-on preferences, or choose a Python that has torch")
+        return 2
+    from .errors import PainterError
+    from .strokes import StrokeSet
+
+    _hello(channel, request)
+    gen = None
+    try:
+        image = _load(request)
+        init = None
+        if request.get("init") is not None:
+            init = reconcile(StrokeSet.from_json_dict(request["init"], source="the painting"),
+                             request.get("drawn"))
+            channel.send("init", **geometry_fields(init))
+        if request.get("engine") == "random":
+            gen = _random_engine(request, image)
+        else:
+            gen = _painter_engine(request, image, init)
+        from .events import Done, LevelDone, LevelStarted, Progress
+
+        for ev in gen:
+            if cancelled():
+                gen.close()
+                channel.send("cancelled")
+                return 0
+            if isinstance(ev, LevelStarted):
+                channel.send("level_started", level=ev.level, levels=ev.levels, strokes=ev.strokes)
+            elif isinstance(ev, Progress):
+                channel.send("progress", fraction=float(ev.fraction), level=ev.level, loss=float(ev.loss))
+            elif isinstance(ev, LevelDone):
+                channel.send("level", level=ev.level, **geometry_fields(ev.strokes))
+            elif isinstance(ev, Done):
+                channel.send("done", seconds=float(ev.seconds), strokes=len(ev.strokes))
+        return 0
+    except PainterError as exc:
+        channel.send("error", message=str(exc))
+        return 2
+    except KeyboardInterrupt:
+        channel.send("cancelled")
+        return 0
+    except MemoryError:
+        channel.send("error", message="the painting engine ran out of memory; use fewer strokes or a "
+                                      "smaller working size")
+        return 3
+    except Exception as exc:  # a bug: say so in one line, details to stderr
+        traceback.print_exc(file=sys.stderr)
+        channel.send("error", message=f"the painting engine failed ({type(exc).__name__}: "
+                                      f"{str(exc).splitlines()[0] if str(exc) else 'no details'}); "
+                                      "please report it with the system console output")
+        return 3
+    finally:
+        if gen is not None:
+            gen.close()
+
+
+def main() -> int:
+    channel = Channel()
+    line = sys.stdin.readline()
+    try:
+        request = json.loads(line)
+        if not isinstance(request, dict):
+            raise ValueError("not an object")
+    except ValueError:
+        channel.send("error", message="the worker got no valid request; update the add-on and core together")
+        return 2
+    if request.get("protocol", PROTOCOL) != PROTOCOL:
+        channel.send("error", message=f"protocol {request.get('protocol')} is not supported by this "
+                                      f"worker (speaks {PROTOCOL}); update the add-on and core together")
+        return 2
+    stop = threading.Event()
+
+    def watch_stdin() -> None:
+        # "cancel" or end of input (the add-on closed the pipe or died) stops the run.
+        for cmd in sys.stdin:
+            if cmd.strip() == "cancel":
+                break
+        stop.set()
+
+    threading.Thread(target=watch_stdin, daemon=True).start()
+
+    def on_term(signum: int, frame: Any) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt  # asked twice: stop even inside a long step
+        stop.set()
+
+    try:
+        signal.signal(signal.SIGTERM, on_term)
+    except (ValueError, OSError):
+        pass
+    return run(request, channel, stop.is_set)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
