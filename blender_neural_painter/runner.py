@@ -54,6 +54,10 @@ class PaintJob:
         self.cancel_requested = False
         self.done = False
         self.engine_info: dict[str, Any] = {}
+        #: StrokeSet JSON of every level received (and of Refine's reconciled start), so
+        #: callers and tests can compare the object with what the engine produced.
+        self.received: list[dict[str, Any]] = []
+        self.init_strokes: dict[str, Any] | None = None
 
     # --- life cycle --------------------------------------------------------------------
 
@@ -129,6 +133,7 @@ class PaintJob:
                 self.texture = decode_array(ev["texture"])
             self.status = f"Painting on {ev.get('device', 'cpu')}..."
         elif kind == "init":
+            self.init_strokes = ev["strokes"]
             self._write_strokes(ev, by_level=True)
         elif kind == "level_started":
             self.levels_total = int(ev.get("levels", 0))
@@ -137,6 +142,7 @@ class PaintJob:
             self.fraction = float(ev.get("fraction", self.fraction))
             self.status = f"Level {ev.get('level')}/{self.levels_total or '?'}: loss {float(ev.get('loss', 0)):.4f}"
         elif kind == "level":
+            self.received.append(ev["strokes"])
             self._write_strokes(ev, by_level=False)
             self.status = f"Level {ev.get('level')} painted ({self.strokes_written} strokes)"
         elif kind == "done":

@@ -1,0 +1,112 @@
+"""Settings shown in the sidebar panel, stored per scene so they travel with the file."""
+
+from __future__ import annotations
+
+import bpy
+from bpy.props import (BoolProperty, EnumProperty, FloatProperty, FloatVectorProperty, IntProperty,
+                       PointerProperty, StringProperty)
+
+STYLE_ITEMS = [
+    ("oil", "Oil", "Oil paint brush: textured rectangles with round ends, colour varying along the stroke"),
+    ("marker", "Marker", "Marker pen: curved strokes of solid colour with round ends"),
+    ("watercolor", "Watercolor", "Watercolour: curved strokes with soft edges and a colour gradient"),
+    ("tape", "Tape", "Tape: flat rectangles of solid colour"),
+]
+
+
+class NeuralPainterSettings(bpy.types.PropertyGroup):
+    source: EnumProperty(  # type: ignore[valid-type]
+        name="Source",
+        description="Where the reference image comes from",
+        items=[("FILE", "Image File", "An image file on disk"),
+               ("IMAGE", "Blend Image", "An image already loaded in this blend file"),
+               ("CAMERA", "Camera Render", "Render the scene from the active camera and paint that")],
+        default="FILE")
+    image_path: StringProperty(  # type: ignore[valid-type]
+        name="Image File", description="Reference image to paint (PNG, JPEG, TIFF, WebP, BMP...)",
+        subtype="FILE_PATH", default="")
+    image: PointerProperty(  # type: ignore[valid-type]
+        name="Image", description="Reference image from this blend file", type=bpy.types.Image)
+    style: EnumProperty(  # type: ignore[valid-type]
+        name="Style", description="Kind of brush stroke the painting is made of",
+        items=STYLE_ITEMS, default="oil")
+    strokes: IntProperty(  # type: ignore[valid-type]
+        name="Strokes", description="Total number of strokes; more strokes give more detail and take longer",
+        default=500, min=1, max=20000, soft_max=5000)
+    levels: IntProperty(  # type: ignore[valid-type]
+        name="Levels", description="Coarse-to-fine passes (each on a finer grid); 0 chooses from the stroke count",
+        default=0, min=0, max=12)
+    size: IntProperty(  # type: ignore[valid-type]
+        name="Working Size", description="Long side in pixels at which strokes are optimised; "
+                                         "larger is slower but finer",
+        default=512, min=16, max=4096, soft_max=1024, subtype="PIXEL")
+    width_m: FloatProperty(  # type: ignore[valid-type]
+        name="Width", description="Width of the painting in the scene (the height follows the image)",
+        default=2.0, min=0.001, soft_max=100.0, subtype="DISTANCE", unit="LENGTH")
+    background: EnumProperty(  # type: ignore[valid-type]
+        name="Background", description="Colour of the canvas behind the strokes",
+        items=[("white", "White", "A white canvas"), ("black", "Black", "A black canvas"),
+               ("mean", "Image Mean", "The reference image's average colour"),
+               ("CUSTOM", "Custom", "A colour of your choice")],
+        default="white")
+    background_color: FloatVectorProperty(  # type: ignore[valid-type]
+        name="Canvas Colour", description="Custom canvas colour", subtype="COLOR_GAMMA",
+        size=3, min=0.0, max=1.0, default=(1.0, 1.0, 1.0))
+    renderer: EnumProperty(  # type: ignore[valid-type]
+        name="Renderer", description="Stroke renderer used by the optimiser",
+        items=[("analytic", "Analytic", "Exact differentiable renderer, fast on a CPU"),
+               ("neural", "Neural", "Neural renderer as in the paper (needs trained weights)")],
+        default="analytic")
+    device: EnumProperty(  # type: ignore[valid-type]
+        name="Device", description="Where the optimiser runs",
+        items=[("auto", "Auto", "CUDA if available, then Apple MPS, then CPU"),
+               ("cpu", "CPU", "Processor only"), ("cuda", "CUDA", "NVIDIA GPU"),
+               ("mps", "MPS", "Apple GPU")],
+        default="auto")
+    seed: IntProperty(  # type: ignore[valid-type]
+        name="Seed", description="Random seed; the same seed and settings give the same painting",
+        default=0, min=0)
+    animation: EnumProperty(  # type: ignore[valid-type]
+        name="Animation", description="How the painting process is replayed on the timeline",
+        items=[("BUILD", "Build Modifier", "Keyframed Build modifiers reveal strokes in painting order"),
+               ("KEYFRAMES", "Keyframes", "One drawing every N strokes, editable frame by frame"),
+               ("NONE", "None", "A still painting")],
+        default="BUILD")
+    anim_start: IntProperty(  # type: ignore[valid-type]
+        name="Start Frame", description="Frame at which the replay starts", default=1)
+    anim_duration: IntProperty(  # type: ignore[valid-type]
+        name="Duration", description="Length of the replay in frames", default=250, min=1)
+    keyframe_every: IntProperty(  # type: ignore[valid-type]
+        name="Strokes per Drawing", description="In Keyframes mode, strokes added per drawing",
+        default=10, min=1)
+    refine_strokes: IntProperty(  # type: ignore[valid-type]
+        name="Refine Strokes", description="Strokes to add when refining a painting", default=200,
+        min=1, max=20000)
+    refine_levels: IntProperty(  # type: ignore[valid-type]
+        name="Finer Levels", description="Finer levels to add when refining", default=1, min=1, max=6)
+
+
+class NeuralPainterRuntime(bpy.types.PropertyGroup):
+    """Progress of the running job, for the panel (not saved meaningfully)."""
+
+    running: BoolProperty(default=False)  # type: ignore[valid-type]
+    progress: FloatProperty(name="Progress", default=0.0, min=0.0, max=1.0,  # type: ignore[valid-type]
+                            subtype="FACTOR", description="How far the painting run is")
+    status: StringProperty(default="")  # type: ignore[valid-type]
+
+
+CLASSES = (NeuralPainterSettings, NeuralPainterRuntime)
+
+
+def register() -> None:
+    for cls in CLASSES:
+        bpy.utils.register_class(cls)
+    bpy.types.Scene.neural_painter = PointerProperty(type=NeuralPainterSettings)  # type: ignore[attr-defined]
+    bpy.types.WindowManager.neural_painter_run = PointerProperty(type=NeuralPainterRuntime)  # type: ignore[attr-defined]
+
+
+def unregister() -> None:
+    del bpy.types.WindowManager.neural_painter_run  # type: ignore[attr-defined]
+    del bpy.types.Scene.neural_painter  # type: ignore[attr-defined]
+    for cls in reversed(CLASSES):
+        bpy.utils.unregister_class(cls)

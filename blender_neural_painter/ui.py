@@ -1,0 +1,136 @@
+"""The "Neural Painter" tab in the 3D viewport sidebar."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import bpy
+
+from . import gpencil, prefs
+from .operators import active_job
+
+
+class NEURAL_PAINTER_PT_main(bpy.types.Panel):
+    bl_label = "Neural Painter"
+    bl_idname = "NEURAL_PAINTER_PT_main"
+    bl_space_type = "VIEW_3D"
+    bl_region_type = "UI"
+    bl_category = "Neural Painter"
+
+    def draw(self, context: Any) -> None:
+        layout = self.layout
+        s = context.scene.neural_painter
+        job = active_job()
+
+        col = layout.column()
+        col.enabled = job is None
+        col.prop(s, "source")
+        if s.source == "FILE":
+            col.prop(s, "image_path", text="")
+        elif s.source == "IMAGE":
+            col.template_ID(s, "image", open="image.open")
+        else:
+            col.label(text=f"Camera: {context.scene.camera.name if context.scene.camera else 'none'}",
+                      icon="CAMERA_DATA")
+        col.separator()
+        col.prop(s, "style")
+        col.prop(s, "strokes")
+        col.prop(s, "levels")
+        col.prop(s, "width_m")
+        row = col.row(align=True)
+        row.prop(s, "background", text="Background")
+        if s.background == "CUSTOM":
+            row.prop(s, "background_color", text="")
+
+        if prefs.STATE["torch"] == "unknown":
+            prefs.check_torch_async()
+        if prefs.STATE["torch"] == "missing":
+            box = layout.box()
+            box.label(text="Torch is not available to the painting engine.", icon="ERROR")
+            box.label(text="Install it or choose a Python with torch in")
+            box.label(text="Edit > Preferences > Add-ons > Neural Painter.")
+
+        if job is None:
+            row = layout.row()
+            row.scale_y = 1.5
+            row.operator("neural_painter.paint", icon="BRUSH_DATA")
+        else:
+            if hasattr(layout, "progress"):
+                layout.progress(factor=job.fraction, type="BAR", text=job.status)
+            else:
+                layout.label(text=f"{job.fraction * 100:.0f}%  {job.status}")
+            layout.operator("neural_painter.cancel", icon="CANCEL")
+        run = getattr(context.window_manager, "neural_painter_run", None)
+        if job is None and run is not None and run.status:
+            layout.label(text=run.status)
+
+
+class NEURAL_PAINTER_PT_engine(bpy.types.Panel):
+    bl_label = "Engine"
+    bl_parent_id = "NEURAL_PAINTER_PT_main"
+    bl_space_type = "VIEW_3D"
+    bl_region_type = "UI"
+    bl_category = "Neural Painter"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    def draw(self, context: Any) -> None:
+        s = context.scene.neural_painter
+        col = self.layout.column()
+        col.enabled = active_job() is None
+        col.prop(s, "size")
+        col.prop(s, "renderer")
+        col.prop(s, "device")
+        col.prop(s, "seed")
+        col.label(text=prefs.torch_summary(), icon="INFO")
+
+
+class NEURAL_PAINTER_PT_animation(bpy.types.Panel):
+    bl_label = "Animation"
+    bl_parent_id = "NEURAL_PAINTER_PT_main"
+    bl_space_type = "VIEW_3D"
+    bl_region_type = "UI"
+    bl_category = "Neural Painter"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    def draw(self, context: Any) -> None:
+        s = context.scene.neural_painter
+        col = self.layout.column()
+        col.prop(s, "animation", text="")
+        sub = col.column()
+        sub.enabled = s.animation != "NONE"
+        sub.prop(s, "anim_start")
+        sub.prop(s, "anim_duration")
+        if s.animation == "KEYFRAMES":
+            sub.prop(s, "keyframe_every")
+
+
+class NEURAL_PAINTER_PT_refine(bpy.types.Panel):
+    bl_label = "Refine"
+    bl_parent_id = "NEURAL_PAINTER_PT_main"
+    bl_space_type = "VIEW_3D"
+    bl_region_type = "UI"
+    bl_category = "Neural Painter"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    def draw(self, context: Any) -> None:
+        s = context.scene.neural_painter
+        col = self.layout.column()
+        if gpencil.painting_canvas(context.active_object) is None:
+            col.label(text="Select a painting made by Neural Painter", icon="INFO")
+        col.prop(s, "refine_strokes")
+        col.prop(s, "refine_levels")
+        col.operator("neural_painter.refine", icon="MOD_SUBSURF")
+
+
+CLASSES = (NEURAL_PAINTER_PT_main, NEURAL_PAINTER_PT_engine, NEURAL_PAINTER_PT_animation,
+           NEURAL_PAINTER_PT_refine)
+
+
+def register() -> None:
+    for cls in CLASSES:
+        bpy.utils.register_class(cls)
+
+
+def unregister() -> None:
+    for cls in reversed(CLASSES):
+        bpy.utils.unregister_class(cls)
