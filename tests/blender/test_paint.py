@@ -1,0 +1,149 @@
+"""Paint through the operator, then check the Grease Pencil object against the strokes
+core produced: layers, counts, positions, radii, linear colours, opacity, order, the
+Build animation; then save, reopen and check again."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from conftest import bpy, counts, orphans, paint
+
+
+def srgb_to_linear(c: np.ndarray) -> np.ndarray:
+    c = np.asarray(c, np.float64)
+    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+
+
+def attr(drawing: Any, name: str, key: str, width: int) -> np.ndarray:
+    a = drawing.attributes[name]
+    buf = np.zeros(len(a.data) * width, np.float32)
+    a.data.foreach_get(key, buf)
+    return buf.reshape(len(a.data), width) if width > 1 else buf
+
+
+def check_painting(obj: Any, levels: list[dict[str, Any]], budget: int, start: int, duration: int) -> None:
+    from blender_neural_painter import gpencil
+    from core.strokes import StrokeSet
+
+    canvas = gpencil.painting_canvas(obj)
+    assert canvas is not None
+    names = [l.name for l in obj.data.layers]
+    assert names == ["Canvas"] + [f"Level {d['strokes'][0]['level']}" for d in levels]
+    assert gpencil.stroke_count(obj) == budget
+    for layer in obj.data.layers:
+        assert layer.use_lights is False
+    grow, _ = gpencil.gp_softness(0.5 if canvas.style == "watercolor" else 0.0)
+    order_seen: list[int] = []
+    for layer, data in zip(list(obj.data.layers)[1:], levels):
+        ss = StrokeSet.from_json_dict(data)
+        geo = ss.geometry()
+        n, k = geo.radius.shape
+        drawing = layer.frames[0].drawing
+        assert len(drawing.strokes) == n
+        pos = attr(drawing, "position", "vector", 3).reshape(n, k, 3)
+        # XZ plane facing the front view: x right, z up (image y down), y = 0.
+        np.testing.assert_allclose(pos, canvas.to_world(geo.points), atol=1e-4)  # JSON keeps 6 decimals
+        assert np.all(pos[..., 1] == 0)
+        rad = attr(drawing, "radius", "value", 1).reshape(n, k)
+        np.testing.assert_allclose(rad, geo.radius * canvas.scale * grow, rtol=1e-3, atol=1e-5)
+        col = attr(drawing, "vertex_color", "color", 4).reshape(n, k, 4)
+        np.testing.assert_allclose(col[..., :3], srgb_to_linear(geo.rgba[..., :3]), atol=1e-4)
+        np.testing.assert_allclose(col[..., 3], 1.0)
+        opa = attr(drawing, "opacity", "value", 1).reshape(n, k)
+        np.testing.assert_allclose(opa, geo.rgba[..., 3], atol=1e-5)
+        caps = drawing.attributes.get("start_cap")
+        if canvas.style == "tape":
+            assert caps is not None and all(v.value == 1 for v in caps.data)
+        else:
+            assert caps is None or all(v.value == 0 for v in caps.data)
+        params = np.stack([attr(drawing, f"np_param_{j:02d}", "value", 1) for j in range(ss.params.shape[1])], 1)
+        np.testing.assert_allclose(params, ss.params, atol=1e-6)
+        order_seen += [int(v.value) for v in drawing.attributes["np_order"].data]
+        mats = {obj.data.materials[int(v.value)].name for v in drawing.attributes["material_index"].data}
+        assert mats == {gpencil.MATERIAL_NAMES[canvas.style]}
+    # Layer order then stroke order is painting order.
+    assert order_seen == list(range(1, budget + 1))
+    # Build animation: one modifier per level, keyframed back to back over the duration.
+    keys = gpencil.build_keyframes(obj)
+    frames = []
+    for data in levels:
+        level = data["strokes"][0]["level"]
+        mod = obj.modifiers[gpencil.build_modifier_name(level)]
+        assert mod.type == "GREASE_PENCIL_BUILD" and mod.tree_node_filter == f"Level {level}"
+        assert mod.time_mode == "PERCENTAGE" and mod.mode == "SEQUENTIAL"
+        (f0, v0), (f1, v1) = keys[mod.name]
+        assert (v0, v1) == (0.0, 1.0) and f1 > f0
+        frames.append((f0, f1))
+    assert frames[0][0] == pytest.approx(start) and frames[-1][1] == pytest.approx(start + duration)
+    for (a0, a1), (b0, b1) in zip(frames, frames[1:]):
+        assert a1 == pytest.approx(b0)
+
+
+def test_paint_writes_core_strokes_and_survives_save(scene: Any, image_path: Path, tmp_path: Path) -> None:
+    before = counts()
+    result, job = paint(scene, image_path, style="marker", strokes=30, levels=2, anim_start=5, anim_duration=60)
+    assert result == {"FINISHED"}, job.status
+    obj = bpy.context.view_layer.objects.active
+    assert obj.type == "GREASEPENCIL" and obj.name.startswith("Painting")
+    assert len(job.received) == 2
+    check_painting(obj, job.received, 30, 5, 60)
+    after = counts()
+    assert after["objects"] == before["objects"] + 1
+    assert after["grease_pencils"] == before["grease_pencils"] + 1
+    # Canvas: a rectangle the size of the painting, in the background colour.
+    from blender_neural_painter import gpencil
+
+    canvas = gpencil.painting_canvas(obj)
+    assert canvas.size_m[0] == pytest.approx(2.0)
+    assert canvas.size_m[1] == pytest.approx(2.0 * 64 / 96, rel=0.02)
+    path = tmp_path / "painting.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(path))
+    name, received = obj.name, job.received
+    bpy.ops.wm.open_mainfile(filepath=str(path))
+    check_painting(bpy.data.objects[name], received, 30, 5, 60)
+
+
+@pytest.mark.parametrize("style", ["oil", "watercolor", "tape"])
+def test_styles_attributes_and_shared_materials(scene: Any, image_path: Path, style: str) -> None:
+    """Every style's attributes; a second run reuses the style's material."""
+    result, job = paint(scene, image_path, engine="random", style=style, strokes=24, levels=2)
+    assert result == {"FINISHED"}, job.status
+    obj = bpy.context.view_layer.objects.active
+    check_painting(obj, job.received, 24, 1, 100)
+    from blender_neural_painter import gpencil
+
+    mat = bpy.data.materials[gpencil.MATERIAL_NAMES[style]]
+    if style == "oil":
+        assert mat.grease_pencil.stroke_style == "TEXTURE"
+        img = mat.grease_pencil.stroke_image
+        assert img is not None and img.packed_file is not None
+    n_mats, n_imgs = len(bpy.data.materials), len(bpy.data.images)
+    result, _ = paint(scene, image_path, engine="random", style=style, strokes=10, levels=1)
+    assert result == {"FINISHED"}
+    assert len(bpy.data.materials) == n_mats and len(bpy.data.images) == n_imgs
+    assert not orphans()
+
+
+def test_keyframes_animation(scene: Any, image_path: Path) -> None:
+    """Explicit drawings: one every N strokes, each holding the strokes painted so far."""
+    result, job = paint(scene, image_path, engine="random", style="marker", strokes=20, levels=2,
+                        animation="KEYFRAMES", keyframe_every=4, anim_start=1, anim_duration=50)
+    assert result == {"FINISHED"}, job.status
+    obj = bpy.context.view_layer.objects.active
+    assert not any(m.type == "GREASE_PENCIL_BUILD" for m in obj.modifiers)
+    totals: dict[int, int] = {}
+    for layer in list(obj.data.layers)[1:]:
+        frames = sorted((f.frame_number, len(f.drawing.strokes)) for f in layer.frames)
+        assert frames[0] == (1, 0)  # empty until the level starts
+        counts_ = [c for _, c in frames]
+        assert counts_ == sorted(counts_)
+        for f in range(1, 52):
+            fr = layer.get_frame_at(f)
+            totals[f] = totals.get(f, 0) + (len(fr.drawing.strokes) if fr else 0)
+    steps = sorted(set(totals.values()))
+    assert steps[0] == 0 and steps[-1] == 20
+    assert all(b - a <= 4 for a, b in zip(steps, steps[1:]))
