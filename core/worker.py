@@ -191,7 +191,10 @@ def _random_engine(request: dict[str, Any], image: np.ndarray) -> Iterator[Any]:
     width, height = max(1, round(w * s)), max(1, round(h * s))
     gen = torch.Generator().manual_seed(int(opts.get("seed", 0)))
     spec = get_style(style)
-    bg = tuple(float(c) for c in image.reshape(-1, 3).mean(0))
+    named = {"white": (1.0, 1.0, 1.0), "black": (0.0, 0.0, 0.0)}
+    choice = opts.get("background", "white")
+    bg = (tuple(float(c) for c in choice) if isinstance(choice, (list, tuple)) else named.get(choice)) \
+        or tuple(float(c) for c in image.reshape(-1, 3).mean(0))
     done: list[Any] = []
     delay = float(request.get("delay", 0.0))
     start = time.perf_counter()
