@@ -39,6 +39,26 @@ def decode_array(d: dict[str, Any]) -> np.ndarray:
     return np.frombuffer(base64.b64decode(d["data"]), dtype="<f4").reshape(d["shape"]).copy()
 
 
+#: Checks the engine's dependencies before ``core`` is imported (``core`` imports torch on
+#: import), so a missing torch becomes one protocol error line instead of a traceback.
+BOOTSTRAP = (
+    "import json, sys\n"
+    "missing = []\n"
+    "for name in ('numpy', 'torch', 'PIL'):\n"
+    "    try:\n"
+    "        __import__(name)\n"
+    "    except ImportError:\n"
+    "        missing.append({'PIL': 'pillow'}.get(name, name))\n"
+    "if missing:\n"
+    "    print(json.dumps({'event': 'error', 'message': ', '.join(missing) + ' is not installed for '\n"
+    "        + sys.executable + ': install torch from the add-on preferences, or choose a Python that has '\n"
+    "        + 'torch, numpy and pillow'}), flush=True)\n"
+    "    sys.exit(2)\n"
+    "import runpy\n"
+    "runpy.run_module('core.worker', run_name='__main__', alter_sys=True)\n"
+)
+
+
 def worker_command(python: str | None = None, site_dir: str | None = None) -> tuple[list[str], dict[str, str]]:
     """Command line and environment for the worker: the chosen interpreter (Blender's own
     by default), with ``core`` and the extension's private torch install on its path."""
@@ -52,7 +72,7 @@ def worker_command(python: str | None = None, site_dir: str | None = None) -> tu
     env["PYTHONPATH"] = os.pathsep.join(paths)
     env["PYTHONUNBUFFERED"] = "1"
     env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 2) - 1)))
-    return [exe, "-u", "-m", "core.worker"], env
+    return [exe, "-u", "-c", BOOTSTRAP], env
 
 
 class Worker:
