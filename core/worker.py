@@ -98,7 +98,7 @@ def _fit_params(style: str, pts: np.ndarray, rad: np.ndarray, rgba: np.ndarray,
                 width: int, height: int) -> np.ndarray:
     """Parameters whose geometry best matches a stroke as it is drawn now (moved, recoloured,
     reshaped or hand-drawn), the inverse of core.styles.to_geometry."""
-    from .styles import MIN_RADIUS, colour_slices, get_style, canvas_extent
+    from .styles import CURVE_POINTS, MIN_RADIUS, canvas_extent, colour_slices, get_style
 
     spec = get_style(style)
     ex, ey = canvas_extent(width, height)
@@ -109,9 +109,13 @@ def _fit_params(style: str, pts: np.ndarray, rad: np.ndarray, rgba: np.ndarray,
     p[c2_idx] = rgba[-1, :3] if c0_idx != c2_idx else rgba[:, :3].mean(0)
     p[spec.params.index("a")] = float(np.clip(rgba[:, 3].max(), 0, 1))
     if spec.params[:6] == ("x0", "y0", "x1", "y1", "x2", "y2"):
-        # Least-squares quadratic Bezier through the points, t by arc length.
+        # Least-squares quadratic Bezier through the points: at core's own sampling (even t)
+        # when the point count is unchanged, else t by arc length (a hand-drawn stroke).
         seg = np.linalg.norm(np.diff(pts, axis=0), axis=1) if k > 1 else np.zeros(0)
-        t = np.concatenate([[0.0], np.cumsum(seg)]) / max(float(seg.sum()), 1e-9) if k > 1 else np.zeros(1)
+        if k == CURVE_POINTS:
+            t = np.linspace(0.0, 1.0, k)
+        else:
+            t = np.concatenate([[0.0], np.cumsum(seg)]) / max(float(seg.sum()), 1e-9) if k > 1 else np.zeros(1)
         p0, p2 = pts[0], pts[-1]
         w = 2 * (1 - t) * t
         rest = pts - ((1 - t) ** 2)[:, None] * p0 - (t ** 2)[:, None] * p2
