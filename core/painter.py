@@ -1,0 +1,445 @@
+"""Progressive (coarse-to-fine) stroke painter.
+
+Level g of L paints on a g x g grid: its strokes are about one grid block long. New
+strokes go where the current painting is most wrong (a blurred error map raised to the
+4th power, as in Zou et al.), take their colour from the image there and their
+direction from the image's edges, and are then optimised through the differentiable
+renderer with pixel L1 plus a Sinkhorn OT loss. Unlike the paper's fixed blocks,
+strokes live in canvas coordinates and may cross block borders, so there are no seams.
+
+Earlier levels are frozen into a cached canvas, and each level is optimised at a
+resolution that gives its strokes enough pixels (never more than the output size):
+the output is vectors and is re-rendered at any size afterwards.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Iterator
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from . import raster
+from .devices import pick_device
+from .errors import PainterError
+from .events import Done, Event, LevelDone, LevelStarted, Progress
+from .losses import pixel_l1, sinkhorn_loss
+from .strokes import StrokeSet
+from .styles import MIN_RADIUS, StyleSpec, colour_slices, get_style
+
+MAX_STROKES = 20000
+MAX_SIZE = 4096
+RENDERERS = ("analytic", "neural")
+
+
+@dataclass
+class PaintOptions:
+    style: str = "oil"
+    strokes: int = 500
+    levels: int | None = None  # None: chosen from the stroke count
+    size: int = 512  # long side of the canvas, px
+    seed: int = 0
+    device: str = "auto"
+    background: str | tuple[float, float, float] = "white"
+    ot_weight: float | None = None  # None: the style's default
+    renderer: str = "analytic"
+    iterations: int | None = None  # per level; None: default
+    block_px: int = 64  # optimise each level so that a grid block spans this many px
+    extra: dict = field(default_factory=dict)
+
+    def validate(self) -> None:
+        get_style(self.style)
+        if not isinstance(self.strokes, int) or isinstance(self.strokes, bool):
+            raise PainterError(f"--strokes must be a whole number, got {self.strokes!r}")
+        if not 1 <= self.strokes <= MAX_STROKES:
+            raise PainterError(f"--strokes {self.strokes} is out of range: use 1 to {MAX_STROKES}")
+        if self.levels is not None and not 1 <= self.levels <= 12:
+            raise PainterError(f"--levels {self.levels} is out of range: use 1 to 12")
+        if not 16 <= self.size <= MAX_SIZE:
+            raise PainterError(f"--size {self.size} is out of range: use 16 to {MAX_SIZE} px")
+        if self.ot_weight is not None and not (self.ot_weight >= 0 and math.isfinite(self.ot_weight)):
+            raise PainterError(f"--ot-weight must be a number >= 0, got {self.ot_weight}")
+        if self.renderer not in RENDERERS:
+            raise PainterError(f"unknown renderer {self.renderer!r}: use one of {', '.join(RENDERERS)}")
+        if self.iterations is not None and not 1 <= self.iterations <= 10000:
+            raise PainterError(f"--iterations {self.iterations} is out of range: use 1 to 10000")
+
+
+# Default OT weight per style: measured in benchmarks/RESULTS.md (on where it helped).
+DEFAULT_OT_WEIGHT = {"marker": 0.1, "watercolor": 0.1, "oil": 0.1, "tape": 0.1}
+
+
+def parse_background(value: str | tuple[float, float, float] | list[float], image: np.ndarray | None = None
+                     ) -> tuple[float, float, float]:
+    """'white', 'black', 'mean' (the image's mean colour), '#rrggbb' or 'r,g,b' in 0..1."""
+    if isinstance(value, (tuple, list)):
+        rgb = tuple(float(v) for v in value)
+    else:
+        v = str(value).strip().lower()
+        if v == "white":
+            rgb = (1.0, 1.0, 1.0)
+        elif v == "black":
+            rgb = (0.0, 0.0, 0.0)
+        elif v == "mean":
+            if image is None:
+                raise PainterError("--background mean needs an image")
+            rgb = tuple(float(c) for c in image.reshape(-1, 3).mean(0))
+        elif v.startswith("#") and len(v) == 7:
+            try:
+                rgb = tuple(int(v[i:i + 2], 16) / 255.0 for i in (1, 3, 5))
+            except ValueError:
+                raise PainterError(f"--background {value!r} is not a colour: use white, black, "
+                                   "mean, #rrggbb or r,g,b") from None
+        else:
+            try:
+                rgb = tuple(float(x) for x in v.split(","))
+            except ValueError:
+                rgb = ()
+    if len(rgb) != 3 or not all(math.isfinite(c) and 0 <= c <= 1 for c in rgb):
+        raise PainterError(f"--background {value!r} is not a colour: use white, black, mean, "
+                           "#rrggbb or r,g,b with values in 0..1")
+    return rgb  # type: ignore[return-value]
+
+
+def default_levels(strokes: int) -> int:
+    """About 20 strokes per grid block at the finest level (the paper: 5 levels for 500)."""
+    return int(min(8, max(1, round(math.sqrt(strokes / 20.0)))))
+
+
+def strokes_per_level(strokes: int, levels: int) -> list[int]:
+    """Split the budget over levels in proportion to their block counts; sums exactly."""
+    weights = np.array([g * g for g in range(1, levels + 1)], dtype=np.float64)
+    raw = strokes * weights / weights.sum()
+    counts = np.floor(raw).astype(int)
+    for i in np.argsort(-(raw - counts), kind="stable")[: strokes - counts.sum()]:
+        counts[i] += 1
+    return [int(c) for c in counts]
+
+
+def _resize(image: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """Area-average resize of [H, W, 3]."""
+    if image.shape[0] == height and image.shape[1] == width:
+        return image
+    x = image.permute(2, 0, 1)[None]
+    if height <= image.shape[0] and width <= image.shape[1]:
+        y = F.interpolate(x, size=(height, width), mode="area")
+    else:
+        y = F.interpolate(x, size=(height, width), mode="bilinear", align_corners=False, antialias=True)
+    return y[0].permute(1, 2, 0).contiguous()
+
+
+def _blur(x: torch.Tensor, radius: int) -> torch.Tensor:
+    """Box blur of [H, W] twice (close to Gaussian), edge-padded."""
+    if radius < 1:
+        return x
+    k = 2 * radius + 1
+    y = x[None, None]
+    for _ in range(2):
+        y = F.avg_pool2d(F.pad(y, (radius, radius, radius, radius), mode="replicate"), k, stride=1)
+    return y[0, 0]
+
+
+class _Level:
+    """Optimisation of one level's strokes over a frozen canvas."""
+
+    def __init__(self, spec: StyleSpec, target: torch.Tensor, base: torch.Tensor, grid: int,
+                 generator: torch.Generator) -> None:
+        self.spec = spec
+        self.target = target
+        self.base = base
+        self.height, self.width = target.shape[:2]
+        self.long_px = max(self.width, self.height)
+        self.extent = (self.width / self.long_px, self.height / self.long_px)
+        self.block = 1.0 / grid  # long-side units
+        self.gen = generator
+        self.params = torch.zeros(0, spec.dim, device=target.device)
+        # Structure for stroke directions: image gradients of the blurred luminance.
+        lum = _blur(target.mean(-1), max(1, self.long_px // (grid * 8)))
+        self.gy = torch.zeros_like(lum)
+        self.gx = torch.zeros_like(lum)
+        self.gy[1:-1] = (lum[2:] - lum[:-2]) / 2
+        self.gx[:, 1:-1] = (lum[:, 2:] - lum[:, :-2]) / 2
+        self.colour_src = _blur_rgb(target, max(1, self.long_px // (grid * 16)))
+        self.max_len = min(1.0, 1.5 * self.block)
+
+    # -- placement -------------------------------------------------------------------
+
+    def place(self, count: int, canvas: torch.Tensor, candidates: int = 24) -> torch.Tensor:
+        """New strokes where the painting is most wrong, each the best of several candidates.
+
+        Slots are drawn from the blurred error map raised to the 4th power (Zou et al.);
+        around each slot ``candidates`` random strokes (size, direction, bend) are
+        scored at once by how much they would lower the squared error with their best
+        flat colour (closed form, as a greedy shape fitter would), and the winner of
+        each slot goes on to be optimised by gradient descent.
+        """
+        dev = self.target.device
+        err = (canvas - self.target).abs().mean(-1)
+        err = _blur(err, max(1, int(self.long_px * self.block / 8))) ** 4
+        flat = err.reshape(-1) + 1e-12
+        idx = torch.multinomial(flat.cpu(), count, replacement=count > flat.numel(), generator=self.gen)
+        n = count * candidates
+        iy = (idx // self.width).repeat_interleave(candidates).to(dev)
+        ix = (idx % self.width).repeat_interleave(candidates).to(dev)
+        u = torch.rand(n, 6, generator=self.gen).to(dev)
+        spread = self.block * 0.25 * self.long_px
+        cx = ((ix.float() + 0.5 + (u[:, 0] - 0.5) * spread) / self.width).clamp(0, 1)
+        cy = ((iy.float() + 0.5 + (u[:, 1] - 0.5) * spread) / self.height).clamp(0, 1)
+        # Half the candidates follow the image's edges, half point anywhere.
+        gx, gy = self.gx[iy, ix], self.gy[iy, ix]
+        edge_angle = torch.atan2(gy, gx) + math.pi / 2
+        rand_angle = u[:, 2] * math.pi
+        use_edge = (torch.arange(n, device=dev) % 2 == 0) & ((gx * gx + gy * gy) > 1e-6)
+        angle = torch.where(use_edge, edge_angle, rand_angle) % math.pi
+        length = self.block * (0.25 + 1.0 * u[:, 3])
+        thick = length * (0.15 + 0.6 * u[:, 4])
+        p = torch.zeros(n, self.spec.dim, device=dev)
+        names = self.spec.params
+        if names[0] == "x0":
+            ex, ey = self.extent
+            dx, dy = torch.cos(angle) * length / 2, torch.sin(angle) * length / 2
+            bend = (u[:, 5] - 0.5) * 0.6 * length
+            p[:, 0], p[:, 1] = cx - dx / ex, cy - dy / ey
+            p[:, 2], p[:, 3] = cx - torch.sin(angle) * bend / ex, cy + torch.cos(angle) * bend / ey
+            p[:, 4], p[:, 5] = cx + dx / ex, cy + dy / ey
+            p[:, 6] = thick / 2
+            p[:, 7] = thick / 2
+        else:
+            p[:, 0], p[:, 1] = cx, cy
+            p[:, 2], p[:, 3] = length, thick
+            p[:, 4] = angle / math.pi
+        a_idx = names.index("a")
+        p[:, a_idx] = 1.0
+        p = self.project(p)
+        colour, gain = self._best_colours(p, canvas)
+        c0, c2 = colour_slices(self.spec)
+        p[:, c0] = colour
+        p[:, c2] = colour
+        best = gain.view(count, candidates).argmax(dim=1) + torch.arange(count, device=dev) * candidates
+        return p[best]
+
+    def _best_colours(self, p: torch.Tensor, canvas: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Least-squares flat colour of each stroke alone over ``canvas``, and its error gain."""
+        bounds = raster.stroke_bounds(self.spec.name, p, self.extent)
+        patches = raster.Patches(bounds, self.long_px, self.width, self.height)
+        alpha, _ = raster.render_patches(self.spec.name, p, patches, self.extent)
+        m = alpha.reshape(alpha.shape[0], -1, 1)
+        idx = patches.flat_indices(p.device)
+        pad = patches.pad
+
+        def gather(img: torch.Tensor) -> torch.Tensor:
+            planes = F.pad(img.permute(2, 0, 1), (pad, pad, pad, pad)).reshape(3, -1)
+            return planes[:, idx].permute(1, 2, 0)  # [N, PP, 3]
+
+        cur, tgt = gather(canvas), gather(self.target)
+        inside = gather(torch.ones_like(canvas))[..., :1]  # 0 on the padding
+        m = m * inside
+        rest = cur * (1 - m)
+        colour = ((m * (tgt - rest)).sum(1) / (m * m).sum(1).clamp_min(1e-6)).clamp(0, 1)
+        before = ((cur - tgt) ** 2 * inside).sum((1, 2))
+        after = ((rest + m * colour[:, None, :] - tgt) ** 2 * inside).sum((1, 2))
+        return colour, before - after
+
+    # -- constraints -----------------------------------------------------------------
+
+    def project(self, p: torch.Tensor) -> torch.Tensor:
+        """Keep parameters valid and strokes about a block in size (bounded patches)."""
+        with torch.no_grad():
+            p = p.clamp(0.0, 1.0)
+            names = self.spec.params
+            if names[0] == "x0":
+                ex, ey = self.extent
+                scale = p.new_tensor([ex, ey])
+                mid = p[:, 2:4] * scale
+                for k in (0, 4):
+                    end = p[:, k:k + 2] * scale
+                    off = end - mid
+                    n = off.norm(dim=1, keepdim=True).clamp_min(1e-9)
+                    off = off * (n.clamp_max(self.max_len / 2) / n)
+                    p[:, k:k + 2] = ((mid + off) / scale).clamp(0, 1)
+                p[:, 6:8] = p[:, 6:8].clamp(MIN_RADIUS, self.max_len / 3)
+            else:
+                p[:, 2] = p[:, 2].clamp(2 * MIN_RADIUS, self.max_len)
+                p[:, 3] = p[:, 3].clamp(2 * MIN_RADIUS, self.max_len)
+            p[:, names.index("a")] = p[:, names.index("a")].clamp(0.3, 1.0)
+        return p
+
+    def render(self, params: torch.Tensor) -> torch.Tensor:
+        max_patch = int(math.ceil(self.max_len * 1.5 * self.long_px)) + 8
+        return raster.render(self.spec.name, params, self.width, self.height, base=self.base,
+                             max_patch=max_patch)
+
+
+def _blur_rgb(img: torch.Tensor, radius: int) -> torch.Tensor:
+    return torch.stack([_blur(img[..., c], radius) for c in range(3)], -1)
+
+
+def render_frozen(style: str, params: torch.Tensor, width: int, height: int,
+                  base: torch.Tensor, chunk: int = 512) -> torch.Tensor:
+    """Render fixed strokes without gradients, in chunks to bound memory."""
+    with torch.no_grad():
+        canvas = base
+        for s in range(0, params.shape[0], chunk):
+            canvas = raster.render(style, params[s:s + chunk], width, height, base=canvas)
+        return canvas
+
+
+def paint(image: np.ndarray, options: PaintOptions, init: StrokeSet | None = None,
+          add_levels: int = 0) -> Iterator[Event]:
+    """Paint ``image`` (float HxWx3 sRGB in [0, 1]) with strokes; yields events.
+
+    With ``init``, those strokes are kept (frozen) as the first levels and painting
+    continues: ``add_levels`` finer levels are added with ``options.strokes`` strokes.
+    Closing the generator cancels; every LevelDone already received stays valid.
+    """
+    options.validate()
+    spec = get_style(options.style)
+    if options.renderer == "neural":
+        raise PainterError("the neural renderer is not available in this version; use --renderer analytic")
+    device = pick_device(options.device)
+    img = np.asarray(image, dtype=np.float32)
+    if img.ndim != 3 or img.shape[2] != 3 or min(img.shape[:2]) < 1:
+        raise PainterError(f"image must be an H x W x 3 array, got shape {img.shape}; load it with core.image_io")
+    img = np.nan_to_num(img, nan=0.0, posinf=1.0, neginf=0.0).clip(0, 1)
+    background = parse_background(options.background, img)
+    start = time.perf_counter()
+    torch.manual_seed(options.seed)
+    gen = torch.Generator().manual_seed(options.seed)
+
+    h0, w0 = img.shape[:2]
+    scale = options.size / max(h0, w0)
+    width, height = max(1, round(w0 * scale)), max(1, round(h0 * scale))
+    target_full = _resize(torch.from_numpy(np.ascontiguousarray(img)).to(device), height, width)
+    ot_weight = DEFAULT_OT_WEIGHT[spec.name] if options.ot_weight is None else options.ot_weight
+
+    if init is not None:
+        if init.style != spec.name:
+            raise PainterError(f"cannot continue a {init.style} painting in style {spec.name}; "
+                               f"use --style {init.style}")
+        frozen = torch.from_numpy(init.params.copy()).to(device)
+        frozen_level = [int(v) for v in init.level]
+        first_level = (max(frozen_level) if frozen_level else 0) + 1
+        levels = max(1, add_levels)
+        background = init.background
+    else:
+        frozen = torch.zeros(0, spec.dim, device=device)
+        frozen_level = []
+        first_level = 1
+        levels = options.levels or default_levels(options.strokes)
+    levels = min(levels, options.strokes)
+    counts = strokes_per_level(options.strokes, levels)
+    round_size = int(options.extra.get("round", 16))
+    iters_per_round = options.iterations or int(options.extra.get("iters", 20))
+    total_iters = sum(len(_rounds(c, round_size)) * iters_per_round for c in counts)
+    done_iters = 0
+    meta = {"engine": "neural-painter", "seed": options.seed, "size": options.size,
+            "ot_weight": ot_weight, "renderer": options.renderer}
+    bg = torch.tensor(background, dtype=torch.float32, device=device)
+
+    def make_set(params: torch.Tensor, lv: list[int]) -> StrokeSet:
+        clean = torch.nan_to_num(params.detach(), nan=0.5).clamp(0, 1).cpu().numpy()
+        return StrokeSet(spec.name, width, height, clean, np.asarray(lv, dtype=np.int32), background, dict(meta))
+
+    for li, count in enumerate(counts):
+        if count == 0:
+            continue
+        level = first_level + li
+        grid = level
+        yield LevelStarted(level=level, levels=first_level + levels - 1, strokes=count)
+        # Resolution: a grid block spans about block_px pixels, capped at the output size.
+        res = min(options.size, max(32, options.block_px * grid))
+        lh, lw = max(1, round(height * res / max(width, height))), max(1, round(width * res / max(width, height)))
+        target = _resize(target_full, lh, lw)
+        base = render_frozen(spec.name, frozen, lw, lh, bg.expand(lh, lw, 3))
+        lvl = _Level(spec, target, base, grid, gen)
+        # Greedy rounds: each places a few strokes where the painting is most wrong and
+        # optimises only those over everything painted before them (frozen in the base
+        # canvas), so an iteration costs the pixels of a few strokes, not of the level.
+        rounds = _rounds(count, round_size)
+        placed = []
+        for r_count in rounds:
+            with torch.no_grad():
+                new = lvl.place(r_count, lvl.base)
+            params = new.clone().requires_grad_(True)
+            opt = _optimizer(spec, params, lvl.block, options.extra)
+            for it in range(iters_per_round):
+                opt.zero_grad(set_to_none=True)
+                canvas = lvl.render(params)
+                loss = pixel_l1(canvas, target) if options.extra.get("loss", "l1") == "l1" else \
+                    ((canvas - target) ** 2).mean() * 4
+                if ot_weight > 0:
+                    loss = loss + ot_weight * sinkhorn_loss(canvas, target)
+                loss.backward()
+                opt.step()
+                with torch.no_grad():
+                    params.data = lvl.project(torch.nan_to_num(params.data, nan=0.5))
+                done_iters += 1
+                if it % 5 == 0 or it == iters_per_round - 1:
+                    yield Progress(fraction=min(1.0, done_iters / max(1, total_iters)), level=level,
+                                   loss=float(loss.detach()))
+            with torch.no_grad():
+                lvl.base = lvl.render(params.detach())
+            placed.append(params.detach())
+        params = torch.cat(placed)
+        level_params = params.detach()
+        frozen = torch.cat([frozen, level_params])
+        frozen_level += [level] * count
+        yield LevelDone(level=level, strokes=make_set(level_params, [level] * count),
+                        painted=make_set(frozen, frozen_level))
+    yield Done(strokes=make_set(frozen, frozen_level), seconds=time.perf_counter() - start)
+
+
+def _rounds(count: int, round_size: int) -> list[int]:
+    """Split a level's strokes into greedy rounds of about ``round_size``."""
+    return _split(count, max(1, math.ceil(count / max(1, round_size)))) if count else []
+
+
+def _split(total: int, parts: int) -> list[int]:
+    base = [total // parts] * parts
+    for i in range(total - sum(base)):
+        base[i] += 1
+    return base
+
+
+def _optimizer(spec: StyleSpec, params: torch.Tensor, block: float, extra: dict) -> torch.optim.Optimizer:
+    """Adam with per-parameter step sizes: shapes move a fraction of their level's block
+    per step, colours a fixed amount, so coarse levels converge as fast as fine ones."""
+    lr = torch.full((spec.dim,), float(extra.get("lr_shape", 0.1)) * block)
+    c0, c2 = colour_slices(spec)
+    lr[c0 + c2] = float(extra.get("lr_colour", 0.02))
+    lr[spec.params.index("a")] = float(extra.get("lr_colour", 0.02))
+    return _ScaledAdam([params], lr.to(params.device))
+
+
+class _ScaledAdam(torch.optim.Adam):
+    """Adam whose step is scaled per parameter column (one rate per stroke parameter)."""
+
+    def __init__(self, params, column_lr: torch.Tensor) -> None:
+        super().__init__(params, lr=1.0, betas=(0.9, 0.99))
+        self.column_lr = column_lr
+
+    @torch.no_grad()
+    def step(self, closure=None):  # type: ignore[override]
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is not None:
+                    p.grad.mul_(1.0)
+        before = [p.detach().clone() for g in self.param_groups for p in g["params"]]
+        super().step(closure)
+        for p, b in zip((p for g in self.param_groups for p in g["params"]), before):
+            p.copy_(b + (p - b) * self.column_lr)
+        return None
+
+
+def run(image: np.ndarray, options: PaintOptions, **kwargs) -> StrokeSet:
+    """Paint to completion and return the strokes (for scripts and tests)."""
+    result = None
+    for event in paint(image, options, **kwargs):
+        if isinstance(event, Done):
+            result = event.strokes
+    assert result is not None
+    return result

@@ -1,0 +1,152 @@
+"""StrokeSet: the painting as data, and its versioned JSON form.
+
+The JSON schema (version 1) is documented in README.md. Order in the file is painting
+order; ``level`` says which coarse-to-fine level placed each stroke.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .errors import PainterError
+from .styles import Geometry, get_style, to_geometry
+
+SCHEMA = "neural-painter/strokes"
+SCHEMA_VERSION = 1
+
+
+@dataclass
+class StrokeSet:
+    style: str
+    width: int  # canvas size in pixels at which the strokes were optimised
+    height: int
+    params: np.ndarray  # [N, D] float32 in [0, 1], painting order
+    level: np.ndarray  # [N] int, 1-based level that placed each stroke
+    background: tuple[float, float, float] = (1.0, 1.0, 1.0)  # sRGB in [0, 1]
+    meta: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        spec = get_style(self.style)
+        self.params = np.asarray(self.params, dtype=np.float32).reshape(-1, spec.dim)
+        self.level = np.asarray(self.level, dtype=np.int32).reshape(-1)
+        if self.level.shape[0] != self.params.shape[0]:
+            raise PainterError(f"stroke set has {self.params.shape[0]} strokes but "
+                               f"{self.level.shape[0]} levels: give one level per stroke")
+        self.background = tuple(float(c) for c in self.background)  # type: ignore[assignment]
+
+    def __len__(self) -> int:
+        return int(self.params.shape[0])
+
+    @property
+    def order(self) -> np.ndarray:
+        return np.arange(len(self), dtype=np.int32)
+
+    def geometry(self) -> Geometry:
+        return to_geometry(self.style, self.params, self.width, self.height)
+
+    def subset(self, count: int) -> "StrokeSet":
+        """The first ``count`` strokes: the painting as it was part-way through."""
+        return StrokeSet(self.style, self.width, self.height, self.params[:count],
+                         self.level[:count], self.background, dict(self.meta))
+
+    @staticmethod
+    def concat(parts: list["StrokeSet"]) -> "StrokeSet":
+        first = parts[0]
+        return StrokeSet(first.style, first.width, first.height,
+                         np.concatenate([p.params for p in parts]),
+                         np.concatenate([p.level for p in parts]), first.background,
+                         dict(first.meta))
+
+    # --- JSON -------------------------------------------------------------------------
+
+    def to_json_dict(self) -> dict:
+        spec = get_style(self.style)
+        return {
+            "schema": SCHEMA,
+            "version": SCHEMA_VERSION,
+            "style": self.style,
+            "params": list(spec.params),
+            "canvas": {"width": self.width, "height": self.height,
+                       "background": [round(c, 6) for c in self.background]},
+            "meta": self.meta,
+            "strokes": [
+                {"order": i, "level": int(lv), "params": [round(float(v), 6) for v in row]}
+                for i, (row, lv) in enumerate(zip(self.params, self.level))
+            ],
+        }
+
+    def save_json(self, path: str | os.PathLike) -> None:
+        text = json.dumps(self.to_json_dict(), indent=1)
+        try:
+            Path(path).write_text(text)
+        except OSError as exc:
+            raise PainterError(f"cannot write {path}: {exc.strerror or exc}; "
+                               "choose a writable output location") from None
+
+    @classmethod
+    def from_json_dict(cls, data: object, source: str = "strokes JSON") -> "StrokeSet":
+        def bad(why: str) -> PainterError:
+            return PainterError(f"{source} is not a valid strokes file ({why}); "
+                                "re-export it with `python -m core paint`")
+
+        if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+            raise bad(f"missing \"schema\": \"{SCHEMA}\"")
+        if data.get("version") != SCHEMA_VERSION:
+            raise bad(f"version {data.get('version')!r} is not supported, expected {SCHEMA_VERSION}")
+        style = data.get("style")
+        if not isinstance(style, str):
+            raise bad("no style")
+        spec = get_style(style)
+        canvas = data.get("canvas")
+        if not isinstance(canvas, dict):
+            raise bad("no canvas")
+        try:
+            width, height = int(canvas["width"]), int(canvas["height"])
+            background = tuple(float(c) for c in canvas.get("background", (1, 1, 1)))
+        except (KeyError, TypeError, ValueError):
+            raise bad("canvas needs integer width and height") from None
+        if width < 1 or height < 1 or len(background) != 3:
+            raise bad("canvas width/height must be positive and background an RGB triple")
+        strokes = data.get("strokes")
+        if not isinstance(strokes, list):
+            raise bad("\"strokes\" must be a list")
+        rows, levels = [], []
+        for i, s in enumerate(strokes):
+            try:
+                row = [float(v) for v in s["params"]]
+                lv = int(s.get("level", 1))
+            except (KeyError, TypeError, ValueError):
+                raise bad(f"stroke {i} has no numeric params") from None
+            if len(row) != spec.dim:
+                raise bad(f"stroke {i} has {len(row)} params, style {style} needs {spec.dim}")
+            if not all(math.isfinite(v) for v in row):
+                raise bad(f"stroke {i} has a non-finite parameter")
+            rows.append(row)
+            levels.append(lv)
+        if "order" in (strokes[0] if strokes else {}):
+            order = [int(s.get("order", i)) for i, s in enumerate(strokes)]
+            idx = np.argsort(np.asarray(order), kind="stable")
+            rows = [rows[i] for i in idx]
+            levels = [levels[i] for i in idx]
+        params = np.clip(np.asarray(rows, dtype=np.float32).reshape(-1, spec.dim), 0.0, 1.0)
+        meta = data.get("meta") if isinstance(data.get("meta"), dict) else {}
+        return cls(style, width, height, params, np.asarray(levels, dtype=np.int32),
+                   tuple(min(max(c, 0.0), 1.0) for c in background), meta)  # type: ignore[arg-type]
+
+    @classmethod
+    def load_json(cls, path: str | os.PathLike) -> "StrokeSet":
+        p = Path(path)
+        if not p.is_file():
+            raise PainterError(f"strokes file {path} does not exist; check the path")
+        try:
+            data = json.loads(p.read_text())
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise PainterError(f"{path} is not valid JSON ({exc.__class__.__name__}: "
+                               f"{str(exc).splitlines()[0]}); re-export it with `python -m core paint`") from None
+        return cls.from_json_dict(data, source=str(path))
