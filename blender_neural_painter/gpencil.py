@@ -166,14 +166,14 @@ def gp_softness(softness: float) -> tuple[float, float]:
 def ensure_bristle_image(texture: np.ndarray | None, created: Created) -> Any:
     """The oil brush texture as a packed image, built from ``core.texture`` numbers
     (no image file ships with the add-on). Shared by every oil painting."""
-    img = bpy.data.images.get(BRISTLE_IMAGE)
-    if img is not None and img.get(TAG):
-        return img
+    existing = bpy.data.images.get(BRISTLE_IMAGE)
+    if existing is not None and existing.get(TAG):
+        return existing
     if texture is None:
         raise ValueError("the oil texture was not sent by the worker")
     tex = np.asarray(texture, np.float32)
     rows, cols = tex.shape
-    img = bpy.data.images.new(BRISTLE_IMAGE, width=cols, height=rows, alpha=True, float_buffer=False)
+    img: Any = bpy.data.images.new(BRISTLE_IMAGE, width=cols, height=rows, alpha=True, float_buffer=False)
     img[TAG] = 1
     # Set colour space first: changing it later reloads the (generated) buffer.
     if "Non-Color" in _colorspaces(img):
@@ -211,7 +211,7 @@ def ensure_material(style: str, created: Created, texture: np.ndarray | None = N
     bpy.data.materials.create_gpencil_data(mat)
     mat[TAG] = style
     created.materials.append(mat)
-    g = mat.grease_pencil
+    g: Any = mat.grease_pencil
     g.show_stroke = True
     g.show_fill = False
     g.mode = "LINE"
@@ -406,7 +406,7 @@ def setup_build(obj: Any, start: int, duration: int, created: Created) -> list[A
     mods = []
     done = 0
     for (level, layer), count in zip(levels, counts):
-        name = build_modifier_name(level)
+        name = build_modifier_name(int(level or 0))
         mod = obj.modifiers.get(name) or obj.modifiers.new(name, "GREASE_PENCIL_BUILD")
         mod.mode = "SEQUENTIAL"
         mod.transition = "GROW"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Sequence
+from typing import Any, Sequence
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -54,7 +54,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         addon.register()
     except ValueError:
         pass  # already registered in this process
-    scene = bpy.context.scene
+    context: Any = bpy.context
+    scene = context.scene
     s = scene.neural_painter
     s.source = "FILE"
     s.image_path = os.path.abspath(args.image)
@@ -76,14 +77,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     s.anim_start, s.anim_duration, s.keyframe_every = args.start, args.duration, args.every
     if args.python:
         os.environ["NEURAL_PAINTER_PYTHON"] = args.python
-    result = bpy.ops.neural_painter.paint()
-    run = bpy.context.window_manager.neural_painter_run
-    obj = bpy.context.view_layer.objects.active
+    try:
+        result = getattr(bpy.ops, "neural_painter").paint()
+    except RuntimeError as exc:  # the operator reported an error: show its one line
+        print(f"error: {str(exc).removeprefix('Error: ').strip()}", file=sys.stderr)
+        return 1
+    run = context.window_manager.neural_painter_run
+    obj = context.view_layer.objects.active
     if result != {"FINISHED"} or gpencil.painting_canvas(obj) is None:
         print(f"error: {run.status or 'painting failed'}", file=sys.stderr)
         return 1
     print(f"painted {gpencil.stroke_count(obj)} strokes into '{obj.name}'")
-    preview.frame_painting(bpy.context, obj, args.preview_size)
+    preview.frame_painting(context, obj, args.preview_size)
     preview.workbench_settings(scene)
     scene.frame_start = min(scene.frame_start, args.start)
     scene.frame_end = max(scene.frame_end, args.start + args.duration)

@@ -168,7 +168,7 @@ class _JobOperator:
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None
 
-    def _finish(self, context: Any) -> set[str]:
+    def _finish(self, context: Any) -> set[Any]:
         job = self._job
         assert job is not None
         _ACTIVE["job"] = None
@@ -193,7 +193,7 @@ class _JobOperator:
         self.report({"WARNING" if job.cancelled else "INFO"}, job.status)  # type: ignore[attr-defined]
         return {"FINISHED"}
 
-    def execute(self, context: Any) -> set[str]:
+    def execute(self, context: Any) -> set[Any]:
         job = self._prepare(context)
         if job is None:
             return {"CANCELLED"}
@@ -206,7 +206,7 @@ class _JobOperator:
                 pass
         return self._finish(context)
 
-    def invoke(self, context: Any, event: Any) -> set[str]:
+    def invoke(self, context: Any, event: Any) -> set[Any]:
         job = self._prepare(context)
         if job is None:
             return {"CANCELLED"}
@@ -218,7 +218,7 @@ class _JobOperator:
         run.running, run.progress, run.status = True, 0.0, job.status
         return {"RUNNING_MODAL"}
 
-    def modal(self, context: Any, event: Any) -> set[str]:
+    def modal(self, context: Any, event: Any) -> set[Any]:
         job = self._job
         assert job is not None
         if event.type == "ESC" and event.value == "PRESS":
@@ -327,7 +327,7 @@ class NEURAL_PAINTER_OT_refine(_JobOperator, bpy.types.Operator):
         job.refine_source = src  # type: ignore[attr-defined]
         return job
 
-    def _finish(self, context: Any) -> set[str]:
+    def _finish(self, context: Any) -> set[Any]:
         job = self._job
         result = super()._finish(context)
         src = getattr(job, "refine_source", None)
@@ -348,7 +348,7 @@ class NEURAL_PAINTER_OT_cancel(bpy.types.Operator):
     def poll(cls, context: Any) -> bool:
         return _ACTIVE["job"] is not None
 
-    def execute(self, context: Any) -> set[str]:
+    def execute(self, context: Any) -> set[Any]:
         job = _ACTIVE["job"]
         if job is not None:
             job.cancel()

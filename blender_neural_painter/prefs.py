@@ -29,7 +29,8 @@ STATE: dict[str, Any] = {"torch": "unknown", "info": {}, "install": "", "install
 def preferences() -> Any | None:
     """This add-on's preferences, or None when it was registered without the add-on
     system (headless command, tests): callers then use the defaults."""
-    addon = bpy.context.preferences.addons.get(PACKAGE)
+    context: Any = bpy.context
+    addon = context.preferences.addons.get(PACKAGE)
     return addon.preferences if addon is not None else None
 
 
@@ -100,7 +101,7 @@ class NEURAL_PAINTER_OT_check_torch(bpy.types.Operator):
     bl_label = "Check Torch"
     bl_description = "Look for torch in the interpreter the painting engine will use"
 
-    def execute(self, context: Any) -> set[str]:
+    def execute(self, context: Any) -> set[Any]:
         check_torch_async()
         return {"FINISHED"}
 
@@ -114,7 +115,7 @@ class NEURAL_PAINTER_OT_install_torch(bpy.types.Operator):
     cpu_only: bpy.props.BoolProperty(  # type: ignore[valid-type]
         name="CPU Build", description="Install the smaller CPU-only build of torch", default=True)
 
-    def execute(self, context: Any) -> set[str]:
+    def execute(self, context: Any) -> set[Any]:
         if not getattr(bpy.app, "online_access", True):
             self.report({"ERROR"}, "Online access is off: allow it in Preferences > System > Network, "
                                    "or choose an external Python with torch")
@@ -165,7 +166,7 @@ class NeuralPainterPreferences(bpy.types.AddonPreferences):
         description="Path to a python executable with torch, numpy and Pillow installed")
 
     def draw(self, context: Any) -> None:
-        layout = self.layout
+        layout: Any = self.layout
         layout.prop(self, "torch_source", expand=True)
         if self.torch_source == "EXTERNAL":
             layout.prop(self, "python_path")

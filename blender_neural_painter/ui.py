@@ -18,7 +18,7 @@ class NEURAL_PAINTER_PT_main(bpy.types.Panel):
     bl_category = "Neural Painter"
 
     def draw(self, context: Any) -> None:
-        layout = self.layout
+        layout: Any = self.layout
         s = context.scene.neural_painter
         job = active_job()
 
@@ -75,7 +75,8 @@ class NEURAL_PAINTER_PT_engine(bpy.types.Panel):
 
     def draw(self, context: Any) -> None:
         s = context.scene.neural_painter
-        col = self.layout.column()
+        layout: Any = self.layout
+        col = layout.column()
         col.enabled = active_job() is None
         col.prop(s, "size")
         col.prop(s, "renderer")
@@ -94,7 +95,8 @@ class NEURAL_PAINTER_PT_animation(bpy.types.Panel):
 
     def draw(self, context: Any) -> None:
         s = context.scene.neural_painter
-        col = self.layout.column()
+        layout: Any = self.layout
+        col = layout.column()
         col.prop(s, "animation", text="")
         sub = col.column()
         sub.enabled = s.animation != "NONE"
@@ -114,7 +116,8 @@ class NEURAL_PAINTER_PT_refine(bpy.types.Panel):
 
     def draw(self, context: Any) -> None:
         s = context.scene.neural_painter
-        col = self.layout.column()
+        layout: Any = self.layout
+        col = layout.column()
         if gpencil.painting_canvas(context.active_object) is None:
             col.label(text="Select a painting made by Neural Painter", icon="INFO")
         col.prop(s, "refine_strokes")
