@@ -1,0 +1,425 @@
+"""Exporters: SVG and an animated GIF/WebP of the painting appearing stroke by stroke.
+
+Both draw from :func:`core.styles.to_geometry` and follow the appearance model of
+:mod:`core.reference` (the PNG export is that renderer's output).
+
+SVG
+---
+Coordinates are pixels at ``long_side`` (pixel (i, j) covers [j, j+1] x [i, i+1], the
+same convention as the reference renderer), rounded to 2 decimals. The file holds a
+background rect, then one ``<g opacity="A">`` per stroke in painting order. Inside a
+group every shape is opaque, so a stroke that overlaps itself does not double its
+alpha (the group's opacity is applied once to the flattened group).
+
+* Round strokes (marker, watercolour, oil): each segment is drawn as the model's exact
+  tapered capsule - the trapezoid with ends perpendicular to the segment and
+  half-widths r_k, r_{k+1}, closed by a semicircle behind p_k and one beyond p_{k+1}.
+  A single-colour stroke is one ``<path>`` whose sub-paths all wind the same way, so
+  the non-zero fill rule gives their union.
+* Per-point colour: the stroke is cut into the pieces where the model's colour comes
+  from one place: the half discs of the two caps (colours c_0 and c_{K-1}), the wedge
+  on the outer side of every join (a pie slice of the disc (p_k, r_k), colour c_k:
+  there t clamps to p_k), and every segment's trapezoid filled with its own two-stop
+  ``linearGradient`` from c_k at p_k to c_{k+1} at p_{k+1} - exactly the model's
+  c_k + t (c_{k+1} - c_k) - cut at the bisectors of the joins, which is where the
+  model hands over from one segment to the next (exactly so for equal radii). Pieces
+  overlap their neighbours by half a pixel so anti-aliased seams stay opaque. Where a
+  stroke overlaps itself otherwise (it folds back, or bends more tightly than its
+  radius) the model takes the colour of the segment with the smallest signed distance
+  while SVG paints the later segment on top.
+* Flat caps (tape): the 2-point stroke is the polygon of the rotated rectangle (exact).
+  Longer flat strokes are the round shape clipped by the two end half-planes.
+* Oil texture: the bristle texture is embedded once as a base64 PNG (white, with the
+  texture in the alpha channel, padded by repeating its edge texels so clamp-to-edge
+  holds at the anti-aliased border) and every oil stroke gets a ``mask`` that places it
+  in the stroke's frame (u along, v across) with one affine matrix - the same
+  mapping as the reference renderer; the viewer's image smoothing stands in for its
+  bilinear sample.
+* Soft edges (watercolour, softness 0.5): the model fades coverage linearly from 1 to 0
+  over e = softness * radius, centred on the outline. The SVG blurs the stroke's group
+  with ``feGaussianBlur``; sigma = sqrt(max(0, (0.31 e)^2 - 1/12)) px, where 0.31 e is
+  the Gaussian that best fits (least squares) a linear ramp of width e, less what the
+  viewer's one-pixel anti-aliasing already contributes. The fit itself is within 0.06
+  coverage of the ramp (rms 0.014); because one sigma (from the stroke's mean radius)
+  serves the whole stroke, strongly tapered strokes are too soft at the thin end and
+  too hard at the thick end. Filters are shared between strokes with equal sigma
+  (rounded to 0.1 px). See tests/core/test_export.py for measured PSNR vs the PNG.
+
+Animation
+---------
+``write_animation`` renders incrementally with :func:`core.reference.render` (each
+frame adds the next batch of strokes onto the previous frame's canvas) and writes a
+looping GIF or WebP. The GIF uses one palette for every frame (fitted to the final
+painting, plus the exact background colour; no dithering), so unchanged pixels stay
+identical between frames and Pillow stores them as transparent. The WebP is lossless
+(libwebp stores each frame's changed rectangle), so its last frame is the final render
+exactly, quantised to 8 bits.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from .errors import PainterError
+from .reference import output_size, render
+from .styles import Geometry
+from .texture import bristle_texture
+
+#: Texels of padding (edge repeated) around the embedded bristle texture.
+_PAD_ROWS = 16
+_PAD_COLS = 32
+#: sigma of the Gaussian that best fits a linear ramp of width e, as a fraction of e.
+_RAMP_SIGMA = 0.31
+
+
+def _write_error(path, exc: OSError) -> PainterError:
+    return PainterError(f"cannot write {path}: {exc.strerror or exc}; "
+                        "choose a writable output location")
+
+
+def _num(v: float) -> str:
+    s = f"{v:.2f}"
+    if "." in s:
+        s = s.rstrip("0").rstrip(".")
+    return "0" if s in ("-0", "") else s
+
+
+def _hex(rgb) -> str:
+    r, g, b = (int(round(min(max(float(c), 0.0), 1.0) * 255)) for c in rgb)
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    n = float(np.hypot(v[0], v[1]))
+    return v / n if n > 1e-9 else np.array([1.0, 0.0])
+
+
+def _capsule(p: np.ndarray, q: np.ndarray, ra: float, rb: float) -> str:
+    """Path of one tapered-capsule segment: trapezoid + two semicircular caps."""
+    u = _unit(q - p)
+    nrm = np.array([-u[1], u[0]])
+    a, b = p + ra * nrm, q + rb * nrm
+    c, d = q - rb * nrm, p - ra * nrm
+    f = _num
+    return (f"M{f(a[0])} {f(a[1])}L{f(b[0])} {f(b[1])}"
+            f"A{f(rb)} {f(rb)} 0 0 0 {f(c[0])} {f(c[1])}"
+            f"L{f(d[0])} {f(d[1])}"
+            f"A{f(ra)} {f(ra)} 0 0 0 {f(a[0])} {f(a[1])}Z")
+
+
+def _trapezoid(p: np.ndarray, q: np.ndarray, ra: float, rb: float,
+               before: np.ndarray | None = None, after: np.ndarray | None = None,
+               overlap: float = 0.0) -> str:
+    """Path of a segment's trapezoid (ends perpendicular to it, half-widths ra, rb),
+    cut at the bisectors of the joins with the neighbouring segments' directions
+    ``before`` and ``after`` (where the model hands over to the neighbour); ends and
+    cuts are moved ``overlap`` px outwards, into the neighbouring pieces."""
+    u = _unit(q - p)
+    nrm = np.array([-u[1], u[0]])
+    ps, qs = p - overlap * u, q + overlap * u
+    poly = [ps + ra * nrm, qs + rb * nrm, qs - rb * nrm, ps - ra * nrm]
+    if before is not None:
+        b = _unit(before + u)
+        if float(np.hypot(*(before + u))) > 1e-6:
+            poly = _half_plane_clip(p - overlap * b, b, poly)
+    if after is not None:
+        b = _unit(after + u)
+        if float(np.hypot(*(after + u))) > 1e-6 and len(poly) >= 3:
+            poly = _half_plane_clip(q + overlap * b, -b, poly)
+    if len(poly) < 3:
+        return ""
+    return "M" + "L".join(f"{_num(x)} {_num(y)}" for x, y in poly) + "Z"
+
+
+def _half_plane_clip(p: np.ndarray, n: np.ndarray, poly: list[np.ndarray]) -> list[np.ndarray]:
+    """Part of ``poly`` where dot(x - p, n) >= 0 (Sutherland-Hodgman)."""
+    out: list[np.ndarray] = []
+    for i in range(len(poly)):
+        a, b = poly[i], poly[(i + 1) % len(poly)]
+        da, db = float((a - p) @ n), float((b - p) @ n)
+        if da >= 0:
+            out.append(a)
+        if (da >= 0) != (db >= 0):
+            out.append(a + (b - a) * (da / (da - db)))
+    return out
+
+
+def _sector(c: np.ndarray, r: float, ang0: float, delta: float) -> str:
+    """Pie slice of the disc (c, r) from angle ``ang0`` turning by ``delta`` (radians,
+    positive = towards +y)."""
+    a = c + r * np.array([math.cos(ang0), math.sin(ang0)])
+    b = c + r * np.array([math.cos(ang0 + delta), math.sin(ang0 + delta)])
+    f = _num
+    return (f"M{f(c[0])} {f(c[1])}L{f(a[0])} {f(a[1])}A{f(r)} {f(r)} 0 "
+            f"{int(abs(delta) > math.pi)} {int(delta > 0)} {f(b[0])} {f(b[1])}Z")
+
+
+def _gradient_stroke(s: int, pts: np.ndarray, rad: np.ndarray, colours: list[str],
+                     defs: list[str]) -> list[str]:
+    """Shapes of a round stroke whose colour changes along it (see the module notes).
+
+    Every part is slightly enlarged where it meets its neighbour (half a pixel) so the
+    anti-aliased seams inside the stroke do not let the background through."""
+    K = len(pts)
+    tangents = [_unit(pts[k + 1] - pts[k]) for k in range(K - 1)]
+    normals = [np.array([-u[1], u[0]]) for u in tangents]
+    out: list[str] = []
+    # Caps: the half disc behind p_0 and the one beyond p_{K-1}.
+    for k, n in ((0, normals[0]), (K - 1, -normals[-1])):
+        r = float(rad[k])
+        if r > 0:
+            ext = min(0.5 / r, 0.3)
+            out.append(f'<path fill="{colours[k]}" d="'
+                       + _sector(pts[k], r, math.atan2(n[1], n[0]) - ext, math.pi + 2 * ext) + '"/>')
+    # Joins: the wedge on the outer side of each bend, where t clamps to p_k.
+    for k in range(1, K - 1):
+        r = float(rad[k])
+        u0, u1 = tangents[k - 1], tangents[k]
+        turn = math.atan2(u0[0] * u1[1] - u0[1] * u1[0], float(u0 @ u1))
+        if r <= 0 or abs(turn) * r < 0.05:
+            continue
+        sign = 1.0 if turn > 0 else -1.0
+        a = -sign * normals[k - 1]
+        ext = min(0.5 / r, 0.3)
+        out.append(f'<path fill="{colours[k]}" d="'
+                   + _sector(pts[k], r, math.atan2(a[1], a[0]) - sign * ext, turn + sign * 2 * ext) + '"/>')
+    # Segments: trapezoids with their gradients, cut at the bisectors of the joins.
+    for k in range(K - 1):
+        p, q = pts[k], pts[k + 1]
+        shape = _trapezoid(p, q, rad[k], rad[k + 1], tangents[k - 1] if k else None,
+                           tangents[k + 1] if k + 2 < K else None, overlap=0.5)
+        if not shape:
+            continue
+        if colours[k] == colours[k + 1]:
+            out.append(f'<path fill="{colours[k]}" d="{shape}"/>')
+        else:
+            defs.append(_gradient(f"g{s}_{k}", p, q, colours[k], colours[k + 1]))
+            out.append(f'<path fill="url(#g{s}_{k})" d="{shape}"/>')
+    return out
+
+
+def _gradient(gid: str, p: np.ndarray, q: np.ndarray, c0: str, c1: str) -> str:
+    """c0 at p to c1 at q, padded beyond: the model's clamped t along one segment."""
+    f = _num
+    return (f'<linearGradient id="{gid}" gradientUnits="userSpaceOnUse" x1="{f(p[0])}" '
+            f'y1="{f(p[1])}" x2="{f(q[0])}" y2="{f(q[1])}"><stop stop-color="{c0}"/>'
+            f'<stop offset="1" stop-color="{c1}"/></linearGradient>')
+
+
+def _texture_png() -> tuple[str, int, int]:
+    tex = bristle_texture()
+    padded = np.pad(tex, ((_PAD_ROWS, _PAD_ROWS), (_PAD_COLS, _PAD_COLS)), mode="edge")
+    rgba = np.empty(padded.shape + (4,), np.uint8)
+    rgba[..., :3] = 255
+    rgba[..., 3] = np.clip(np.round(padded * 255), 0, 255).astype(np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(rgba, "RGBA").save(buf, format="PNG", optimize=True)
+    return base64.b64encode(buf.getvalue()).decode("ascii"), padded.shape[1], padded.shape[0]
+
+
+def _soft_sigma(radius_px: float, softness: float) -> float:
+    e = max(1.0, softness * radius_px)
+    return math.sqrt(max(0.0, (_RAMP_SIGMA * e) ** 2 - 1.0 / 12.0))
+
+
+def svg_text(geometry: Geometry, width: int, height: int, background=(1, 1, 1)) -> str:
+    """The SVG document for ``geometry`` rendered at ``width`` x ``height`` pixels."""
+    long_px = float(max(width, height))
+    defs: list[str] = []
+    body: list[str] = []
+    filters: dict[str, str] = {}
+    tex_rows, tex_cols = bristle_texture().shape
+    if geometry.textured and len(geometry):
+        data, pw, ph = _texture_png()
+        defs.append(f'<image id="tex" width="{pw}" height="{ph}" preserveAspectRatio="none" '
+                    f'xlink:href="data:image/png;base64,{data}"/>')
+    f = _num
+    for s in range(len(geometry)):
+        pts = geometry.points[s].astype(np.float64) * long_px
+        rad = np.maximum(geometry.radius[s].astype(np.float64) * long_px, 0.0)
+        rgb = geometry.rgba[s, :, :3].astype(np.float64)
+        alpha = float(geometry.rgba[s, 0, 3])
+        if not (alpha > 0) or not np.all(np.isfinite(pts)) or not np.all(np.isfinite(rad)):
+            continue
+        if len(pts) == 1:
+            pts, rad, rgb = np.repeat(pts, 2, 0), np.repeat(rad, 2), np.repeat(rgb, 2, 0)
+        K = len(pts)
+        colours = [_hex(c) for c in rgb]
+        one_colour = len(set(colours)) == 1
+        attrs = [f'opacity="{f"{alpha:.3f}".rstrip("0").rstrip(".")}"']
+        # --- shapes
+        if geometry.cap == "flat" and K == 2:
+            shapes = [_trapezoid(pts[0], pts[1], rad[0], rad[1])]
+        else:
+            shapes = [_capsule(pts[k], pts[k + 1], rad[k], rad[k + 1]) for k in range(K - 1)]
+            if geometry.cap == "flat":
+                lo = pts.min(0) - rad.max() - 2
+                hi = pts.max(0) + rad.max() + 2
+                poly = [np.array([lo[0], lo[1]]), np.array([hi[0], lo[1]]),
+                        np.array([hi[0], hi[1]]), np.array([lo[0], hi[1]])]
+                poly = _half_plane_clip(pts[0], _unit(pts[1] - pts[0]), poly)
+                poly = _half_plane_clip(pts[-1], -_unit(pts[-1] - pts[-2]), poly)
+                if len(poly) < 3:
+                    continue
+                defs.append(f'<clipPath id="c{s}"><path d="M'
+                            + "L".join(f"{f(x)} {f(y)}" for x, y in poly) + 'Z"/></clipPath>')
+                attrs.append(f'clip-path="url(#c{s})"')
+        # --- fills
+        if one_colour:
+            attrs.append(f'fill="{colours[0]}"')
+            inner = [f'<path d="{"".join(shapes)}"/>']
+        elif len(shapes) == 1:
+            defs.append(_gradient(f"g{s}", pts[0], pts[-1], colours[0], colours[-1]))
+            inner = [f'<path fill="url(#g{s})" d="{shapes[0]}"/>']
+        elif geometry.cap == "flat":
+            # Rare (no style has multi-point flat strokes): one gradient along the chord.
+            defs.append(_gradient(f"g{s}", pts[0], pts[-1], colours[0], colours[-1]))
+            inner = [f'<path fill="url(#g{s})" d="{"".join(shapes)}"/>']
+        else:
+            inner = _gradient_stroke(s, pts, rad, colours, defs)
+        # --- soft edge
+        if geometry.softness > 0:
+            sigma = round(_soft_sigma(float(rad.mean()), float(geometry.softness)), 1)
+            if sigma > 0:
+                key = f"{sigma:g}".replace(".", "_")
+                if key not in filters:
+                    filters[key] = (f'<filter id="b{key}" x="-50%" y="-50%" width="200%" height="200%">'
+                                    f'<feGaussianBlur stdDeviation="{sigma:g}"/></filter>')
+                attrs.append(f'filter="url(#b{key})"')
+        # --- texture
+        if geometry.textured:
+            p0, p1 = pts[0], pts[-1]
+            n = _unit(p1 - p0)
+            perp = np.array([-n[1], n[0]])
+            r0 = max(float(rad[0]), 1e-6)
+            length = float(np.hypot(*(p1 - p0)))
+            sx = (length + 2 * r0) / tex_cols  # px per texel along
+            sy = 2 * r0 / tex_rows  # px per texel across
+            origin = p0 - n * (r0 + _PAD_COLS * sx) - perp * (r0 + _PAD_ROWS * sy)
+            mat = (n[0] * sx, n[1] * sx, perp[0] * sy, perp[1] * sy, origin[0], origin[1])
+            defs.append(f'<mask id="m{s}" mask-type="alpha">'
+                        f'<use xlink:href="#tex" transform="matrix('
+                        + " ".join(f"{v:.5g}" if i < 4 else f(v) for i, v in enumerate(mat))
+                        + ')"/></mask>')
+            attrs.append(f'mask="url(#m{s})"')
+        body.append(f'<g {" ".join(attrs)}>' + "".join(inner) + "</g>")
+    head = (f'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
+            f'version="1.1" width="{width}" height="{height}" viewBox="0 0 {width} {height}">')
+    all_defs = list(filters.values()) + defs
+    parts = [head]
+    if all_defs:
+        parts.append("<defs>\n" + "\n".join(all_defs) + "\n</defs>")
+    parts.append(f'<rect width="{width}" height="{height}" fill="{_hex(background)}"/>')
+    parts.extend(body)
+    parts.append("</svg>\n")
+    return "\n".join(parts)
+
+
+def write_svg(strokes, path, long_side: int | None = None) -> None:
+    """Write ``strokes`` (a :class:`~core.strokes.StrokeSet`) as an SVG whose long side is
+    ``long_side`` px (default: the size it was painted at)."""
+    width, height = output_size(strokes.width, strokes.height, long_side)
+    text = svg_text(strokes.geometry(), width, height, strokes.background)
+    try:
+        Path(path).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise _write_error(path, exc) from None
+
+
+def _to_uint8(img: np.ndarray) -> np.ndarray:
+    return np.clip(np.round(img * 255.0), 0, 255).astype(np.uint8)
+
+
+def write_animation(strokes, path, long_side: int = 384, max_frames: int = 60, fps: int = 12,
+                    hold_seconds: float = 2.0) -> None:
+    """Write a looping GIF or WebP (chosen by ``path``'s suffix) of the painting appearing.
+
+    Frame 0 is the empty canvas; frames 1..F-1 add the strokes in painting order, spread
+    evenly (F = min(max_frames, number of strokes)); a final frame with every stroke is
+    held for ``hold_seconds``. So there are at most ``max_frames + 1`` frames.
+    """
+    suffix = Path(path).suffix.lower()
+    if suffix not in (".gif", ".webp"):
+        raise PainterError(f"cannot write animation {path}: unknown format {suffix or '(none)'!r}; "
+                           "use a .gif or .webp file name")
+    if max_frames < 1 or fps < 1:
+        raise PainterError(f"animation needs max_frames >= 1 and fps >= 1 (got {max_frames}, {fps})")
+    width, height = output_size(strokes.width, strokes.height, long_side)
+    geometry = strokes.geometry()
+    n = len(geometry)
+    frames_n = min(max_frames, n)
+    stops = [round(n * f / frames_n) for f in range(frames_n)] + [n] if frames_n else [n]
+    canvas = None
+    frames: list[np.ndarray] = []
+    done = 0
+    for stop in stops:
+        canvas = render(geometry, width, height, strokes.background, canvas=canvas,
+                        start=done, stop=stop)
+        done = stop
+        frames.append(_to_uint8(canvas))
+    durations = [int(round(1000 / fps))] * (len(frames) - 1) + [int(round(1000 * hold_seconds))]
+    try:
+        if suffix == ".gif":
+            _save_gif(frames, path, durations, strokes.background)
+        else:
+            images = [Image.fromarray(f, "RGB") for f in frames]
+            images[0].save(path, format="WEBP", save_all=True, append_images=images[1:],
+                           duration=durations, loop=0, lossless=True, quality=10, method=1)
+    except OSError as exc:
+        raise _write_error(path, exc) from None
+
+
+def _nearest(colours: np.ndarray, palette: np.ndarray) -> np.ndarray:
+    """Index of the nearest ``palette`` entry (Euclidean RGB) for every colour [N, 3]."""
+    pal = palette.astype(np.float32)
+    pal_sq = (pal * pal).sum(1)
+    out = np.empty(len(colours), np.uint8)
+    for i in range(0, len(colours), 65536):
+        c = colours[i:i + 65536].astype(np.float32)
+        out[i:i + 65536] = np.argmin(pal_sq[None, :] - 2.0 * (c @ pal.T), axis=1)
+    return out
+
+
+def _save_gif(frames: list[np.ndarray], path, durations: list[int], background) -> None:
+    # One palette for every frame: 254 colours fitted to the final painting plus the exact
+    # background colour, leaving one index free for Pillow to mark unchanged pixels as
+    # transparent, so each frame stores little more than its new strokes. Pixels are
+    # mapped to their exact nearest palette colour (Pillow's own mapping is approximate).
+    final = frames[-1]
+    step = max(1, math.ceil(math.sqrt(final.shape[0] * final.shape[1] / 32768)))  # fit on <= 32k px
+    fitted = Image.fromarray(np.ascontiguousarray(final[::step, ::step]), "RGB").quantize(
+        colors=254, method=Image.Quantize.MEDIANCUT, kmeans=2)
+    fitted_colours = np.asarray(fitted.getpalette()[:3 * 254], np.uint8).reshape(-1, 3)
+    bg = _to_uint8(np.asarray(background, np.float32)).reshape(1, 3)
+    palette = np.concatenate([bg, fitted_colours])
+    indices = []
+    previous = None
+    for frame in frames:
+        if previous is None:
+            idx, changed = np.zeros(frame.shape[:2], np.uint8), np.ones(frame.shape[:2], bool)
+        else:
+            idx = indices[-1].copy()
+            changed = (frame != previous).any(-1)
+        if changed.any():
+            # Map each distinct new colour once: 24-bit codes -> nearest palette entry.
+            new = frame[changed].astype(np.int32)
+            codes = (new[:, 0] << 16) | (new[:, 1] << 8) | new[:, 2]
+            unique, inverse = np.unique(codes, return_inverse=True)
+            rgb = np.stack([(unique >> 16) & 255, (unique >> 8) & 255, unique & 255], 1)
+            idx[changed] = _nearest(rgb, palette)[inverse]
+        indices.append(idx)
+        previous = frame
+    flat_palette = palette.reshape(-1).tolist()
+    images = []
+    for idx in indices:
+        im = Image.fromarray(idx, "P")
+        im.putpalette(flat_palette)
+        images.append(im)
+    images[0].save(path, format="GIF", save_all=True, append_images=images[1:],
+                   duration=durations, loop=0, optimize=True)

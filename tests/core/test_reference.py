@@ -1,0 +1,325 @@
+"""The reference renderer: it implements the appearance model of core/reference.py."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from core.errors import PainterError
+from core.reference import output_size, render, render_strokes
+from core.strokes import StrokeSet
+from core.styles import Geometry, get_style, random_params, to_geometry
+from core.texture import bristle_texture
+
+STYLES = ["marker", "watercolor", "oil", "tape"]
+WHITE = (1.0, 1.0, 1.0)
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = float(np.mean((np.asarray(a, np.float64) - np.asarray(b, np.float64)) ** 2))
+    return float("inf") if mse == 0 else 10 * np.log10(1.0 / mse)
+
+
+def random_geometry(style: str, n: int, width: int, height: int, seed: int = 0, **kw) -> Geometry:
+    p = random_params(get_style(style), n, torch.Generator().manual_seed(seed), **kw)
+    return to_geometry(style, p.numpy(), width, height)
+
+
+def geometry(points, radius, rgb, alpha, cap="round", softness=0.0, textured=False) -> Geometry:
+    """One stroke per row of ``points`` [N, K, 2] (long-side units)."""
+    points = np.asarray(points, np.float32)
+    n, k = points.shape[:2]
+    radius = np.broadcast_to(np.asarray(radius, np.float32), (n, k)).copy()
+    rgb = np.broadcast_to(np.asarray(rgb, np.float32).reshape(n, -1, 3), (n, k, 3))
+    alpha = np.broadcast_to(np.asarray(alpha, np.float32).reshape(n, 1, 1), (n, k, 1))
+    return Geometry(points, radius, np.concatenate([rgb, alpha], -1).astype(np.float32),
+                    cap, softness, textured)
+
+
+def brute_force(geo: Geometry, width: int, height: int, background=WHITE) -> np.ndarray:
+    """The appearance model, written out directly: every stroke, segment and pixel, float64."""
+    long_px = max(width, height)
+    pix = 1.0 / long_px
+    xs, ys = np.meshgrid((np.arange(width) + 0.5) / long_px, (np.arange(height) + 0.5) / long_px)
+    x = np.stack([xs, ys], -1)
+    out = np.empty((height, width, 3))
+    out[:] = background
+    tex = bristle_texture().astype(np.float64)
+    rows, cols = tex.shape
+
+    def unit(v):
+        n = np.linalg.norm(v)
+        return v / n if n > 0 else v * 0
+
+    for s in range(len(geo)):
+        p = geo.points[s].astype(np.float64)
+        r = geo.radius[s].astype(np.float64)
+        col = geo.rgba[s, :, :3].astype(np.float64)
+        sds, ts = [], []
+        for k in range(len(p) - 1):
+            dv = p[k + 1] - p[k]
+            l2 = dv @ dv
+            t = np.clip(((x - p[k]) @ dv) / l2, 0, 1) if l2 > 1e-12 * pix * pix else np.zeros(x.shape[:2])
+            d = np.linalg.norm(x - (p[k] + t[..., None] * dv), axis=-1)
+            sds.append(d - (r[k] + t * (r[k + 1] - r[k])))
+            ts.append(t)
+        sds, ts = np.stack(sds), np.stack(ts)
+        k = sds.argmin(0)
+        sd = np.take_along_axis(sds, k[None], 0)[0]
+        t = np.take_along_axis(ts, k[None], 0)[0]
+        if geo.cap == "flat":
+            n0, ne = unit(p[1] - p[0]), unit(p[-1] - p[-2])
+            sd = np.maximum(sd, np.maximum((p[0] - x) @ n0, (x - p[-1]) @ ne))
+        e = np.maximum(pix, geo.softness * (r[k] + t * (r[k + 1] - r[k])))
+        m = np.clip(0.5 - sd / e, 0, 1)
+        c = col[k] + t[..., None] * (col[k + 1] - col[k])
+        if geo.textured:
+            n = unit(p[1] - p[0])
+            u = ((x - p[0]) @ n + r[0]) / (np.linalg.norm(p[1] - p[0]) + 2 * r[0])
+            v = (n[0] * (x[..., 1] - p[0, 1]) - n[1] * (x[..., 0] - p[0, 0])) / r[0]
+            rc = np.clip((v + 1) / 2 * rows - 0.5, 0, rows - 1)
+            cc = np.clip(u * cols - 0.5, 0, cols - 1)
+            i0 = np.minimum(rc.astype(int), rows - 2)
+            j0 = np.minimum(cc.astype(int), cols - 2)
+            fr, fc = rc - i0, cc - j0
+            m = m * ((tex[i0, j0] * (1 - fc) + tex[i0, j0 + 1] * fc) * (1 - fr)
+                     + (tex[i0 + 1, j0] * (1 - fc) + tex[i0 + 1, j0 + 1] * fc) * fr)
+        a = (geo.rgba[s, 0, 3] * m)[..., None]
+        out = out * (1 - a) + a * c
+    return out
+
+
+@pytest.mark.parametrize("style", STYLES)
+@pytest.mark.parametrize("size", [(72, 72), (80, 50), (40, 70)])
+def test_matches_the_model_written_out(style, size):
+    width, height = size
+    geo = random_geometry(style, 25, width, height, seed=1)
+    bg = (0.2, 0.5, 0.9)
+    fast = render(geo, width, height, bg)
+    slow = brute_force(geo, width, height, bg)
+    assert fast.dtype == np.float32 and fast.shape == (height, width, 3)
+    # Equal up to float32 rounding; a pixel may differ where two segments tie exactly.
+    assert psnr(fast, slow) > 60
+    assert np.mean(np.abs(fast - slow).max(-1) > 1e-4) < 0.002
+
+
+def test_tape_is_its_rectangle():
+    # cx, cy, w, h, theta, r, g, b, a: a 0.5 x 0.2 box in the middle, axis-aligned.
+    params = np.array([[0.5, 0.5, 0.5, 0.2, 0.0, 1.0, 0.0, 0.0, 1.0]], np.float32)
+    strokes = StrokeSet("tape", 512, 512, params, [1])
+    img = render_strokes(strokes)
+    assert img.shape == (512, 512, 3)
+    # Exactly red inside, exactly white outside (one-pixel anti-aliased edge between).
+    assert np.all(img[205:307, 129:383] == np.array([1, 0, 0], np.float32))
+    outside = np.ones((512, 512), bool)
+    outside[203:310, 127:386] = False
+    assert np.all(img[outside] == 1.0)
+    coverage = 1.0 - img[..., 1]
+    assert coverage.sum() == pytest.approx(0.5 * 0.2 * 512 * 512, rel=0.01)
+
+
+def test_rotated_tape_keeps_its_area_and_axis():
+    params = np.array([[0.5, 0.5, 0.6, 0.1, 0.25, 0.0, 0.0, 0.0, 1.0]], np.float32)  # 45 degrees
+    img = render_strokes(StrokeSet("tape", 512, 512, params, [1]))
+    coverage = 1.0 - img[..., 0]
+    assert coverage.sum() == pytest.approx(0.6 * 0.1 * 512 * 512, rel=0.02)
+    # Along the diagonal (y down, so +45 degrees runs to the lower right) it is painted ...
+    for f in (-0.25, 0.0, 0.25):
+        i = j = int(256 + f * 512 / np.sqrt(2))
+        assert coverage[i, j] == 1.0
+    # ... across it, and beyond its ends, it is not.
+    assert coverage[256 - 60, 256 + 60] == 0.0
+    end = int(256 + 0.33 * 512 / np.sqrt(2))
+    assert coverage[end, end] == 0.0
+
+
+def test_round_caps_reach_one_radius_past_the_end():
+    r = 0.05
+    geo = geometry([[[0.3, 0.5], [0.5, 0.5], [0.7, 0.5]]], r, [0, 0, 0], 1.0)
+    img = render(geo, 400, 400)
+    coverage = 1.0 - img[..., 0]
+    row = 199  # pixel centre y = 199.5 / 400, half a pixel off the axis
+    end_px = 0.7 * 400  # x of the end point in pixels
+    # The edge is where the signed distance is zero: coverage 1/2 exactly r past the end.
+    d = lambda j: np.hypot(j + 0.5 - end_px, 0.5) - r * 400  # noqa: E731
+    for j in range(int(end_px), int(end_px + r * 400) + 3):
+        assert coverage[row, j] == pytest.approx(np.clip(0.5 - d(j), 0, 1), abs=1e-4)
+    assert coverage[row, int(end_px + r * 400) - 2] == 1.0
+    assert coverage[row, int(end_px + r * 400) + 2] == 0.0
+    # And the cap is a half disc: beyond the end every pixel's coverage is set by its
+    # distance to the end point.
+    ii, jj = np.mgrid[170:230, 280:310]
+    dist = np.hypot(jj + 0.5 - end_px, ii + 0.5 - 200) - r * 400
+    np.testing.assert_allclose(coverage[170:230, 280:310], np.clip(0.5 - dist, 0, 1), atol=1e-4)
+
+
+def test_flat_caps_stop_at_the_end_points():
+    pts = [[[0.3, 0.5], [0.7, 0.5]]]
+    round_ = render(geometry(pts, 0.05, [0, 0, 0], 1.0, cap="round"), 400, 400)
+    flat = render(geometry(pts, 0.05, [0, 0, 0], 1.0, cap="flat"), 400, 400)
+    area = lambda img: float((1 - img[..., 0]).sum())  # noqa: E731
+    assert area(flat) == pytest.approx(0.4 * 0.1 * 400 * 400, rel=0.01)
+    assert area(round_) == pytest.approx((0.4 * 0.1 + np.pi * 0.05 ** 2) * 400 * 400, rel=0.01)
+    # The end point is at x = 280 px: flat stops there, round goes on for 20 px.
+    assert flat[200, 285, 0] == 1.0
+    assert round_[200, 285, 0] == 0.0
+    assert flat[200, 275, 0] == 0.0
+
+
+@pytest.mark.parametrize("style", ["watercolor", "oil"])
+def test_colour_runs_from_the_first_to_the_last_point(style):
+    spec = get_style(style)
+    red, blue = [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]
+    p = np.zeros(spec.dim, np.float32)
+    if style == "watercolor":  # straight Bezier from (0.2, 0.5) to (0.8, 0.5)
+        p[:8] = [0.2, 0.5, 0.5, 0.5, 0.8, 0.5, 0.06, 0.06]
+    else:  # box 0.6 x 0.12 in the middle
+        p[:5] = [0.5, 0.5, 0.6, 0.12, 0.0]
+    p[spec.index("r_0", "g_0", "b_0")] = red
+    p[spec.index("r_2", "g_2", "b_2")] = blue
+    p[spec.index("a")] = 1.0
+    img = render_strokes(StrokeSet(style, 400, 400, p[None], [1]))
+    start, end, mid = img[200, 90], img[200, 310], img[200, 200]
+    if style == "watercolor":  # opaque inside: the colour is exactly the interpolation
+        geo = StrokeSet(style, 400, 400, p[None], [1]).geometry()
+        x0, x1 = geo.points[0, 0, 0] * 400, geo.points[0, -1, 0] * 400
+        for j in (90, 200, 310):
+            t = np.clip((j + 0.5 - x0) / (x1 - x0), 0, 1)
+            np.testing.assert_allclose(img[200, j], [1 - t, 0, t], atol=1e-4)
+    else:  # the bristle texture lets some white through, but the hue is exact
+        assert start[0] == pytest.approx(1.0) and start[1] == pytest.approx(start[2]) and start[1] < 0.5
+        assert end[2] == pytest.approx(1.0) and end[0] == pytest.approx(end[1]) and end[0] < 0.7
+        assert mid[1] > 0 and abs(mid[0] - mid[2]) < 0.2
+
+
+def test_later_strokes_are_composited_on_top():
+    pts = [[[0.2, 0.5], [0.6, 0.5]], [[0.4, 0.5], [0.8, 0.5]]]
+    red, blue = [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]
+    geo = geometry(pts, 0.05, np.array([[red], [blue]]), [0.5, 0.75], cap="flat")
+    bg = np.array([0.2, 0.4, 0.6])
+    img = render(geo, 400, 400, bg)
+    under = bg * 0.5 + 0.5 * np.array(red)
+    np.testing.assert_allclose(img[200, 100], under, atol=1e-6)
+    np.testing.assert_allclose(img[200, 200], under * 0.25 + 0.75 * np.array(blue), atol=1e-6)
+    np.testing.assert_allclose(img[200, 300], bg * 0.25 + 0.75 * np.array(blue), atol=1e-6)
+    # Painting order matters: swapped, red ends on top.
+    swapped = Geometry(geo.points[::-1].copy(), geo.radius[::-1].copy(), geo.rgba[::-1].copy(),
+                       "flat", 0.0, False)
+    img2 = render(swapped, 400, 400, bg)
+    assert not np.allclose(img2[200, 200], img[200, 200])
+    assert img2[200, 200, 0] > img2[200, 200, 2]
+
+
+def test_oil_is_textured_and_tape_is_not():
+    box = [0.5, 0.5, 0.6, 0.2, 0.1]
+    oil = np.array([box + [0.1, 0.2, 0.6, 0.1, 0.2, 0.6, 1.0]], np.float32)
+    tape = np.array([box + [0.1, 0.2, 0.6, 1.0]], np.float32)
+    img_oil = render_strokes(StrokeSet("oil", 256, 256, oil, [1]))
+    img_tape = render_strokes(StrokeSet("tape", 256, 256, tape, [1]))
+    geo = StrokeSet("oil", 256, 256, oil, [1]).geometry()
+    p0, p1 = geo.points[0] * 256
+    n = (p1 - p0) / np.linalg.norm(p1 - p0)
+    perp = np.array([-n[1], n[0]])
+    centre = (p0 + p1) / 2
+    # Pixels well inside both strokes: within 0.6 of the half width of the axis, and
+    # within the middle 80% of the oil stroke's length.
+    ii, jj = np.mgrid[:256, :256] + 0.5
+    rel = np.stack([jj - centre[0], ii - centre[1]], -1)
+    inner = (np.abs(rel @ perp) < 0.6 * 0.1 * 256) & (np.abs(rel @ n) < 0.4 * np.linalg.norm(p1 - p0))
+    assert inner.sum() > 1000
+    assert np.ptp(img_tape[inner], axis=0).max() < 1e-6
+    assert img_oil[inner][..., 0].std() > 0.01
+    # ... and the texture follows the stroke: streaks run along it, so the variation
+    # along the stroke's axis is smaller than across it.
+    along = [img_oil[int(c[1]), int(c[0]), 0] for c in (centre + s * n for s in np.linspace(-30, 30, 40))]
+    across = [img_oil[int(c[1]), int(c[0]), 0] for c in (centre + s * perp for s in np.linspace(-12, 12, 40))]
+    assert np.std(across) > np.std(along)
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_resolution_independent(style):
+    """Rendering 4x larger and box-downsampling matches rendering at 1x."""
+    for width, height in [(128, 96), (96, 128)]:
+        geo = random_geometry(style, 100, width, height, seed=3)
+        low = render(geo, width, height)
+        high = render(geo, 4 * width, 4 * height).reshape(height, 4, width, 4, 3).mean((1, 3))
+        assert psnr(low, high) > 38
+
+
+def test_non_square_canvas_positions():
+    # A small square of tape at (x, y) = (0.75 W, 0.25 H) on a 300 x 150 canvas.
+    params = np.array([[0.75, 0.25, 0.05, 0.05, 0.0, 0.0, 0.0, 0.0, 1.0]], np.float32)
+    strokes = StrokeSet("tape", 300, 150, params, [1], background=(1, 1, 0))
+    img = render_strokes(strokes)
+    assert img.shape == (150, 300, 3)
+    coverage = 1.0 - img[..., 0]
+    assert coverage.sum() == pytest.approx(15 * 15, abs=0.5)  # 0.05 of the long side squared
+    ii, jj = np.mgrid[:150, :300] + 0.5
+    centre = [(coverage * ii).sum() / coverage.sum(), (coverage * jj).sum() / coverage.sum()]
+    assert centre == pytest.approx([0.25 * 150, 0.75 * 300], abs=0.01)
+    np.testing.assert_array_equal(img[0, 0], [1, 1, 0])
+    tall = render_strokes(StrokeSet("tape", 150, 300, params, [1]), long_side=600)
+    assert tall.shape == (600, 300, 3)
+
+
+def test_output_size():
+    assert output_size(300, 200) == (300, 200)
+    assert output_size(300, 200, 150) == (150, 100)
+    assert output_size(200, 300, 150) == (100, 150)
+    assert output_size(1000, 1, 100) == (100, 1)
+    with pytest.raises(PainterError):
+        output_size(10, 10, 0)
+
+
+def test_empty_stroke_set_is_the_background():
+    strokes = StrokeSet("marker", 64, 32, np.zeros((0, 13), np.float32), [], background=(0.1, 0.2, 0.3))
+    img = render_strokes(strokes)
+    assert img.shape == (32, 64, 3)
+    assert np.all(img == np.array([0.1, 0.2, 0.3], np.float32))
+    np.testing.assert_array_equal(render_strokes(strokes, background=(0, 0, 0)), 0)
+
+
+@pytest.mark.parametrize("cap,softness,textured", [("round", 0.0, False), ("round", 0.5, False),
+                                                   ("round", 0.0, True), ("flat", 0.0, False)])
+def test_degenerate_strokes_are_finite(cap, softness, textured):
+    pts = np.array([
+        [[0.5, 0.5], [0.5, 0.5]],  # zero length
+        [[0.2, 0.2], [0.2, 0.2 + 1e-9]],  # almost zero length
+        [[0.1, 0.9], [0.9, 0.1]],  # tiny radius (below)
+        [[0.3, 0.3], [0.6, 0.3]],  # zero radius (below)
+        [[-0.5, -0.5], [-0.4, -0.4]],  # off the canvas
+        [[0.4, 0.6], [0.9, 0.6]],  # fully transparent (below)
+    ], np.float32)
+    radius = np.array([[0.05], [0.03], [1e-7], [0.0], [0.05], [0.1]], np.float32)
+    alpha = np.array([1, 1, 1, 1, 1, 0], np.float32)
+    geo = geometry(pts, radius, np.full((6, 1, 3), 0.3), alpha, cap, softness, textured)
+    img = render(geo, 64, 64)
+    assert np.all(np.isfinite(img)) and img.min() >= 0 and img.max() <= 1
+    if cap == "round":
+        assert img[32, 32, 0] < 1.0  # the zero-length stroke is a dot
+
+
+def test_incremental_rendering_equals_one_pass():
+    geo = random_geometry("watercolor", 40, 96, 64, seed=5)
+    full = render(geo, 96, 64, WHITE)
+    canvas = render(geo, 96, 64, WHITE, start=0, stop=0)
+    np.testing.assert_array_equal(canvas, 1.0)
+    for a, b in [(0, 7), (7, 7), (7, 30), (30, 100)]:
+        out = render(geo, 96, 64, WHITE, canvas=canvas, start=a, stop=b)
+        assert out is canvas  # drawn in place
+    np.testing.assert_allclose(canvas, full, atol=1e-6)
+    with pytest.raises(PainterError):
+        render(geo, 96, 64, canvas=np.zeros((64, 95, 3), np.float32))
+
+
+def test_cost_follows_the_painted_area():
+    """Many tiny strokes on a big canvas cost about as little as on a small one."""
+    geo = random_geometry("marker", 300, 2048, 2048, seed=2, max_size=0.01)
+    t = time.perf_counter()
+    img = render(geo, 2048, 2048)
+    elapsed = time.perf_counter() - t
+    assert (img < 1).any()
+    assert elapsed < 10.0  # per-stroke full-canvas work would take far longer
