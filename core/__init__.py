@@ -1,11 +1,33 @@
 """Neural Painter engine: image -> brush strokes (Zou et al., "Stylized Neural Painting").
 
-Pure torch/numpy/pillow; never imports Blender.
+Pure torch/numpy/pillow; never imports Blender. Names are imported lazily (PEP 562)
+so that ``import core`` is cheap and works without torch: the Blender add-on imports
+it to check what is installed before it decides how to run the engine.
 """
 
-from .errors import PainterError
-from .strokes import StrokeSet
-from .styles import STYLES, Geometry, get_style, to_geometry
+from __future__ import annotations
 
-__all__ = ["PainterError", "StrokeSet", "STYLES", "Geometry", "get_style", "to_geometry"]
+import importlib
+from typing import Any
+
 __version__ = "0.1.0"
+
+_EXPORTS = {
+    "PainterError": ".errors",
+    "StrokeSet": ".strokes",
+    "STYLES": ".styles",
+    "Geometry": ".styles",
+    "get_style": ".styles",
+    "to_geometry": ".styles",
+    "PaintOptions": ".painter",
+    "paint": ".painter",
+    "load_image": ".image_io",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name], __name__), name)
+    raise AttributeError(f"module 'core' has no attribute {name!r}")

@@ -21,7 +21,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .styles import MIN_RADIUS, box_axis, colour_slices, get_style
+from .colour import linear_to_srgb, srgb_to_linear
+from .styles import MIN_RADIUS, box_axis, colour_slices, get_style, taper
 from .texture import bristle_texture
 
 
@@ -42,7 +43,8 @@ def stroke_bounds(style: str, params: torch.Tensor, extent: tuple[float, float])
         if spec.params[:6] == ("x0", "y0", "x1", "y1", "x2", "y2"):
             xs = params[:, 0:6:2] * ex
             ys = params[:, 1:6:2] * ey
-            r = params[:, 6:8].amax(dim=1).clamp_min(MIN_RADIUS)
+            # A soft edge fades out half its ramp (softness * radius) beyond the radius.
+            r = params[:, 6:8].amax(dim=1).clamp_min(MIN_RADIUS) * (1 + 0.5 * spec.softness)
             # A quadratic Bezier stays inside the hull of its control points.
             return torch.stack([xs.amin(1) - r, ys.amin(1) - r, xs.amax(1) + r, ys.amax(1) + r], 1)
         centre, axis, half_long, half_short = box_axis(params, extent)
@@ -107,19 +109,25 @@ class Patches:
         return [order[bounds[k]:bounds[k + 1]] for k in range(len(bounds) - 1) if bounds[k + 1] > bounds[k]]
 
 
-def _closest_t_bezier(p0, a, b, px, py) -> torch.Tensor:
-    """Parameter of the closest point on B(t) = p0 + 2 t a + t^2 b (no gradient needed:
-    at the minimum the distance's derivative in t is zero, so detaching t is exact)."""
+def _closest_t_bezier(p0, a, b, px, py, r0, r2) -> torch.Tensor:
+    """Parameter of the nearest point on B(t) = p0 + 2 t a + t^2 b (no gradient needed:
+    at the minimum the distance's derivative in t is zero, so detaching t is exact).
+
+    Candidates are ranked by signed distance to the tapered outline (distance minus
+    radius), not plain distance, so where a stroke doubles back over itself the pixel
+    belongs to the thicker branch, as in the union-of-capsules model; Newton then
+    refines t on that branch."""
     with torch.no_grad():
         qx, qy = px - p0[:, 0, None, None], py - p0[:, 1, None, None]
         ax, ay = a[:, 0, None, None], a[:, 1, None, None]
         bx, by = b[:, 0, None, None], b[:, 1, None, None]
         best_t = None
         best_d = None
-        for t0 in (0.0, 0.25, 0.5, 0.75, 1.0):
+        dr = r2 - r0
+        for t0 in (0.0, 0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 0.875, 1.0):
             dx = 2 * t0 * ax + t0 * t0 * bx - qx
             dy = 2 * t0 * ay + t0 * t0 * by - qy
-            d = dx * dx + dy * dy
+            d = torch.sqrt(dx * dx + dy * dy) - (r0 + t0 * (r2 - r0))
             if best_d is None:
                 best_d, best_t = d, torch.full_like(d, t0)
             else:
@@ -128,12 +136,14 @@ def _closest_t_bezier(p0, a, b, px, py) -> torch.Tensor:
                 best_t = torch.where(better, torch.full_like(d, t0), best_t)
         t = best_t
         for _ in range(3):
-            # Newton on f(t) = (B(t) - q) . B'(t) / 2.
+            # Newton on f(t) = d/dt (|B(t) - q| - r(t)) * |B(t) - q| / 2.
             dx = 2 * t * ax + t * t * bx - qx
             dy = 2 * t * ay + t * t * by - qy
             tx, ty = ax + t * bx, ay + t * by
-            f = dx * tx + dy * ty
-            fp = 2 * (tx * tx + ty * ty) + dx * bx + dy * by
+            dist = torch.sqrt(dx * dx + dy * dy).clamp_min(1e-9)
+            dot = dx * tx + dy * ty
+            f = dot - 0.5 * dr * dist
+            fp = 2 * (tx * tx + ty * ty) + dx * bx + dy * by - dr * dot / dist
             step = f / torch.where(fp.abs() < 1e-12, torch.full_like(fp, 1e-12), fp)
             t = (t - step.where(fp > 0, torch.zeros_like(step))).clamp(0.0, 1.0)
         return t
@@ -141,7 +151,7 @@ def _closest_t_bezier(p0, a, b, px, py) -> torch.Tensor:
 
 def render_patches(style: str, params: torch.Tensor, patches: Patches,
                    extent: tuple[float, float]) -> tuple[torch.Tensor, torch.Tensor]:
-    """Alpha [N, P, P] and colour [N, P, P, 3] of every stroke on its patch."""
+    """Alpha [N, P, P] and *linear* colour [N, P, P, 3] of every stroke on its patch."""
     spec = get_style(style)
     device = params.device
     px, py = patches.pixel_centres(device)
@@ -150,17 +160,17 @@ def render_patches(style: str, params: torch.Tensor, patches: Patches,
     c0, c2 = params[:, c0_idx], params[:, c2_idx]
     alpha = params[:, spec.params.index("a")]
     ex, ey = extent
-    if spec.params[:6] == ("x0", "y0", "x1", "y1", "x2", "y2"):
+    is_bezier = spec.params[:6] == ("x0", "y0", "x1", "y1", "x2", "y2")
+    if is_bezier:
         p0 = torch.stack([params[:, 0] * ex, params[:, 1] * ey], 1)
         p1 = torch.stack([params[:, 2] * ex, params[:, 3] * ey], 1)
         p2 = torch.stack([params[:, 4] * ex, params[:, 5] * ey], 1)
         a, b = p1 - p0, p2 - 2 * p1 + p0
-        t = _closest_t_bezier(p0, a, b, px, py)
+        r0, r2 = taper(params[:, 6, None, None], params[:, 7, None, None])
+        t = _closest_t_bezier(p0, a, b, px, py, r0.detach(), r2.detach())
         bx = p0[:, 0, None, None] + t * (2 * a[:, 0, None, None] + t * b[:, 0, None, None])
         by = p0[:, 1, None, None] + t * (2 * a[:, 1, None, None] + t * b[:, 1, None, None])
         dist = torch.sqrt((px - bx) ** 2 + (py - by) ** 2 + 1e-12)
-        r0 = params[:, 6, None, None].clamp_min(MIN_RADIUS)
-        r2 = params[:, 7, None, None].clamp_min(MIN_RADIUS)
         rad = r0 + t * (r2 - r0)
         sd = dist - rad
         e = (spec.softness * rad).clamp_min(pix) if spec.softness > 0 else pix
@@ -196,7 +206,17 @@ def render_patches(style: str, params: torch.Tensor, patches: Patches,
                                     mode="bilinear", padding_mode="border", align_corners=False)[:, 0]
             cover = cover * texture
     a_map = alpha[:, None, None] * cover
-    colour = c0[:, None, None, :] + tcol[..., None] * (c2 - c0)[:, None, None, :]
+    # Grease Pencil holds each point's colour in linear light and grades linearly
+    # between points. Box strokes have two points: grade in linear light. Bezier
+    # strokes have many points graded in sRGB by the geometry: grade in sRGB, then
+    # convert (exact at the points, within rounding between them).
+    if c0_idx == c2_idx:
+        colour = srgb_to_linear(c0)[:, None, None, :]
+    elif is_bezier:
+        colour = srgb_to_linear(c0[:, None, None, :] + tcol[..., None] * (c2 - c0)[:, None, None, :])
+    else:
+        c0, c2 = srgb_to_linear(c0), srgb_to_linear(c2)
+        colour = c0[:, None, None, :] + tcol[..., None] * (c2 - c0)[:, None, None, :]
     return a_map, colour.expand(-1, patches.size, patches.size, 3)
 
 
@@ -243,9 +263,13 @@ class _WaveComposite(torch.autograd.Function):
 
 def composite(base: torch.Tensor, alpha: torch.Tensor, colour: torch.Tensor,
               patches: Patches) -> torch.Tensor:
-    """Paint strokes over ``base`` [H, W, 3] in order; returns the new [H, W, 3] canvas."""
+    """Paint strokes over ``base`` [H, W, 3] in order; returns the new [H, W, 3] canvas.
+
+    ``base`` and the result are sRGB; strokes are blended in linear light, as Grease
+    Pencil (and any physically based renderer) blends them.
+    """
     p = patches.pad
-    canvas = F.pad(base.permute(2, 0, 1), (p, p, p, p)).reshape(3, -1)
+    canvas = F.pad(srgb_to_linear(base).permute(2, 0, 1), (p, p, p, p)).reshape(3, -1)
     if len(patches.x0):
         waves = patches.waves()
         order = torch.as_tensor(np.concatenate(waves), device=base.device)
@@ -256,7 +280,7 @@ def composite(base: torch.Tensor, alpha: torch.Tensor, colour: torch.Tensor,
         colour_planes = colour.reshape(n, -1, 3)[order].permute(2, 0, 1).contiguous()
         canvas = _WaveComposite.apply(canvas, alpha.reshape(n, -1)[order], colour_planes, idx, bounds)
     canvas = canvas.reshape(3, patches.padded_height, patches.padded_width)
-    return canvas[:, p:p + patches.height, p:p + patches.width].permute(1, 2, 0)
+    return linear_to_srgb(canvas[:, p:p + patches.height, p:p + patches.width].permute(1, 2, 0))
 
 
 def render(style: str, params: torch.Tensor, width: int, height: int,

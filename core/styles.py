@@ -21,7 +21,7 @@ from .errors import PainterError
 
 #: Points sampled along a Bezier stroke. Grease Pencil interpolates colour and radius
 #: linearly between points, so this is also what Blender draws.
-CURVE_POINTS = 12
+CURVE_POINTS = 20
 
 
 @dataclass(frozen=True)
@@ -146,6 +146,17 @@ def box_axis(params: torch.Tensor, extent: tuple[float, float]):
     return torch.stack([cx, cy], -1), axis, half_long, half_short
 
 
+def taper(r0: torch.Tensor, r2: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """End radii of a Bezier stroke, the thinner end at least half the thicker.
+
+    Grease Pencil draws a steep taper thinner than the union-of-capsules model, and a
+    brush does not go from a hairline to a blob within one stroke anyway.
+    """
+    r0, r2 = r0.clamp_min(MIN_RADIUS), r2.clamp_min(MIN_RADIUS)
+    half = torch.maximum(r0, r2) / 2
+    return torch.maximum(r0, half), torch.maximum(r2, half)
+
+
 def to_geometry_torch(style: str, params: torch.Tensor, extent: tuple[float, float]):
     """Differentiable geometry: (points [N,K,2], radius [N,K], rgb [N,K,3], alpha [N])."""
     spec = get_style(style)
@@ -157,7 +168,8 @@ def to_geometry_torch(style: str, params: torch.Tensor, extent: tuple[float, flo
     if spec.params[:6] == _BEZIER:
         t = torch.linspace(0, 1, CURVE_POINTS, dtype=params.dtype, device=params.device)
         pts = bezier(params[:, 0:2] * scale, params[:, 2:4] * scale, params[:, 4:6] * scale, t)
-        radius = params[:, 6:7] * (1 - t) + params[:, 7:8] * t
+        r0, r2 = taper(params[:, 6:7], params[:, 7:8])
+        radius = r0 * (1 - t) + r2 * t
     else:
         centre, axis, half_long, half_short = box_axis(params, extent)
         # Tape ends are flat, so its points sit on the box's ends. Oil ends are round, so
