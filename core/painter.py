@@ -295,13 +295,10 @@ def _blur_rgb(img: torch.Tensor, radius: int) -> torch.Tensor:
 
 
 def render_frozen(style: str, params: torch.Tensor, width: int, height: int,
-                  base: torch.Tensor, chunk: int = 512) -> torch.Tensor:
-    """Render fixed strokes without gradients, in chunks to bound memory."""
+                  base: torch.Tensor) -> torch.Tensor:
+    """Render fixed strokes without gradients."""
     with torch.no_grad():
-        canvas = base
-        for s in range(0, params.shape[0], chunk):
-            canvas = raster.render(style, params[s:s + chunk], width, height, base=canvas)
-        return canvas
+        return raster.render(style, params, width, height, base=base)
 
 
 def paint(image: np.ndarray, options: PaintOptions, init: StrokeSet | None = None,

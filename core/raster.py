@@ -121,21 +121,25 @@ def _closest_t_bezier(p0, a, b, px, py, r0, r2) -> torch.Tensor:
         qx, qy = px - p0[:, 0, None, None], py - p0[:, 1, None, None]
         ax, ay = a[:, 0, None, None], a[:, 1, None, None]
         bx, by = b[:, 0, None, None], b[:, 1, None, None]
-        best_t = None
-        best_d = None
         dr = r2 - r0
-        for t0 in (0.0, 0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 0.875, 1.0):
-            dx = 2 * t0 * ax + t0 * t0 * bx - qx
-            dy = 2 * t0 * ay + t0 * t0 * by - qy
-            d = torch.sqrt(dx * dx + dy * dy) - (r0 + t0 * (r2 - r0))
-            if best_d is None:
-                best_d, best_t = d, torch.full_like(d, t0)
-            else:
-                better = d < best_d
-                best_d = torch.where(better, d, best_d)
-                best_t = torch.where(better, torch.full_like(d, t0), best_t)
+        # Coarse search on 9 samples of t. Squared distance splits into an x part that
+        # depends only on the column and a y part only on the row, so the [N, K, P, P]
+        # tensor is built by one broadcast add.
+        ts = torch.linspace(0.0, 1.0, 9, device=px.device)
+        sx = (2 * ts * a[:, 0, None] + ts * ts * b[:, 0, None])[:, :, None]  # [N, K, 1]
+        sy = (2 * ts * a[:, 1, None] + ts * ts * b[:, 1, None])[:, :, None]
+        ddx = ((sx - qx[:, 0][:, None, :]) ** 2).permute(1, 0, 2)[:, :, None, :]  # [K, N, 1, cols]
+        ddy = ((sy - qy[:, :, 0][:, None, :]) ** 2).permute(1, 0, 2)[:, :, :, None]  # [K, N, rows, 1]
+        sd = torch.sqrt(ddy + ddx)  # [K, N, rows, cols]
+        sd -= (r0[:, 0] + ts * dr[:, 0]).T[:, :, None, None]
+        # A running minimum over contiguous slices beats argmin over a tensor axis here.
+        best_d, best_t = sd[0], torch.zeros_like(sd[0])
+        for k in range(1, len(ts)):
+            better = sd[k] < best_d
+            best_d = torch.minimum(best_d, sd[k])
+            best_t = torch.where(better, ts[k], best_t)
         t = best_t
-        for _ in range(3):
+        for _ in range(2):
             # Newton on f(t) = d/dt (|B(t) - q| - r(t)) * |B(t) - q| / 2.
             dx = 2 * t * ax + t * t * bx - qx
             dy = 2 * t * ay + t * t * by - qy
@@ -283,15 +287,46 @@ def composite(base: torch.Tensor, alpha: torch.Tensor, colour: torch.Tensor,
     return linear_to_srgb(canvas[:, p:p + patches.height, p:p + patches.width].permute(1, 2, 0))
 
 
+def _runs(spans: np.ndarray, budget: float) -> list[tuple[int, int]]:
+    """Split strokes, in order, into runs whose square patches fit a pixel budget.
+
+    All patches in a run share the run's largest size, so a run also ends where a
+    much bigger stroke follows many small ones (a coarse stroke would otherwise
+    inflate every patch of the run).
+    """
+    runs = []
+    start, biggest = 0, 0.0
+    for i, s in enumerate(spans.tolist()):
+        grown = max(biggest, s)
+        count = i - start
+        if count and ((count + 1) * grown * grown > budget or (s > 2 * biggest and count >= 8)):
+            runs.append((start, i))
+            start, grown = i, s
+        biggest = grown
+    if start < len(spans):
+        runs.append((start, len(spans)))
+    return runs
+
+
 def render(style: str, params: torch.Tensor, width: int, height: int,
            base: torch.Tensor | None = None, background=(1.0, 1.0, 1.0),
-           max_patch: int | None = None) -> torch.Tensor:
-    """Render strokes (differentiably) at width x height px over ``base`` or a plain background."""
+           max_patch: int | None = None, pixel_budget: float = 4e6) -> torch.Tensor:
+    """Render strokes (differentiably) at width x height px over ``base`` or a plain background.
+
+    Strokes are drawn in runs of at most ``pixel_budget`` patch pixels, so memory stays
+    bounded however many strokes there are and however their sizes vary.
+    """
     long_px = max(width, height)
     extent = (width / long_px, height / long_px)
     if base is None:
         base = torch.tensor(background, dtype=torch.float32, device=params.device).expand(height, width, 3)
     bounds = stroke_bounds(style, params, extent)
-    patches = Patches(bounds, long_px, width, height, max_patch)
-    alpha, colour = render_patches(style, params, patches, extent)
-    return composite(base, alpha, colour, patches)
+    spans = ((bounds[:, 2:] - bounds[:, :2]).amax(dim=1) * long_px + 3).cpu().numpy()
+    if max_patch:
+        spans = np.minimum(spans, max_patch)
+    canvas = base
+    for s, e in _runs(spans, pixel_budget):
+        patches = Patches(bounds[s:e], long_px, width, height, max_patch)
+        alpha, colour = render_patches(style, params[s:e], patches, extent)
+        canvas = composite(canvas, alpha, colour, patches)
+    return canvas

@@ -1,0 +1,84 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from core.errors import PainterError
+from core.strokes import StrokeSet
+from core.styles import CURVE_POINTS, STYLES, get_style, random_params, to_geometry
+
+
+def make(style="oil", n=5):
+    spec = get_style(style)
+    p = random_params(spec, n, torch.Generator().manual_seed(0)).numpy()
+    return StrokeSet(style, 120, 80, p, np.arange(n) % 3 + 1, (0.2, 0.4, 0.6), {"seed": 1})
+
+
+@pytest.mark.parametrize("style", list(STYLES))
+def test_json_round_trip(tmp_path, style):
+    s = make(style)
+    s.save_json(tmp_path / "s.json")
+    back = StrokeSet.load_json(tmp_path / "s.json")
+    np.testing.assert_allclose(back.params, s.params, atol=1e-6)
+    assert back.level.tolist() == s.level.tolist()
+    assert (back.style, back.width, back.height) == (style, 120, 80)
+    assert back.background == pytest.approx(s.background)
+    data = json.loads((tmp_path / "s.json").read_text())
+    assert data["params"] == list(get_style(style).params)
+    assert [st["order"] for st in data["strokes"]] == list(range(5))
+
+
+def test_order_field_decides_painting_order():
+    d = make("tape", 3).to_json_dict()
+    d["strokes"] = list(reversed(d["strokes"]))
+    back = StrokeSet.from_json_dict(d)
+    np.testing.assert_allclose(back.params, make("tape", 3).params, atol=1e-6)
+
+
+@pytest.mark.parametrize("mutate,match", [
+    (lambda d: d.pop("schema"), "schema"),
+    (lambda d: d.update(version=99), "version"),
+    (lambda d: d.update(style="crayon"), "unknown style"),
+    (lambda d: d["strokes"][0].update(params=[0.1, 0.2]), "needs 12"),
+    (lambda d: d["strokes"][1].update(params=["x"] * 12), "numeric"),
+    (lambda d: d["strokes"][0]["params"].__setitem__(0, float("nan")), "non-finite"),
+    (lambda d: d.update(canvas={"width": 0, "height": 5}), "positive"),
+    (lambda d: d.update(strokes={}), "list"),
+])
+def test_malformed_json_is_a_clear_error(mutate, match):
+    d = make("oil").to_json_dict()
+    mutate(d)
+    with pytest.raises(PainterError, match=match):
+        StrokeSet.from_json_dict(d)
+
+
+def test_invalid_json_text(tmp_path):
+    p = tmp_path / "x.json"
+    p.write_text("{not json")
+    with pytest.raises(PainterError, match="not valid JSON"):
+        StrokeSet.load_json(p)
+    with pytest.raises(PainterError, match="does not exist"):
+        StrokeSet.load_json(tmp_path / "missing.json")
+
+
+def test_geometry_shapes_and_units():
+    s = make("marker", 4)
+    g = s.geometry()
+    assert g.points.shape == (4, CURVE_POINTS, 2) and g.radius.shape == (4, CURVE_POINTS)
+    assert g.rgba.shape == (4, CURVE_POINTS, 4) and g.cap == "round"
+    # x spans the long side (1.0), y the short side (80/120).
+    assert g.points[..., 0].max() <= 1.0 + 1e-6 and g.points[..., 1].max() <= 80 / 120 + 1e-6
+    tape = to_geometry("tape", np.array([[0.5, 0.5, 0.4, 0.1, 0.0, 1, 0, 0, 1]]), 100, 100)
+    np.testing.assert_allclose(tape.points[0], [[0.3, 0.5], [0.7, 0.5]], atol=1e-6)
+    np.testing.assert_allclose(tape.radius[0], [0.05, 0.05], atol=1e-6)
+    assert tape.cap == "flat"
+    oil = to_geometry("oil", np.array([[0.5, 0.5, 0.4, 0.1, 0.5, 1, 0, 0, 0, 0, 1, 1]]), 100, 100)
+    # Vertical (theta = pi/2), round caps: points pulled in by the radius.
+    np.testing.assert_allclose(oil.points[0], [[0.5, 0.35], [0.5, 0.65]], atol=1e-6)
+    np.testing.assert_allclose(oil.rgba[0, :, :3], [[1, 0, 0], [0, 0, 1]], atol=1e-6)
+
+
+def test_marker_taper_is_limited():
+    g = to_geometry("marker", np.array([[0.1, 0.5, 0.5, 0.5, 0.9, 0.5, 0.2, 0.01, 0, 0, 0, 1]]), 100, 100)
+    assert g.radius[0, -1] == pytest.approx(0.1, abs=1e-6)  # half the thick end, not 0.01
