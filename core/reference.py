@@ -36,7 +36,7 @@ For one stroke with points p_0..p_{K-1}, radii r_k, sRGB colours c_k and alpha A
 * edge: e = max(pix, softness * rad_{k*}); coverage m = clamp(0.5 - sd / e, 0, 1).
   A hard stroke (softness 0) gets a one-pixel anti-aliasing ramp centred on its
   outline; a soft one (watercolour) fades out over softness * radius.
-* colour: c = c_{k*} + t_{k*} (c_{k*+1} - c_{k*}).
+* colour: c = c_{k*} + t_{k*} (c_{k*+1} - c_{k*}), in linear light (see the last item).
 * texture (``geometry.textured``, oil strokes, K = 2)::
 
       n = unit(p_1 - p_0)
@@ -47,13 +47,17 @@ For one stroke with points p_0..p_{K-1}, radii r_k, sRGB colours c_k and alpha A
   cols = u from 0 to 1) at row coordinate (v + 1) / 2 * rows - 0.5 and column
   coordinate u * cols - 0.5, both clamped to [0, size - 1] (clamp to edge); m = m * T.
   (For K > 2 the first and last points stand in for p_0 and p_1.)
-* alpha a = A * m; strokes are composited in painting order over the background, in
-  sRGB: C <- C (1 - a) + a c.
+* alpha a = A * m; strokes are composited in painting order over the background in
+  *linear light*, as Grease Pencil blends: C_lin <- C_lin (1 - a) + a c_lin, where the
+  colour is interpolated along the stroke in linear light too (Grease Pencil's vertex
+  colours are linear); the result is converted back to sRGB.
 
 Cost: every stroke is evaluated only inside its bounding box and every segment only
 inside its own box (grown by the widest edge ramp of the stroke, so the argmin is
 exact wherever the coverage is non-zero); the colour and texture only where the
-coverage is non-zero. Work is proportional to the area the strokes cover.
+coverage is non-zero; the canvas is converted to linear light box by box as strokes
+reach it, and back only where they cover it (other pixels keep their exact values).
+Work is proportional to the area the strokes cover.
 """
 
 from __future__ import annotations
@@ -65,6 +69,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from .colour import linear_to_srgb, srgb_to_linear
 from .errors import PainterError
 from .styles import Geometry
 from .texture import bristle_texture
@@ -240,16 +245,74 @@ def _stroke_layer(pts: np.ndarray, rad: np.ndarray, rgb: np.ndarray, alpha: floa
     return y0, y1, x0, x1, m, c
 
 
-def _composite(planes: np.ndarray, layer) -> None:
-    """C <- C (1 - a) + a c on a planar [3, H, W] canvas."""
+def _composite(planes: np.ndarray, linear: np.ndarray, touched: np.ndarray, layer) -> None:
+    """C_lin <- C_lin (1 - a) + a c_lin on a planar [3, H, W] canvas that holds sRGB
+    values except where ``linear`` says they have been converted to linear light (done
+    here, box by box, the first time a stroke reaches them); ``touched`` collects the
+    pixels a stroke covers."""
     y0, y1, x0, x1, a, c = layer
+    box = (slice(y0, y1), slice(x0, x1))
+    fresh = ~linear[box]
+    if fresh.any():
+        for i in range(3):
+            region = planes[i][box]
+            region[fresh] = srgb_to_linear(region[fresh])
+        linear[box] = True
     for i in range(3):
-        region = planes[i, y0:y1, x0:x1]
+        region = planes[i][box]
         region += a * (c[i] - region)
+    touched[box] |= a > 0
 
 
 def _workers() -> int:
     return max(1, min(8, os.cpu_count() or 1))
+
+
+def stroke_layers(geometry: Geometry, width: int, height: int, start: int = 0,
+                  stop: int | None = None):
+    """The strokes ``start:stop`` of ``geometry`` at ``width`` x ``height`` pixels, as
+    ``(index, (y0, y1, x0, x1, a, c))`` in painting order: the box of pixels the stroke
+    covers, its alpha ``a`` (float32 [y1 - y0, x1 - x0]: A * coverage * texture) and its
+    colour ``c`` in *linear light* (three float32 scalars or [h, w] arrays). Strokes that
+    cover no pixel are skipped. Computed on a few threads (numpy releases the GIL)."""
+    width, height = int(width), int(height)
+    long_px = float(max(width, height))
+    n = len(geometry)
+    stop = n if stop is None else min(int(stop), n)
+    start = max(0, int(start))
+    if start >= stop:
+        return
+    pts = geometry.points[start:stop].astype(np.float64) * long_px
+    rad = geometry.radius[start:stop].astype(np.float64) * long_px
+    rgba = np.asarray(geometry.rgba[start:stop], np.float64).copy()
+    rgba[..., :3] = srgb_to_linear(rgba[..., :3])
+    cx = np.arange(width, dtype=np.float32) + np.float32(0.5)
+    cy = np.arange(height, dtype=np.float32) + np.float32(0.5)
+    cap, softness, textured = geometry.cap, float(geometry.softness), bool(geometry.textured)
+
+    def layer(s: int):
+        return _stroke_layer(pts[s], rad[s], rgba[s, :, :3], float(rgba[s, 0, 3]),
+                             cap, softness, textured, cx, cy)
+
+    count = stop - start
+    workers = _workers()
+    if workers == 1 or count < 4:
+        for s in range(count):
+            lay = layer(s)
+            if lay is not None:
+                yield start + s, lay
+        return
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        pending: deque = deque()
+        nxt = 0
+        while nxt < count or pending:
+            while nxt < count and len(pending) < 2 * workers:
+                pending.append((nxt, pool.submit(layer, nxt)))
+                nxt += 1
+            s, fut = pending.popleft()
+            lay = fut.result()
+            if lay is not None:
+                yield start + s, lay
 
 
 def render(geometry: Geometry, width: int, height: int, background=(1, 1, 1),
@@ -260,7 +323,9 @@ def render(geometry: Geometry, width: int, height: int, background=(1, 1, 1),
     over a fresh ``background``; with one (float32 H x W x 3) they are drawn onto it in
     place and it is returned, which lets callers add strokes incrementally.
     Strokes' coverage is computed on a few threads (numpy releases the GIL); they are
-    composited strictly in painting order.
+    composited strictly in painting order, in linear light. Only the pixels that the
+    strokes reach are converted to linear light and back, so every other pixel keeps
+    its value exactly (and the work stays proportional to the painted area).
     """
     width, height = int(width), int(height)
     if width < 1 or height < 1:
@@ -274,43 +339,18 @@ def render(geometry: Geometry, width: int, height: int, background=(1, 1, 1),
                                "pass a canvas of the size being rendered")
         if canvas.dtype != np.float32:
             canvas = canvas.astype(np.float32)
-    long_px = float(max(width, height))
-    n = len(geometry)
-    stop = n if stop is None else min(int(stop), n)
-    start = max(0, int(start))
-    if start >= stop:
+    layers = stroke_layers(geometry, width, height, start, stop)
+    first = next(layers, None)
+    if first is None:
         return canvas
-    pts = geometry.points[start:stop].astype(np.float64) * long_px
-    rad = geometry.radius[start:stop].astype(np.float64) * long_px
-    rgba = np.asarray(geometry.rgba[start:stop], np.float64)
-    cx = np.arange(width, dtype=np.float32) + np.float32(0.5)
-    cy = np.arange(height, dtype=np.float32) + np.float32(0.5)
-    cap, softness, textured = geometry.cap, float(geometry.softness), bool(geometry.textured)
-
-    def layer(s: int):
-        return _stroke_layer(pts[s], rad[s], rgba[s, :, :3], float(rgba[s, 0, 3]),
-                             cap, softness, textured, cx, cy)
-
-    count = stop - start
-    workers = _workers()
     planes = np.ascontiguousarray(canvas.transpose(2, 0, 1))  # planar: fast per-channel ops
-    if workers == 1 or count < 4:
-        for s in range(count):
-            lay = layer(s)
-            if lay is not None:
-                _composite(planes, lay)
-    else:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            pending: deque = deque()
-            nxt = 0
-            while nxt < count or pending:
-                while nxt < count and len(pending) < 2 * workers:
-                    pending.append(pool.submit(layer, nxt))
-                    nxt += 1
-                lay = pending.popleft().result()
-                if lay is not None:
-                    _composite(planes, lay)
-    canvas[:] = planes.transpose(1, 2, 0)
+    linear = np.zeros((height, width), bool)
+    touched = np.zeros((height, width), bool)
+    _composite(planes, linear, touched, first[1])
+    for _, lay in layers:
+        _composite(planes, linear, touched, lay)
+    # Back to sRGB in float64, so that e.g. 1 maps to exactly 1.
+    canvas[touched] = linear_to_srgb(planes[:, touched].astype(np.float64)).T
     return canvas
 
 

@@ -9,13 +9,30 @@ import pytest
 import torch
 
 from core.errors import PainterError
-from core.reference import output_size, render, render_strokes
+from core.reference import output_size, render, render_strokes, stroke_layers
 from core.strokes import StrokeSet
 from core.styles import Geometry, get_style, random_params, to_geometry
 from core.texture import bristle_texture
 
 STYLES = ["marker", "watercolor", "oil", "tape"]
 WHITE = (1.0, 1.0, 1.0)
+
+
+def to_linear(c) -> np.ndarray:
+    """sRGB -> linear light (IEC 61966-2-1), float64, written out independently of core.colour."""
+    c = np.clip(np.asarray(c, np.float64), 0, 1)
+    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+
+
+def to_srgb(c) -> np.ndarray:
+    c = np.clip(np.asarray(c, np.float64), 0, 1)
+    return np.where(c <= 0.0031308, c * 12.92, 1.055 * c ** (1 / 2.4) - 0.055)
+
+
+def coverage_of(channel: np.ndarray) -> np.ndarray:
+    """Coverage of a stroke of colour 0 over a background of 1 from that channel: the
+    blend is linear in linear light, so that is where the coverage can be read off."""
+    return 1.0 - to_linear(channel)
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
@@ -40,13 +57,14 @@ def geometry(points, radius, rgb, alpha, cap="round", softness=0.0, textured=Fal
 
 
 def brute_force(geo: Geometry, width: int, height: int, background=WHITE) -> np.ndarray:
-    """The appearance model, written out directly: every stroke, segment and pixel, float64."""
+    """The appearance model, written out directly: every stroke, segment and pixel, float64,
+    composited in linear light."""
     long_px = max(width, height)
     pix = 1.0 / long_px
     xs, ys = np.meshgrid((np.arange(width) + 0.5) / long_px, (np.arange(height) + 0.5) / long_px)
     x = np.stack([xs, ys], -1)
     out = np.empty((height, width, 3))
-    out[:] = background
+    out[:] = to_linear(background)
     tex = bristle_texture().astype(np.float64)
     rows, cols = tex.shape
 
@@ -57,7 +75,7 @@ def brute_force(geo: Geometry, width: int, height: int, background=WHITE) -> np.
     for s in range(len(geo)):
         p = geo.points[s].astype(np.float64)
         r = geo.radius[s].astype(np.float64)
-        col = geo.rgba[s, :, :3].astype(np.float64)
+        col = to_linear(geo.rgba[s, :, :3])  # the colour is interpolated in linear light
         sds, ts = [], []
         for k in range(len(p) - 1):
             dv = p[k + 1] - p[k]
@@ -89,7 +107,7 @@ def brute_force(geo: Geometry, width: int, height: int, background=WHITE) -> np.
                      + (tex[i0 + 1, j0] * (1 - fc) + tex[i0 + 1, j0 + 1] * fc) * fr)
         a = (geo.rgba[s, 0, 3] * m)[..., None]
         out = out * (1 - a) + a * c
-    return out
+    return to_srgb(out)
 
 
 @pytest.mark.parametrize("style", STYLES)
@@ -117,14 +135,14 @@ def test_tape_is_its_rectangle():
     outside = np.ones((512, 512), bool)
     outside[203:310, 127:386] = False
     assert np.all(img[outside] == 1.0)
-    coverage = 1.0 - img[..., 1]
+    coverage = coverage_of(img[..., 1])
     assert coverage.sum() == pytest.approx(0.5 * 0.2 * 512 * 512, rel=0.01)
 
 
 def test_rotated_tape_keeps_its_area_and_axis():
     params = np.array([[0.5, 0.5, 0.6, 0.1, 0.25, 0.0, 0.0, 0.0, 1.0]], np.float32)  # 45 degrees
     img = render_strokes(StrokeSet("tape", 512, 512, params, [1]))
-    coverage = 1.0 - img[..., 0]
+    coverage = coverage_of(img[..., 0])
     assert coverage.sum() == pytest.approx(0.6 * 0.1 * 512 * 512, rel=0.02)
     # Along the diagonal (y down, so +45 degrees runs to the lower right) it is painted ...
     for f in (-0.25, 0.0, 0.25):
@@ -140,7 +158,7 @@ def test_round_caps_reach_one_radius_past_the_end():
     r = 0.05
     geo = geometry([[[0.3, 0.5], [0.5, 0.5], [0.7, 0.5]]], r, [0, 0, 0], 1.0)
     img = render(geo, 400, 400)
-    coverage = 1.0 - img[..., 0]
+    coverage = coverage_of(img[..., 0])
     row = 199  # pixel centre y = 199.5 / 400, half a pixel off the axis
     end_px = 0.7 * 400  # x of the end point in pixels
     # The edge is where the signed distance is zero: coverage 1/2 exactly r past the end.
@@ -160,7 +178,7 @@ def test_flat_caps_stop_at_the_end_points():
     pts = [[[0.3, 0.5], [0.7, 0.5]]]
     round_ = render(geometry(pts, 0.05, [0, 0, 0], 1.0, cap="round"), 400, 400)
     flat = render(geometry(pts, 0.05, [0, 0, 0], 1.0, cap="flat"), 400, 400)
-    area = lambda img: float((1 - img[..., 0]).sum())  # noqa: E731
+    area = lambda img: float(coverage_of(img[..., 0]).sum())  # noqa: E731
     assert area(flat) == pytest.approx(0.4 * 0.1 * 400 * 400, rel=0.01)
     assert area(round_) == pytest.approx((0.4 * 0.1 + np.pi * 0.05 ** 2) * 400 * 400, rel=0.01)
     # The end point is at x = 280 px: flat stops there, round goes on for 20 px.
@@ -183,16 +201,51 @@ def test_colour_runs_from_the_first_to_the_last_point(style):
     p[spec.index("a")] = 1.0
     img = render_strokes(StrokeSet(style, 400, 400, p[None], [1]))
     start, end, mid = img[200, 90], img[200, 310], img[200, 200]
-    if style == "watercolor":  # opaque inside: the colour is exactly the interpolation
+    if style == "watercolor":  # opaque inside: the colour is exactly the interpolation.
+        # The geometry grades the points' colours from red to blue (in sRGB); between two
+        # points the model interpolates in linear light.
         geo = StrokeSet(style, 400, 400, p[None], [1]).geometry()
-        x0, x1 = geo.points[0, 0, 0] * 400, geo.points[0, -1, 0] * 400
-        for j in (90, 200, 310):
-            t = np.clip((j + 0.5 - x0) / (x1 - x0), 0, 1)
-            np.testing.assert_allclose(img[200, j], [1 - t, 0, t], atol=1e-4)
+        xs = geo.points[0, :, 0].astype(np.float64) * 400  # a straight, evenly sampled line
+        np.testing.assert_allclose(geo.rgba[0, :, 0], 1 - np.linspace(0, 1, len(xs)), atol=1e-6)
+        x0, x1 = xs[0], xs[-1]
+        cols = to_linear(geo.rgba[0, :, :3])
+        for j in (90, 150, 200, 310):
+            k = int(np.clip(np.searchsorted(xs, j + 0.5) - 1, 0, len(xs) - 2))
+            t = np.clip((j + 0.5 - xs[k]) / (xs[k + 1] - xs[k]), 0, 1)
+            expected = to_srgb((1 - t) * cols[k] + t * cols[k + 1])
+            np.testing.assert_allclose(img[200, j], expected, atol=1e-4)
+        # At full coverage the ends are exactly the end colours.
+        np.testing.assert_array_equal(img[200, int(x0) - 10], red)
+        np.testing.assert_array_equal(img[200, int(x1) + 10], blue)
     else:  # the bristle texture lets some white through, but the hue is exact
-        assert start[0] == pytest.approx(1.0) and start[1] == pytest.approx(start[2]) and start[1] < 0.5
-        assert end[2] == pytest.approx(1.0) and end[0] == pytest.approx(end[1]) and end[0] < 0.7
+        # (coverage > 0.5 at the start and > 0.3 at the end, read off in linear light)
+        assert start[0] == 1.0 and start[1] == pytest.approx(start[2]) and to_linear(start[1]) < 0.5
+        assert end[2] == 1.0 and end[0] == pytest.approx(end[1]) and to_linear(end[0]) < 0.7
         assert mid[1] > 0 and abs(mid[0] - mid[2]) < 0.2
+
+
+def test_colour_is_interpolated_in_linear_light():
+    red, blue = [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]
+    geo = geometry([[[0.2, 0.5], [0.8, 0.5]]], 0.1, np.array([[red, blue]]), 1.0, cap="flat")
+    img = render(geo, 400, 400, (0.0, 1.0, 0.0))
+    for j in (80, 130, 199, 200, 260, 319):  # the flat ends are at x = 80 and 320 px
+        t = (j + 0.5 - 80) / 240
+        expected = to_srgb((1 - t) * to_linear(red) + t * to_linear(blue))
+        np.testing.assert_allclose(img[200, j], expected, atol=1e-5)
+    # Half way it is sRGB 0.735 of each, not the 0.5 an sRGB interpolation would give.
+    np.testing.assert_allclose(img[200, 199:201, [0, 2]], to_srgb(0.5), atol=0.005)
+
+
+def test_srgb_linear_conversions():
+    from core.colour import linear_to_srgb, srgb_to_linear
+    c = np.linspace(0, 1, 1001)
+    np.testing.assert_allclose(srgb_to_linear(c), to_linear(c), atol=1e-12)
+    np.testing.assert_allclose(linear_to_srgb(c), to_srgb(c), atol=1e-12)
+    assert srgb_to_linear(np.array([0.5]))[0] == pytest.approx(0.21404, abs=1e-5)
+    np.testing.assert_allclose(linear_to_srgb(srgb_to_linear(c)), c, atol=1e-12)
+    tc = torch.linspace(0, 1, 101, dtype=torch.float64)
+    np.testing.assert_allclose(srgb_to_linear(tc).numpy(), to_linear(tc.numpy()), atol=1e-12)
+    np.testing.assert_allclose(linear_to_srgb(tc).numpy(), to_srgb(tc.numpy()), atol=1e-12)
 
 
 def test_later_strokes_are_composited_on_top():
@@ -201,10 +254,14 @@ def test_later_strokes_are_composited_on_top():
     geo = geometry(pts, 0.05, np.array([[red], [blue]]), [0.5, 0.75], cap="flat")
     bg = np.array([0.2, 0.4, 0.6])
     img = render(geo, 400, 400, bg)
-    under = bg * 0.5 + 0.5 * np.array(red)
-    np.testing.assert_allclose(img[200, 100], under, atol=1e-6)
-    np.testing.assert_allclose(img[200, 200], under * 0.25 + 0.75 * np.array(blue), atol=1e-6)
-    np.testing.assert_allclose(img[200, 300], bg * 0.25 + 0.75 * np.array(blue), atol=1e-6)
+    # Blended in linear light: C_lin <- C_lin (1 - a) + a c_lin.
+    under = to_linear(bg) * 0.5 + 0.5 * to_linear(red)
+    np.testing.assert_allclose(img[200, 100], to_srgb(under), atol=1e-6)
+    np.testing.assert_allclose(img[200, 200], to_srgb(under * 0.25 + 0.75 * to_linear(blue)), atol=1e-6)
+    np.testing.assert_allclose(img[200, 300], to_srgb(to_linear(bg) * 0.25 + 0.75 * to_linear(blue)),
+                               atol=1e-6)
+    # ... which is not the sRGB blend: half-transparent red over the background is lighter.
+    assert np.all(img[200, 100] - (bg * 0.5 + 0.5 * np.array(red)) > 0.05)
     # Painting order matters: swapped, red ends on top.
     swapped = Geometry(geo.points[::-1].copy(), geo.radius[::-1].copy(), geo.rgba[::-1].copy(),
                        "flat", 0.0, False)
@@ -255,7 +312,7 @@ def test_non_square_canvas_positions():
     strokes = StrokeSet("tape", 300, 150, params, [1], background=(1, 1, 0))
     img = render_strokes(strokes)
     assert img.shape == (150, 300, 3)
-    coverage = 1.0 - img[..., 0]
+    coverage = coverage_of(img[..., 0])
     assert coverage.sum() == pytest.approx(15 * 15, abs=0.5)  # 0.05 of the long side squared
     ii, jj = np.mgrid[:150, :300] + 0.5
     centre = [(coverage * ii).sum() / coverage.sum(), (coverage * jj).sum() / coverage.sum()]
@@ -313,6 +370,22 @@ def test_incremental_rendering_equals_one_pass():
     np.testing.assert_allclose(canvas, full, atol=1e-6)
     with pytest.raises(PainterError):
         render(geo, 96, 64, canvas=np.zeros((64, 95, 3), np.float32))
+
+
+def test_pixels_no_stroke_covers_keep_their_value_exactly():
+    """Only covered pixels go to linear light and back (so e.g. an animation's unchanged
+    pixels stay identical between frames)."""
+    canvas = np.random.default_rng(0).random((64, 96, 3)).astype(np.float32)
+    before = canvas.copy()
+    geo = geometry([[[0.2, 0.2], [0.5, 0.4]], [[0.7, 0.1], [0.9, 0.5]]], 0.05,
+                   np.array([[[0.1, 0.5, 0.9]], [[1.0, 0.2, 0.0]]]), [0.7, 1.0])
+    covered = np.zeros((64, 96), bool)
+    for _, (y0, y1, x0, x1, a, _c) in stroke_layers(geo, 96, 64):
+        covered[y0:y1, x0:x1] |= a > 0
+    assert 0.05 < covered.mean() < 0.5
+    render(geo, 96, 64, canvas=canvas)
+    np.testing.assert_array_equal(canvas[~covered], before[~covered])
+    assert np.all((canvas != before).any(-1)[covered])
 
 
 def test_cost_follows_the_painted_area():
