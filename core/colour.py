@@ -7,6 +7,7 @@ Works on numpy arrays and torch tensors alike.
 
 from __future__ import annotations
 
+import sys
 from typing import TypeVar
 
 import numpy as np
@@ -15,10 +16,10 @@ T = TypeVar("T")
 
 
 def _where(cond, a, b):
-    if isinstance(cond, np.ndarray):
-        return np.where(cond, a, b)
-    import torch
-    return torch.where(cond, a, b)
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(cond, torch.Tensor):
+        return torch.where(cond, a, b)
+    return np.where(cond, a, b)
 
 
 def srgb_to_linear(c: T) -> T:
