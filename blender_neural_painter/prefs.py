@@ -189,11 +189,4 @@ class NeuralPainterPreferences(bpy.types.AddonPreferences):
 CLASSES = (NEURAL_PAINTER_OT_check_torch, NEURAL_PAINTER_OT_install_torch, NeuralPainterPreferences)
 
 
-def register() -> None:
-    for cls in CLASSES:
-        bpy.utils.register_class(cls)
-
-
-def unregister() -> None:
-    for cls in reversed(CLASSES):
-        bpy.utils.unregister_class(cls)
+register, unregister = bpy.utils.register_classes_factory(CLASSES)

@@ -65,13 +65,18 @@ class NEURAL_PAINTER_PT_main(bpy.types.Panel):
             layout.label(text=run.status)
 
 
-class NEURAL_PAINTER_PT_engine(bpy.types.Panel):
+class _SubPanel:
+    """Where the collapsed sub-panels of the main panel live (Blender's mixin idiom)."""
+
+    bl_parent_id: Any = "NEURAL_PAINTER_PT_main"
+    bl_space_type: Any = "VIEW_3D"
+    bl_region_type: Any = "UI"
+    bl_category: Any = "Neural Painter"
+    bl_options: Any = {"DEFAULT_CLOSED"}
+
+
+class NEURAL_PAINTER_PT_engine(_SubPanel, bpy.types.Panel):
     bl_label = "Engine"
-    bl_parent_id = "NEURAL_PAINTER_PT_main"
-    bl_space_type = "VIEW_3D"
-    bl_region_type = "UI"
-    bl_category = "Neural Painter"
-    bl_options = {"DEFAULT_CLOSED"}
 
     def draw(self, context: Any) -> None:
         s = context.scene.neural_painter
@@ -85,13 +90,8 @@ class NEURAL_PAINTER_PT_engine(bpy.types.Panel):
         col.label(text=prefs.torch_summary(), icon="INFO")
 
 
-class NEURAL_PAINTER_PT_animation(bpy.types.Panel):
+class NEURAL_PAINTER_PT_animation(_SubPanel, bpy.types.Panel):
     bl_label = "Animation"
-    bl_parent_id = "NEURAL_PAINTER_PT_main"
-    bl_space_type = "VIEW_3D"
-    bl_region_type = "UI"
-    bl_category = "Neural Painter"
-    bl_options = {"DEFAULT_CLOSED"}
 
     def draw(self, context: Any) -> None:
         s = context.scene.neural_painter
@@ -106,13 +106,8 @@ class NEURAL_PAINTER_PT_animation(bpy.types.Panel):
             sub.prop(s, "keyframe_every")
 
 
-class NEURAL_PAINTER_PT_refine(bpy.types.Panel):
+class NEURAL_PAINTER_PT_refine(_SubPanel, bpy.types.Panel):
     bl_label = "Refine"
-    bl_parent_id = "NEURAL_PAINTER_PT_main"
-    bl_space_type = "VIEW_3D"
-    bl_region_type = "UI"
-    bl_category = "Neural Painter"
-    bl_options = {"DEFAULT_CLOSED"}
 
     def draw(self, context: Any) -> None:
         s = context.scene.neural_painter
@@ -129,11 +124,4 @@ CLASSES = (NEURAL_PAINTER_PT_main, NEURAL_PAINTER_PT_engine, NEURAL_PAINTER_PT_a
            NEURAL_PAINTER_PT_refine)
 
 
-def register() -> None:
-    for cls in CLASSES:
-        bpy.utils.register_class(cls)
-
-
-def unregister() -> None:
-    for cls in reversed(CLASSES):
-        bpy.utils.unregister_class(cls)
+register, unregister = bpy.utils.register_classes_factory(CLASSES)
