@@ -165,3 +165,14 @@ def test_result_round_trips_through_json(tmp_path):
     np.testing.assert_allclose(back.params, result.params, atol=1e-6)
     assert back.level.tolist() == result.level.tolist()
     assert (back.width, back.height, back.background) == (result.width, result.height, result.background)
+
+
+def test_strokes_cross_block_borders_so_there_are_no_seams():
+    """Unlike the paper's fixed blocks, a level's strokes live on the whole canvas."""
+    from core.raster import stroke_bounds
+
+    result = run(make_image(64, 64), PaintOptions(style="tape", strokes=40, size=64, levels=2, iterations=4))
+    fine = torch.from_numpy(result.params[result.level == 2])
+    b = stroke_bounds("tape", fine, (1.0, 1.0))
+    crosses = ((b[:, 0] < 0.5) & (b[:, 2] > 0.5)) | ((b[:, 1] < 0.5) & (b[:, 3] > 0.5))
+    assert int(crosses.sum()) >= 1
