@@ -161,14 +161,12 @@ class _Level:
         self.extent = (self.width / self.long_px, self.height / self.long_px)
         self.block = 1.0 / grid  # long-side units
         self.gen = generator
-        self.params = torch.zeros(0, spec.dim, device=target.device)
         # Structure for stroke directions: image gradients of the blurred luminance.
         lum = _blur(target.mean(-1), max(1, self.long_px // (grid * 8)))
         self.gy = torch.zeros_like(lum)
         self.gx = torch.zeros_like(lum)
         self.gy[1:-1] = (lum[2:] - lum[:-2]) / 2
         self.gx[:, 1:-1] = (lum[:, 2:] - lum[:, :-2]) / 2
-        self.colour_src = _blur_rgb(target, max(1, self.long_px // (grid * 16)))
         self.max_len = min(1.0, 1.5 * self.block)
         self._small: torch.Tensor | None = None
 
@@ -247,7 +245,7 @@ class _Level:
         pad = patches.pad
 
         def gather(img: torch.Tensor) -> torch.Tensor:
-            planes = F.pad(img.permute(2, 0, 1), (pad, pad, pad, pad)).reshape(img.shape[-1], -1)
+            planes = raster.padded_planes(img, pad)
             return planes.index_select(1, idx).view(img.shape[-1], n, -1)  # [C, N, PP]
 
         cur, tgt = gather(cur_img), gather(tgt_img)
@@ -292,10 +290,6 @@ class _Level:
         max_patch = int(math.ceil(self.max_len * 1.5 * self.long_px)) + 8
         return raster.render(self.spec.name, params, self.width, self.height, base=self.base,
                              max_patch=max_patch)
-
-
-def _blur_rgb(img: torch.Tensor, radius: int) -> torch.Tensor:
-    return torch.stack([_blur(img[..., c], radius) for c in range(3)], -1)
 
 
 def render_frozen(style: str, params: torch.Tensor, width: int, height: int,
@@ -441,10 +435,6 @@ class _ScaledAdam(torch.optim.Adam):
 
     @torch.no_grad()
     def step(self, closure=None):  # type: ignore[override]
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is not None:
-                    p.grad.mul_(1.0)
         before = [p.detach().clone() for g in self.param_groups for p in g["params"]]
         super().step(closure)
         for p, b in zip((p for g in self.param_groups for p in g["params"]), before):

@@ -265,6 +265,11 @@ class _WaveComposite(torch.autograd.Function):
         return g, grad_alpha, grad_colour, None, None
 
 
+def padded_planes(image: torch.Tensor, pad: int) -> torch.Tensor:
+    """[H, W, C] -> [C, (H + 2 pad) * (W + 2 pad)]: the flat layout patch indices address."""
+    return F.pad(image.permute(2, 0, 1), (pad, pad, pad, pad)).reshape(image.shape[-1], -1)
+
+
 def composite(base: torch.Tensor, alpha: torch.Tensor, colour: torch.Tensor,
               patches: Patches) -> torch.Tensor:
     """Paint strokes over ``base`` [H, W, 3] in order; returns the new [H, W, 3] canvas.
@@ -273,7 +278,7 @@ def composite(base: torch.Tensor, alpha: torch.Tensor, colour: torch.Tensor,
     Pencil (and any physically based renderer) blends them.
     """
     p = patches.pad
-    canvas = F.pad(srgb_to_linear(base).permute(2, 0, 1), (p, p, p, p)).reshape(3, -1)
+    canvas = padded_planes(srgb_to_linear(base), p)
     if len(patches.x0):
         waves = patches.waves()
         order = torch.as_tensor(np.concatenate(waves), device=base.device)
