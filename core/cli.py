@@ -1,4 +1,6 @@
-"""Command line: ``python -m core paint IMAGE ...`` and ``python -m core render STROKES.json ...``.
+"""Command line: ``python -m core paint IMAGE ...``, ``python -m core render STROKES.json ...``
+``python -m core stylize STROKES.json --style-image ART ...`` (a style pass over a painting)
+and ``python -m core train --style STYLE --out weights/STYLE.pt`` (the neural renderer).
 
 Exit codes: 0 success, 2 bad input (one line on stderr saying what and how to fix),
 130 interrupted (whatever was painted so far is still written).
@@ -54,17 +56,68 @@ def build_parser() -> argparse.ArgumentParser:
     paint.add_argument("--background", default="white", help="white, black, mean (the image's mean colour), #rrggbb or r,g,b")
     paint.add_argument("--ot-weight", type=_float, default=None, help="weight of the optimal-transport loss (default: per style)")
     paint.add_argument("--renderer", default="analytic", help="analytic (default) or neural")
+    paint.add_argument("--weights", default=None, help="neural renderer weights file (default weights/STYLE.pt)")
     paint.add_argument("--iterations", type=_positive_int, default=None, help="optimisation steps per round of strokes (default 20)")
     paint.add_argument("--out", required=True, help="output directory (created if missing)")
     paint.add_argument("--render-size", type=_positive_int, default=None, help="long side of painting.png/.svg, px (default --size)")
     paint.add_argument("--animation", default="gif", choices=("gif", "webp", "none"), help="format of the stroke-by-stroke animation")
     paint.add_argument("--quiet", action="store_true", help="no progress bar")
+    _style_arguments(paint, required=False)
 
     render = sub.add_parser("render", help="re-render a strokes JSON at any size as PNG, SVG, GIF or WebP")
     render.add_argument("strokes", help="strokes.json written by `paint`")
     render.add_argument("--size", type=_positive_int, default=None, help="long side in px (default: the canvas the strokes were painted on)")
     render.add_argument("--out", required=True, help="X.png, X.svg, X.gif or X.webp")
+
+    stylize = sub.add_parser("stylize", help="restyle a finished painting (strokes JSON) after a style image")
+    stylize.add_argument("strokes", help="strokes.json written by `paint`")
+    stylize.add_argument("--content", default=None, help="photo to keep the content of (default: the painting itself)")
+    stylize.add_argument("--size", type=_positive_int, default=512, help="long side the pass runs at, px (default 512)")
+    stylize.add_argument("--iterations", type=_positive_int, default=None, help="optimisation steps (default 100)")
+    stylize.add_argument("--renderer", default="analytic", help="analytic (default) or neural")
+    stylize.add_argument("--weights", default=None, help="neural renderer weights file (default weights/STYLE.pt)")
+    stylize.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default auto)")
+    stylize.add_argument("--seed", type=_positive_int, default=0, help="random seed")
+    stylize.add_argument("--out", required=True, help="output directory (created if missing)")
+    stylize.add_argument("--render-size", type=_positive_int, default=None, help="long side of painting.png/.svg, px")
+    stylize.add_argument("--animation", default="gif", choices=("gif", "webp", "none"), help="format of the animation")
+    stylize.add_argument("--quiet", action="store_true", help="no progress bar")
+    _style_arguments(stylize, required=True)
+
+    train = sub.add_parser("train", help="train the neural renderer of one style from the reference renderer")
+    train.add_argument("--style", required=True, help="marker, watercolor, oil or tape")
+    train.add_argument("--out", required=True, help="weights file to write, e.g. weights/oil.pt (+ .ckpt to resume)")
+    train.add_argument("--steps", type=_positive_int, default=8000, help="training steps (default 8000: ~35 min on one CPU core)")
+    train.add_argument("--batch", type=_positive_int, default=48, help="strokes per step (default 48)")
+    train.add_argument("--lr", type=_float, default=1e-3, help="peak learning rate (default 1e-3)")
+    train.add_argument("--seed", type=_positive_int, default=0, help="seed of the network and of the stroke stream")
+    train.add_argument("--arch", default="dual", help="dual (default), raster or shading (single-pathway ablations)")
+    train.add_argument("--val-strokes", type=_positive_int, default=2000, help="held-out strokes for validation (default 2000)")
+    train.add_argument("--val-every", type=_positive_int, default=1000, help="validate and save every N steps (default 1000)")
+    train.add_argument("--minutes", type=_float, default=None, help="stop (and save) after this many minutes of training")
+    train.add_argument("--threads", type=_positive_int, default=None, help="CPU threads for torch (default: torch's choice)")
+    train.add_argument("--resume", action="store_true", help="continue from OUT.ckpt")
+    train.add_argument("--quick", action="store_true", help="a tiny run (60 steps) to check the set-up; tests use it")
     return parser
+
+
+def _style_arguments(parser: argparse.ArgumentParser, required: bool) -> None:
+    parser.add_argument("--style-image", required=required, default=None,
+                        help="paint in the style of this image (colours and texture)")
+    parser.add_argument("--style-mode", default="full", choices=("color", "full"),
+                        help="color: the style changes only colours; full: shapes too (default full)")
+    parser.add_argument("--style-weight", type=_float, default=1.0, help="style loss weight (default 1.0)")
+    parser.add_argument("--style-features", default="offline", choices=("offline", "vgg16"),
+                        help="offline: built-in random filter bank, no download (default); vgg16: ImageNet VGG-16")
+    parser.add_argument("--vgg-weights", default=None,
+                        help="VGG-16 weights file (torchvision's vgg16-397923af.pth; default: the torch cache)")
+    parser.add_argument("--offline", action="store_true", help="never download VGG-16 weights")
+
+
+def _style_options(args: argparse.Namespace) -> dict:
+    return {"style_image": args.style_image, "style_mode": args.style_mode, "style_weight": args.style_weight,
+            "style_features": args.style_features, "vgg_weights": args.vgg_weights,
+            "allow_download": not args.offline}
 
 
 class ProgressBar:
@@ -126,22 +179,45 @@ def _write_outputs(strokes, out: Path, render_size: int | None, animation: str) 
 
 
 def cmd_paint(args: argparse.Namespace) -> int:
-    from .events import Done, LevelDone, LevelStarted, Progress
     from .image_io import load_image
     from .painter import PaintOptions, paint
 
     out = Path(args.out)
     options = PaintOptions(style=args.style, strokes=args.strokes, levels=args.levels, size=args.size,
                            seed=args.seed, device=args.device, background=args.background,
-                           ot_weight=args.ot_weight, renderer=args.renderer, iterations=args.iterations)
+                           ot_weight=args.ot_weight, renderer=args.renderer, iterations=args.iterations,
+                           weights=args.weights, **_style_options(args))
     options.validate()
     image = load_image(args.image, max_side=max(args.size, 1024))
     _check_writable_dir(out)
+    return _run_events(paint(image, options), args, out)
+
+
+def cmd_stylize(args: argparse.Namespace) -> int:
+    from .image_io import load_image
+    from .painter import PaintOptions, stylize
+    from .strokes import StrokeSet
+
+    out = Path(args.out)
+    strokes = StrokeSet.load_json(args.strokes)
+    options = PaintOptions(style=strokes.style, size=args.size, seed=args.seed, device=args.device,
+                           renderer=args.renderer, weights=args.weights, iterations=args.iterations,
+                           **_style_options(args))
+    options.validate()
+    content = load_image(args.content, max_side=max(args.size, 1024)) if args.content else None
+    _check_writable_dir(out)
+    return _run_events(stylize(strokes, options, content), args, out)
+
+
+def _run_events(events, args: argparse.Namespace, out: Path) -> int:
+    """Drive a painting generator with a progress bar; write what there is, even on Ctrl-C."""
+    from .events import Done, LevelDone, LevelStarted, Progress
+
     bar = ProgressBar(sys.stderr, enabled=not args.quiet)
     painted = None
     level_text = ""
     try:
-        for event in paint(image, options):
+        for event in events:
             if isinstance(event, LevelStarted):
                 level_text = f"level {event.level}/{event.levels} ({event.strokes} strokes)"
             elif isinstance(event, Progress):
@@ -191,6 +267,22 @@ def cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    from .neural import TrainOptions, train
+
+    options = TrainOptions(style=args.style, out=Path(args.out), steps=args.steps, batch=args.batch, lr=args.lr,
+                           seed=args.seed, arch=args.arch, val_strokes=args.val_strokes, val_every=args.val_every,
+                           resume=args.resume, quick=args.quick, threads=args.threads, minutes=args.minutes)
+    try:
+        result = train(options, log=lambda line: print(line, file=sys.stderr, flush=True))
+    except KeyboardInterrupt:
+        print(f"interrupted: {args.out} holds the last validated weights; continue with --resume", file=sys.stderr)
+        return 130
+    print(f"wrote {args.out}: foreground {result['foreground_db']:.2f} dB, alpha {result['alpha_db']:.2f} dB "
+          f"after {result['steps']} steps in {result['seconds'] / 60:.1f} min", file=sys.stderr)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -200,6 +292,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "paint":
             return cmd_paint(args)
+        if args.command == "train":
+            return cmd_train(args)
+        if args.command == "stylize":
+            return cmd_stylize(args)
         return cmd_render(args)
     except PainterError as exc:
         print(f"error: {exc}", file=sys.stderr)

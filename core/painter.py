@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 import torch
@@ -29,11 +29,12 @@ from .errors import PainterError
 from .events import Done, Event, LevelDone, LevelStarted, Progress
 from .losses import pixel_l1, sinkhorn_loss
 from .strokes import StrokeSet
-from .styles import MIN_RADIUS, StyleSpec, colour_slices, get_style
+from .styles import MIN_RADIUS, StyleSpec, colour_slices, get_style, shape_indices
 
 MAX_STROKES = 20000
 MAX_SIZE = 4096
 RENDERERS = ("analytic", "neural")
+STYLE_MODES = ("color", "full")
 
 
 @dataclass
@@ -47,8 +48,16 @@ class PaintOptions:
     background: str | tuple[float, float, float] = "white"
     ot_weight: float | None = None  # None: the style's default
     renderer: str = "analytic"
+    weights: str | None = None  # neural renderer weights file; None: weights/<style>.pt
     iterations: int | None = None  # per level; None: default
     block_px: int = 64  # optimise each level so that a grid block spans this many px
+    # Style transfer: paint in the style of another image (see core.style_transfer).
+    style_image: str | None = None  # path; None: no style loss
+    style_mode: str = "full"  # "color": the style moves only colours; "full": everything
+    style_weight: float = 1.0
+    style_features: str = "offline"  # "offline" (no download) or "vgg16"
+    vgg_weights: str | None = None  # VGG-16 file; None: the torch cache
+    allow_download: bool = False  # may fetch VGG-16 weights into the torch cache
     extra: dict = field(default_factory=dict)
 
     def validate(self) -> None:
@@ -67,6 +76,13 @@ class PaintOptions:
             raise PainterError(f"unknown renderer {self.renderer!r}: use one of {', '.join(RENDERERS)}")
         if self.iterations is not None and not 1 <= self.iterations <= 10000:
             raise PainterError(f"--iterations {self.iterations} is out of range: use 1 to 10000")
+        if self.style_mode not in STYLE_MODES:
+            raise PainterError(f"--style-mode {self.style_mode!r} is unknown: use color or full")
+        if not (isinstance(self.style_weight, (int, float)) and math.isfinite(self.style_weight)
+                and self.style_weight >= 0):
+            raise PainterError(f"--style-weight must be a number >= 0, got {self.style_weight!r}")
+        if self.style_features not in ("offline", "vgg16"):
+            raise PainterError(f"--style-features {self.style_features!r} is unknown: use offline or vgg16")
 
 
 # Default OT weight per style, from benchmarks/RESULTS.md (500 strokes at 256 px,
@@ -169,6 +185,7 @@ class _Level:
         self.gx[:, 1:-1] = (lum[:, 2:] - lum[:, :-2]) / 2
         self.max_len = min(1.0, 1.5 * self.block)
         self._small: torch.Tensor | None = None
+        self.patch_renderer: Callable[..., tuple[torch.Tensor, torch.Tensor]] | None = None
 
     # -- placement -------------------------------------------------------------------
 
@@ -286,10 +303,68 @@ class _Level:
             p[:, names.index("a")] = p[:, names.index("a")].clamp(0.3, 1.0)
         return p
 
-    def render(self, params: torch.Tensor) -> torch.Tensor:
+    def render(self, params: torch.Tensor, exact: bool = False) -> torch.Tensor:
+        """The canvas with ``params`` painted over the frozen base.
+
+        Optimisation draws through ``patch_renderer`` (the neural renderer when chosen);
+        ``exact`` draws with the analytic renderer, which is what the frozen canvas is
+        made of, so a network's small errors never pile up from round to round.
+        """
         max_patch = int(math.ceil(self.max_len * 1.5 * self.long_px)) + 8
         return raster.render(self.spec.name, params, self.width, self.height, base=self.base,
-                             max_patch=max_patch)
+                             max_patch=max_patch, patch_renderer=None if exact else self.patch_renderer)
+
+
+def load_style_loss(options: PaintOptions):
+    """The style loss the options ask for, or None; a bad style image names itself."""
+    if not options.style_image or options.style_weight == 0:
+        return None
+    from .image_io import load_image
+    from .style_transfer import make_style_loss
+    try:
+        style_image = load_image(options.style_image, max_side=1024)
+    except PainterError as exc:
+        raise PainterError(f"style image: {exc}") from None
+    return make_style_loss(style_image, options.style_features, options.vgg_weights, options.allow_download,
+                           size=int(options.extra.get("style_size", 256)))
+
+
+class _Objective:
+    """Content loss (pixel L1 or L2, plus OT) and the optional style loss, as gradients.
+
+    In "color" style mode the style's gradient is kept only for colour and alpha
+    columns: shapes answer to the photo alone, colours to the photo and the style.
+    """
+
+    def __init__(self, spec: StyleSpec, target: torch.Tensor, ot_weight: float, options: PaintOptions,
+                 style_loss=None) -> None:
+        self.target, self.ot_weight = target, ot_weight
+        self.l2 = options.extra.get("loss", "l1") != "l1"
+        self.style_loss = style_loss
+        self.style_weight = float(options.style_weight)
+        self.shape_cols = shape_indices(spec) if options.style_mode == "color" else []
+
+    def content(self, canvas: torch.Tensor) -> torch.Tensor:
+        loss = ((canvas - self.target) ** 2).mean() * 4 if self.l2 else pixel_l1(canvas, self.target)
+        if self.ot_weight > 0:
+            loss = loss + self.ot_weight * sinkhorn_loss(canvas, self.target)
+        return loss
+
+    def backward(self, canvas: torch.Tensor, params: torch.Tensor) -> float:
+        """Set ``params.grad``; returns the total loss."""
+        content = self.content(canvas)
+        if self.style_loss is None:
+            content.backward()
+            return float(content.detach())
+        style = self.style_weight * self.style_loss(canvas)
+        if not self.shape_cols:
+            (content + style).backward()
+        else:
+            g_content, = torch.autograd.grad(content, params, retain_graph=True)
+            g_style, = torch.autograd.grad(style, params)
+            g_style[:, self.shape_cols] = 0
+            params.grad = g_content + g_style
+        return float((content + style).detach())
 
 
 def render_frozen(style: str, params: torch.Tensor, width: int, height: int,
@@ -309,9 +384,11 @@ def paint(image: np.ndarray, options: PaintOptions, init: StrokeSet | None = Non
     """
     options.validate()
     spec = get_style(options.style)
-    if options.renderer == "neural":
-        raise PainterError("the neural renderer is not available in this version; use --renderer analytic")
     device = pick_device(options.device)
+    patch_renderer = None
+    if options.renderer == "neural":
+        from .neural import PatchRenderer, load_renderer
+        patch_renderer = PatchRenderer(load_renderer(spec.name, options.weights, device))
     img = np.asarray(image, dtype=np.float32)
     if img.ndim != 3 or img.shape[2] != 3 or min(img.shape[:2]) < 1:
         raise PainterError(f"image must be an H x W x 3 array, got shape {img.shape}; load it with core.image_io")
@@ -326,6 +403,7 @@ def paint(image: np.ndarray, options: PaintOptions, init: StrokeSet | None = Non
     width, height = max(1, round(w0 * scale)), max(1, round(h0 * scale))
     target_full = _resize(torch.from_numpy(np.ascontiguousarray(img)).to(device), height, width)
     ot_weight = DEFAULT_OT_WEIGHT[spec.name] if options.ot_weight is None else options.ot_weight
+    style_loss = load_style_loss(options)
 
     if init is not None:
         if init.style != spec.name:
@@ -349,6 +427,8 @@ def paint(image: np.ndarray, options: PaintOptions, init: StrokeSet | None = Non
     done_iters = 0
     meta = {"engine": "neural-painter", "seed": options.seed, "size": options.size,
             "ot_weight": ot_weight, "renderer": options.renderer}
+    if style_loss is not None:
+        meta.update(_style_meta(options))
     bg = torch.tensor(background, dtype=torch.float32, device=device)
 
     def make_set(params: torch.Tensor, lv: list[int]) -> StrokeSet:
@@ -367,6 +447,8 @@ def paint(image: np.ndarray, options: PaintOptions, init: StrokeSet | None = Non
         target = _resize(target_full, lh, lw)
         base = render_frozen(spec.name, frozen, lw, lh, bg.expand(lh, lw, 3))
         lvl = _Level(spec, target, base, grid, gen)
+        lvl.patch_renderer = patch_renderer
+        objective = _Objective(spec, target, ot_weight, options, style_loss)
         # Greedy rounds: each places a few strokes where the painting is most wrong and
         # optimises only those over everything painted before them (frozen in the base
         # canvas), so an iteration costs the pixels of a few strokes, not of the level.
@@ -379,21 +461,15 @@ def paint(image: np.ndarray, options: PaintOptions, init: StrokeSet | None = Non
             opt = _optimizer(spec, params, lvl.block, options.extra)
             for it in range(iters_per_round):
                 opt.zero_grad(set_to_none=True)
-                canvas = lvl.render(params)
-                loss = pixel_l1(canvas, target) if options.extra.get("loss", "l1") == "l1" else \
-                    ((canvas - target) ** 2).mean() * 4
-                if ot_weight > 0:
-                    loss = loss + ot_weight * sinkhorn_loss(canvas, target)
-                loss.backward()
+                loss = objective.backward(lvl.render(params), params)
                 opt.step()
                 with torch.no_grad():
                     params.data = lvl.project(torch.nan_to_num(params.data, nan=0.5))
                 done_iters += 1
                 if it % 5 == 0 or it == iters_per_round - 1:
-                    yield Progress(fraction=min(1.0, done_iters / max(1, total_iters)), level=level,
-                                   loss=float(loss.detach()))
+                    yield Progress(fraction=min(1.0, done_iters / max(1, total_iters)), level=level, loss=loss)
             with torch.no_grad():
-                lvl.base = lvl.render(params.detach())
+                lvl.base = lvl.render(params.detach(), exact=True)
             placed.append(params.detach())
         params = torch.cat(placed)
         level_params = params.detach()
@@ -440,6 +516,73 @@ class _ScaledAdam(torch.optim.Adam):
         for p, b in zip((p for g in self.param_groups for p in g["params"]), before):
             p.copy_(b + (p - b) * self.column_lr)
         return None
+
+
+def _style_meta(options: PaintOptions) -> dict:
+    return {"style_image": str(options.style_image), "style_mode": options.style_mode,
+            "style_weight": options.style_weight, "style_features": options.style_features}
+
+
+def stylize(strokes: StrokeSet, options: PaintOptions, content: np.ndarray | None = None) -> Iterator[Event]:
+    """A second pass over a finished painting: move its strokes towards the style image.
+
+    All strokes are optimised together, in their painting order, against the content
+    (``content``, or by default the painting as it is, so no photo is needed) plus the
+    style loss. In "color" mode only colours and alpha move: every stroke keeps its
+    exact shape, so hand edits made in Blender survive. Yields the same events as
+    :func:`paint`, with the whole restyled painting as one level.
+    """
+    options.validate()
+    if not options.style_image:
+        raise PainterError("a style pass needs a style image: pass --style-image FILE")
+    if len(strokes) == 0:
+        raise PainterError("the painting has no strokes to restyle: paint it first")
+    spec = get_style(strokes.style)
+    device = pick_device(options.device)
+    start = time.perf_counter()
+    torch.manual_seed(options.seed)
+    style_loss = load_style_loss(options)
+    from .reference import output_size, render_strokes
+    width, height = output_size(strokes.width, strokes.height, min(options.size, max(strokes.width, strokes.height)))
+    if content is None:
+        content_img = render_strokes(strokes, max(width, height))
+    else:
+        content_img = np.asarray(content, np.float32)
+    target = _resize(torch.from_numpy(np.ascontiguousarray(content_img)).to(device), height, width)
+    original = torch.from_numpy(strokes.params.copy()).to(device)
+    params = original.clone().requires_grad_(True)
+    patch_renderer = None
+    if options.renderer == "neural":
+        from .neural import PatchRenderer, load_renderer
+        patch_renderer = PatchRenderer(load_renderer(spec.name, options.weights, device))
+    levels = max(1, int(strokes.level.max())) if len(strokes.level) else 1
+    # Shapes move in steps of a fraction of the finest level's block, as when painting.
+    opt = _optimizer(spec, params, 1.0 / levels, options.extra)
+    shape_cols = shape_indices(spec)
+    if options.style_mode == "color":
+        opt.column_lr[shape_cols] = 0.0
+    objective = _Objective(spec, target, 0.0, options, style_loss)
+    bg = tuple(float(c) for c in strokes.background)
+    iterations = options.iterations or 100
+    last = levels
+    yield LevelStarted(level=last, levels=last, strokes=len(strokes))
+    for it in range(iterations):
+        opt.zero_grad(set_to_none=True)
+        canvas = raster.render(spec.name, params, width, height, background=bg, patch_renderer=patch_renderer)
+        loss = objective.backward(canvas, params)
+        opt.step()
+        with torch.no_grad():
+            params.data = torch.nan_to_num(params.data, nan=0.5).clamp(0, 1)
+            if options.style_mode == "color":
+                params.data[:, shape_cols] = original[:, shape_cols]
+        if it % 5 == 0 or it == iterations - 1:
+            yield Progress(fraction=(it + 1) / iterations, level=last, loss=loss)
+    meta = dict(strokes.meta)
+    meta.update(_style_meta(options))
+    result = StrokeSet(spec.name, strokes.width, strokes.height, params.detach().cpu().numpy().astype(np.float32),
+                       strokes.level.copy(), strokes.background, meta)
+    yield LevelDone(level=last, strokes=result, painted=result)
+    yield Done(strokes=result, seconds=time.perf_counter() - start)
 
 
 def run(image: np.ndarray, options: PaintOptions, **kwargs) -> StrokeSet:

@@ -16,6 +16,7 @@ so strokes still feel the pull of pixels a few pixels outside their edge.
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import numpy as np
 import torch
@@ -315,11 +316,13 @@ def _runs(spans: np.ndarray, budget: float) -> list[tuple[int, int]]:
 
 def render(style: str, params: torch.Tensor, width: int, height: int,
            base: torch.Tensor | None = None, background=(1.0, 1.0, 1.0),
-           max_patch: int | None = None, pixel_budget: float = 4e6) -> torch.Tensor:
+           max_patch: int | None = None, pixel_budget: float = 4e6,
+           patch_renderer: Callable[..., tuple[torch.Tensor, torch.Tensor]] | None = None) -> torch.Tensor:
     """Render strokes (differentiably) at width x height px over ``base`` or a plain background.
 
     Strokes are drawn in runs of at most ``pixel_budget`` patch pixels, so memory stays
     bounded however many strokes there are and however their sizes vary.
+    ``patch_renderer`` replaces :func:`render_patches` (the neural renderer plugs in here).
     """
     long_px = max(width, height)
     extent = (width / long_px, height / long_px)
@@ -332,6 +335,6 @@ def render(style: str, params: torch.Tensor, width: int, height: int,
     canvas = base
     for s, e in _runs(spans, pixel_budget):
         patches = Patches(bounds[s:e], long_px, width, height, max_patch)
-        alpha, colour = render_patches(style, params[s:e], patches, extent)
+        alpha, colour = (patch_renderer or render_patches)(style, params[s:e], patches, extent)
         canvas = composite(canvas, alpha, colour, patches)
     return canvas
