@@ -10,13 +10,23 @@ Protocol (one JSON object per line, version 1):
 request (stdin, first line)::
 
     {"protocol": 1,
-     "image": "/path/to/file.png"  |  "pixels": "/path/to/array.npy"   (HxWx3/4 sRGB floats),
-     "options": {PaintOptions fields},
-     "init": {StrokeSet JSON} | null,        (Refine: the painting read back from Blender)
-     "drawn": [stroke, ...] | null,           (Refine: strokes as they are drawn now, see
-                                               reconcile())
+     "image": "/path/to/file.png"  |  "pixels": "/path/to/array.npy"   (HxWx3/4 sRGB floats;
+                                               not needed by "stylize"),
+     "options": {PaintOptions fields},        (style_image, style_mode, style_weight,
+                                               style_features, vgg_weights and allow_download
+                                               turn on the style loss; allow_download is
+                                               true only after the user agreed to fetch
+                                               VGG-16, see the add-on's operators.py)
+     "init": {StrokeSet JSON} | null,        (Refine, Restyle: the painting read back from Blender)
+     "drawn": [stroke, ...] | null,           (Refine, Restyle: strokes as they are drawn now,
+                                               see reconcile())
      "add_levels": 0,
-     "engine": "painter" | "random"}          ("random" is a test stand-in, see _random_engine)
+     "engine": "painter" | "stylize" | "random"}
+        "painter": paint the image (on top of init if given);
+        "stylize": restyle init (needs init and options.style_image) with
+                   core.painter.stylize, keeping the painting's own look as content:
+                   one "level" event holding every stroke, same count and order;
+        "random": a test stand-in, see _random_engine.
 
 after the request, a line "cancel" (or closing stdin, or SIGTERM) stops the run; every
 level already sent stays valid.
@@ -28,6 +38,8 @@ events (stdout)::
     {"event": "level_started", "level": 1, "levels": 3, "strokes": 40}
     {"event": "progress", "fraction": 0.4, "level": 1, "loss": 0.12}
     {"event": "level", "level": 1, "strokes": {StrokeSet JSON}, "geometry": {...}}
+        ("stylize": one such event, level = the highest level, with all strokes, each
+         keeping its own level)
     {"event": "done", "seconds": 12.3, "strokes": 120}
     {"event": "cancelled"}
     {"event": "error", "message": "one line naming the problem and the fix"}
@@ -218,15 +230,34 @@ def _random_engine(request: dict[str, Any], image: np.ndarray) -> Iterator[Any]:
     yield Done(strokes=StrokeSet.concat(done), seconds=time.perf_counter() - start)
 
 
-def _painter_engine(request: dict[str, Any], image: np.ndarray, init: Any) -> Iterator[Any]:
-    from .painter import PaintOptions, paint
+def _options(request: dict[str, Any]) -> Any:
+    """PaintOptions from the request (fields this core does not know are ignored)."""
+    from .painter import PaintOptions
 
     opts = dict(request.get("options", {}))
     known = set(PaintOptions.__dataclass_fields__)
     options = PaintOptions(**{k: v for k, v in opts.items() if k in known})
     if isinstance(options.background, list):
         options.background = tuple(options.background)  # type: ignore[assignment]
-    return paint(image, options, init=init, add_levels=int(request.get("add_levels", 0)))
+    return options
+
+
+def _painter_engine(request: dict[str, Any], image: np.ndarray, init: Any) -> Iterator[Any]:
+    from .painter import paint
+
+    return paint(image, _options(request), init=init, add_levels=int(request.get("add_levels", 0)))
+
+
+def _stylize_engine(request: dict[str, Any], init: Any) -> Iterator[Any]:
+    """Restyle a finished painting (Blender's Restyle): the painting as read back is both
+    the strokes to move and, rendered, the content to keep."""
+    from .errors import PainterError
+    from .painter import stylize
+
+    if init is None:
+        raise PainterError("restyling needs the painting's strokes: select a painting made by "
+                           "Neural Painter and try again")
+    return stylize(init, _options(request), content=None)
 
 
 def _load(request: dict[str, Any]) -> np.ndarray:
@@ -282,15 +313,20 @@ def run(request: dict[str, Any], channel: Channel, cancelled: Callable[[], bool]
     _hello(channel, request)
     gen = None
     try:
-        image = _load(request)
+        engine = request.get("engine", "painter")
+        image = None if engine == "stylize" else _load(request)
         init = None
         if request.get("init") is not None:
             init = reconcile(StrokeSet.from_json_dict(request["init"], source="the painting"),
                              request.get("drawn"))
             channel.send("init", **geometry_fields(init))
-        if request.get("engine") == "random":
+        if engine == "stylize":
+            gen = _stylize_engine(request, init)
+        elif engine == "random":
+            assert image is not None
             gen = _random_engine(request, image)
         else:
+            assert image is not None
             gen = _painter_engine(request, image, init)
         from .events import Done, LevelDone, LevelStarted, Progress
 
