@@ -556,6 +556,60 @@ def read_painting(obj: Any) -> list[dict[str, Any]]:
     return out
 
 
+# --- replacing (Restyle) ---------------------------------------------------------------
+
+def level_frames(obj: Any) -> list[tuple[Any, list[int], int]]:
+    """(layer, its frame numbers, strokes in its latest drawing) for every level layer with
+    frames, bottom first: the order :func:`read_painting` reads strokes in."""
+    out = []
+    for layer in obj.data.layers:
+        if layer_level(layer.name) is None or len(layer.frames) == 0:
+            continue
+        numbers = sorted(int(f.frame_number) for f in layer.frames)
+        latest = layer.get_frame_at(numbers[-1])
+        out.append((layer, numbers, len(latest.drawing.strokes)))
+    return out
+
+
+def replace_strokes(obj: Any, canvas: Canvas, batch: StrokeBatch, created: Created,
+                    texture: np.ndarray | None = None) -> None:
+    """Replace every painted stroke of ``obj`` with ``batch`` (same count, painting order),
+    keeping layers, frames and each stroke's painting order number; the canvas layer is
+    untouched. Each level drawing is rebuilt fresh, as a paint writes it (no attributes
+    left over from hand-drawn strokes); an earlier keyframe drawing (Keyframes animation)
+    holds the same leading strokes of its layer as before. Raises ValueError, having
+    changed nothing, when the counts differ."""
+    layers = level_frames(obj)
+    total = sum(n for *_, n in layers)
+    if total != len(batch):
+        raise ValueError(f"got {len(batch)} strokes for a painting of {total}")
+    plan = []
+    for layer, numbers, n in layers:
+        counts = [len(layer.get_frame_at(f).drawing.strokes) for f in numbers]
+        latest = layer.get_frame_at(numbers[-1]).drawing
+        plan.append((layer, numbers, counts, n, _get_curves(latest, ORDER_ATTR, n, 0, np.int32)))
+    mat = ensure_material(canvas.style, created, texture)
+    slot = material_slot(obj.data, mat)
+    grow, soft = gp_softness(batch.softness)
+    positions = canvas.to_world(batch.points)
+    radius = batch.radius * (canvas.scale * grow)
+    colors = np.empty(batch.rgba.shape, np.float32)
+    colors[..., :3] = srgb_to_linear(batch.rgba[..., :3])
+    colors[..., 3] = 1.0
+    opacity = batch.rgba[..., 3]
+    start = 0
+    for layer, numbers, counts, n, order in plan:
+        rows = slice(start, start + n)
+        start += n
+        for f, count in zip(numbers, counts):
+            m = n if f == numbers[-1] else min(count, n)
+            layer.frames.remove(f)
+            drawing = layer.frames.new(f).drawing
+            write_strokes(drawing, positions[rows][:m], radius[rows][:m], colors[rows][:m], opacity[rows][:m],
+                          slot, flat_caps=batch.cap == "flat", softness=soft, params=batch.params[rows][:m],
+                          order=order[:m] - 1)
+
+
 # --- clean-up --------------------------------------------------------------------------
 
 def remove_created(created: Created) -> None:

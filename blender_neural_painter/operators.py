@@ -1,4 +1,4 @@
-"""Paint, Cancel and Refine.
+"""Paint, Refine, Restyle and Cancel.
 
 Invoked from the panel, Paint runs modally: a timer polls the worker and writes each
 level as it arrives, so Blender stays responsive and the painting grows in the viewport.
@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import struct
 import tempfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +21,7 @@ import bpy
 import numpy as np
 
 from . import gpencil, prefs
-from .runner import Animation, PaintJob
+from .runner import Animation, PaintJob, RestyleJob
 
 #: The one job allowed to run at a time (the Cancel button finds it here).
 _ACTIVE: dict[str, Any] = {"job": None, "last": None}
@@ -42,8 +44,8 @@ def last_job() -> PaintJob | None:
 
 # --- source images ---------------------------------------------------------------------
 
-def _image_pixels_to_npy(img: Any, folder: str) -> str:
-    """A Blender image as top-down sRGB floats on disk for the worker."""
+def _image_pixels(img: Any) -> np.ndarray:
+    """A Blender image as top-down sRGB floats (HxWx3 or HxWx4)."""
     if img is None:
         raise UserError("no image chosen: pick an image in the Neural Painter panel")
     w, h = int(img.size[0]), int(img.size[1])
@@ -65,8 +67,39 @@ def _image_pixels_to_npy(img: Any, folder: str) -> str:
         if img.is_float and img.colorspace_settings.name not in {"sRGB", "Non-Color"}:
             rgb = gpencil.linear_to_srgb(rgb)
         arr = np.concatenate([rgb, arr[..., 3:4]], -1) if channels == 4 else rgb
+    return np.ascontiguousarray(arr, np.float32)
+
+
+def _image_pixels_to_npy(img: Any, folder: str) -> str:
+    """A Blender image as top-down sRGB floats on disk for the worker."""
     path = os.path.join(folder, "source.npy")
-    np.save(path, np.ascontiguousarray(arr, np.float32))
+    np.save(path, _image_pixels(img))
+    return path
+
+
+def write_png(path: str, pixels: np.ndarray) -> str:
+    """Top-down sRGB floats (HxWx1..4) as an 8-bit PNG, with no imaging library (Blender's
+    Python has none), for engine options that take an image file."""
+    arr = np.asarray(pixels, np.float32)
+    if arr.ndim == 2:
+        arr = arr[..., None]
+    if arr.shape[2] == 2:  # grey + alpha
+        arr = np.concatenate([np.repeat(arr[..., :1], 3, -1), arr[..., 1:]], -1)
+    elif arr.shape[2] == 1:
+        arr = np.repeat(arr, 3, -1)
+    arr = arr[..., :4]
+    h, w, c = arr.shape
+    data = (np.clip(np.nan_to_num(arr), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    raw = b"".join(b"\x00" + data[y].tobytes() for y in range(h))
+
+    def chunk(tag: bytes, payload: bytes) -> bytes:
+        return (struct.pack(">I", len(payload)) + tag + payload
+                + struct.pack(">I", zlib.crc32(tag + payload) & 0xFFFFFFFF))
+
+    header = struct.pack(">IIBBBBB", w, h, 8, 6 if c == 4 else 2, 0, 0, 0)
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 6))
+                + chunk(b"IEND", b""))
     return path
 
 
@@ -109,13 +142,80 @@ def source_request(context: Any, settings: Any, folder: str) -> tuple[dict[str, 
     return {"image": _render_camera(context, folder)}, "Painting Camera"
 
 
-def paint_options(settings: Any, strokes: int | None = None) -> dict[str, Any]:
+# --- style transfer --------------------------------------------------------------------
+
+VGG16_FILE = "vgg16-397923af.pth"
+VGG16_DOWNLOAD_MB = 528
+OFFLINE_VGG16 = ("VGG-16 weights need a one-time download but Blender's Allow Online Access is off: "
+                 "enable it in Preferences > System > Network, or choose Offline style features")
+
+
+def online_access() -> bool:
+    """Blender's "Allow Online Access" preference (read-only in Python, so this function is
+    the one place the add-on asks, and what tests stand in for). Blender before 4.2 has no
+    such setting: online access is then the user's own business."""
+    return bool(getattr(bpy.app, "online_access", True))
+
+
+def vgg16_cache_path() -> Path:
+    """Where the engine keeps VGG-16 (``core.features.vgg16_cache_path()``, which is torch
+    hub's directory), worked out the way torch does but without importing it: Blender's
+    Python need not have torch, and the worker inherits this process's environment."""
+    home = os.path.expanduser(os.getenv("TORCH_HOME", os.path.join(os.getenv("XDG_CACHE_HOME", "~/.cache"),
+                                                                   "torch")))
+    return Path(home) / "hub" / "checkpoints" / VGG16_FILE
+
+
+def style_chosen(settings: Any) -> bool:
+    """A style image is set (an empty one means: no style)."""
+    if settings.style_source == "IMAGE":
+        return settings.style_image is not None
+    return bool(settings.style_image_path.strip())
+
+
+def style_image_file(settings: Any, folder: str | None) -> str | None:
+    """The style image as a file for the engine, or None for no style. A Blender image is
+    saved to a PNG in ``folder``; with no folder (checks before a run) nothing is written
+    and "" stands for it."""
+    if not style_chosen(settings):
+        return None
+    if settings.style_source == "IMAGE":
+        if folder is None:
+            return ""
+        return write_png(os.path.join(folder, "style.png"), _image_pixels(settings.style_image))
+    path = bpy.path.abspath(settings.style_image_path.strip())
+    if not os.path.isfile(path):
+        raise UserError(f"style image {path} does not exist; choose an existing file or clear Style Image")
+    if Path(path).suffix.lower() not in SUPPORTED_EXT:
+        raise UserError(f"style image {Path(path).name} is not a supported image (use PNG, JPEG, TIFF, BMP, "
+                        "WebP, GIF or TGA); convert it first")
+    return path
+
+
+def style_options(settings: Any, folder: str | None) -> dict[str, Any]:
+    """The engine's style fields (none when no style image is set)."""
+    path = style_image_file(settings, folder)
+    if path is None:
+        return {}
+    return {"style_image": path, "style_mode": settings.style_mode, "style_weight": float(settings.style_weight),
+            "style_features": settings.style_features, "vgg_weights": prefs.vgg_weights_path(),
+            "allow_download": False}
+
+
+def vgg16_download_needed(settings: Any) -> bool:
+    """Whether a run with these settings would have to download VGG-16 first."""
+    return (style_chosen(settings) and settings.style_features == "vgg16" and prefs.vgg_weights_path() is None
+            and not vgg16_cache_path().is_file())
+
+
+def paint_options(settings: Any, folder: str | None, strokes: int | None = None) -> dict[str, Any]:
     bg: Any = settings.background
     if bg == "CUSTOM":
         bg = [float(c) for c in settings.background_color]
     return {"style": settings.style, "strokes": int(strokes or settings.strokes),
             "levels": int(settings.levels) or None, "size": int(settings.size), "seed": int(settings.seed),
-            "device": settings.device, "background": bg, "renderer": settings.renderer}
+            "device": settings.device, "background": bg, "renderer": settings.renderer,
+            **style_options(settings, folder)}
 
 
 def animation_of(settings: Any) -> Animation:
@@ -137,23 +237,55 @@ class _JobOperator:
                               ("random", "Random (testing)", "Random strokes, for testing the add-on")],
         default="painter", options={"HIDDEN", "SKIP_SAVE"})
     test_options: bpy.props.StringProperty(  # type: ignore[valid-type]
-        name="Test Options", description="JSON merged into the worker request (testing only)",
+        name="Test Options", description="JSON merged into the worker request, \"options\" into its "
+                                         "options (testing only)",
         default="", options={"HIDDEN", "SKIP_SAVE"})
+    allow_download: bpy.props.BoolProperty(  # type: ignore[valid-type]
+        name="Allow Download", description="The user agreed to download VGG-16 (set by the confirmation)",
+        default=False, options={"HIDDEN", "SKIP_SAVE"})
+    run_modal: bpy.props.BoolProperty(  # type: ignore[valid-type]
+        name="Run Modal", description="Run in the background of the UI after a confirmation",
+        default=False, options={"HIDDEN", "SKIP_SAVE"})
 
     def make_job(self, context: Any, folder: str) -> PaintJob:
         raise NotImplementedError
+
+    def worker_engine(self) -> str:
+        return str(self.engine)
+
+    def _check_download(self, context: Any) -> bool:
+        """Whether the run needs VGG-16 downloaded; refuses (UserError) when Blender may not
+        go online. Checks the style image first, so a missing file is named before that."""
+        settings = context.scene.neural_painter
+        style_image_file(settings, None)
+        needed = vgg16_download_needed(settings)
+        if needed and not online_access():
+            raise UserError(OFFLINE_VGG16)
+        return needed
 
     def _prepare(self, context: Any) -> PaintJob | None:
         if _ACTIVE["job"] is not None:
             self.report({"ERROR"}, "A painting is already running: wait for it or press Cancel")  # type: ignore[attr-defined]
             return None
+        try:
+            download = self._check_download(context)
+        except UserError as exc:
+            self.report({"ERROR"}, str(exc))  # type: ignore[attr-defined]
+            return None
         self._tmp = tempfile.mkdtemp(prefix="neural_painter_")
         try:
             job = self.make_job(context, self._tmp)
+            options = job.worker.request.setdefault("options", {})
+            if "style_image" in options:
+                # Only a needed download that the user agreed to (the confirmation when
+                # invoked from the UI; Allow Online Access itself for scripts).
+                options["allow_download"] = bool(download and self.allow_download)
             if self.test_options:
                 import json
-                job.worker.request.update(json.loads(self.test_options))
-            job.worker.request["engine"] = self.engine
+                extra = json.loads(self.test_options)
+                options.update(extra.pop("options", {}))
+                job.worker.request.update(extra)
+            job.worker.request["engine"] = self.worker_engine()
             job.start()
         except (UserError, RuntimeError) as exc:
             self._cleanup_tmp()
@@ -183,7 +315,7 @@ class _JobOperator:
             self.report({"ERROR"}, job.error)  # type: ignore[attr-defined]
             return {"CANCELLED"}
         if job.obj is None:
-            self.report({"WARNING"}, "Cancelled before any stroke was painted; nothing was added")  # type: ignore[attr-defined]
+            self.report({"WARNING"}, job.NOTHING_DONE)  # type: ignore[attr-defined]
             return {"CANCELLED"}
         for o in context.view_layer.objects:
             if o.select_get():
@@ -194,22 +326,59 @@ class _JobOperator:
         return {"FINISHED"}
 
     def execute(self, context: Any) -> set[Any]:
+        if self.run_modal:  # confirmed in invoke: go on as invoke would have
+            return self._start_modal(context)
+        # Scripts and background runs cannot be asked: Allow Online Access is the consent.
+        self.allow_download = online_access()
         job = self._prepare(context)
         if job is None:
             return {"CANCELLED"}
-        try:
-            while not job.pump(timeout=0.25):
-                pass
-        except KeyboardInterrupt:
-            job.cancel()
-            while not job.pump(timeout=0.25):
-                pass
+        self._block(job)
         return self._finish(context)
 
+    def _block(self, job: PaintJob) -> None:
+        """Run the job to its end in the foreground (Ctrl+C cancels it)."""
+        try:
+            try:
+                while not job.pump(timeout=0.25):
+                    pass
+            except KeyboardInterrupt:
+                job.cancel()
+                while not job.pump(timeout=0.25):
+                    pass
+        except BaseException:
+            _ACTIVE["job"] = None  # a writer bug must not block every later run
+            _ACTIVE["last"] = job
+            self._cleanup_tmp()
+            raise
+
     def invoke(self, context: Any, event: Any) -> set[Any]:
+        try:
+            download = self._check_download(context)
+        except UserError as exc:
+            self.report({"ERROR"}, str(exc))  # type: ignore[attr-defined]
+            return {"CANCELLED"}
+        if download:
+            # Ask before fetching anything; Blender calls execute() only on "Download".
+            self.allow_download = True
+            self.run_modal = True
+            message = (f"The VGG-16 style features need a one-time download of about {VGG16_DOWNLOAD_MB} MB "
+                       f"into the torch cache ({vgg16_cache_path().parent}).")
+            try:
+                return set(context.window_manager.invoke_confirm(
+                    self, event, title="Download VGG-16 weights?", message=message, confirm_text="Download",
+                    icon="URL"))
+            except TypeError:  # Blender before 4.1: no title or message
+                return set(context.window_manager.invoke_confirm(self, event))
+        return self._start_modal(context)
+
+    def _start_modal(self, context: Any) -> set[Any]:
         job = self._prepare(context)
         if job is None:
             return {"CANCELLED"}
+        if context.window is None:  # no UI to poll from: block
+            self._block(job)
+            return self._finish(context)
         wm = context.window_manager
         self._timer = wm.event_timer_add(0.1, window=context.window)
         wm.modal_handler_add(self)
@@ -266,7 +435,7 @@ class NEURAL_PAINTER_OT_paint(_JobOperator, bpy.types.Operator):
     def make_job(self, context: Any, folder: str) -> PaintJob:
         settings = context.scene.neural_painter
         src, name = source_request(context, settings, folder)
-        request = {**src, "options": paint_options(settings)}
+        request = {**src, "options": paint_options(settings, folder)}
         return PaintJob(context, request, name=name, width_m=settings.width_m,
                         location=tuple(context.scene.cursor.location), animation=animation_of(settings),
                         python=prefs.python_for_worker(), site_dir=prefs.site_dir())
@@ -276,7 +445,7 @@ def drawn_strokes(obj: Any) -> tuple[gpencil.Canvas, list[dict[str, Any]]]:
     """A painting's strokes as they are now, in core's units, for the worker to reconcile."""
     canvas = gpencil.painting_canvas(obj)
     if canvas is None:
-        raise UserError(f"'{obj.name}' was not made by Neural Painter: select a painting to refine")
+        raise UserError(f"'{obj.name}' was not made by Neural Painter: select a painting made by Neural Painter")
     grow, _ = gpencil.gp_softness(0.5 if canvas.style == "watercolor" else 0.0)
     out: list[dict[str, Any]] = []
     for d in gpencil.read_painting(obj):
@@ -314,10 +483,8 @@ class NEURAL_PAINTER_OT_refine(_JobOperator, bpy.types.Operator):
         if settings.style != canvas.style:
             settings.style = canvas.style
         request_src, _ = source_request(context, settings, folder)
-        init = {"schema": "neural-painter/strokes", "version": 1, "style": canvas.style,
-                "canvas": {"width": canvas.width, "height": canvas.height, "background": list(canvas.background)},
-                "meta": {}, "strokes": []}
-        options = paint_options(settings, strokes=settings.refine_strokes)
+        init = painting_init(canvas)
+        options = paint_options(settings, folder, strokes=settings.refine_strokes)
         options["size"] = max(canvas.width, canvas.height)
         request = {**request_src, "options": options, "init": init, "drawn": drawn,
                    "add_levels": int(settings.refine_levels)}
@@ -339,10 +506,56 @@ class NEURAL_PAINTER_OT_refine(_JobOperator, bpy.types.Operator):
         return result
 
 
+def painting_init(canvas: gpencil.Canvas) -> dict[str, Any]:
+    """The request's ``init`` for a painting read back: its canvas, no strokes (they come
+    as ``drawn``, which the worker reconciles)."""
+    return {"schema": "neural-painter/strokes", "version": 1, "style": canvas.style,
+            "canvas": {"width": canvas.width, "height": canvas.height, "background": list(canvas.background)},
+            "meta": {}, "strokes": []}
+
+
+class NEURAL_PAINTER_OT_restyle(_JobOperator, bpy.types.Operator):
+    bl_idname = "neural_painter.restyle"
+    bl_label = "Restyle Painting"
+    bl_description = ("Move the active painting's strokes towards the style image, keeping its look as the "
+                      "content (Color mode changes colours only); the strokes are replaced in place when it "
+                      "finishes, and a cancelled or failed run changes nothing")
+    bl_options = {"REGISTER", "UNDO"}
+
+    @classmethod
+    def poll(cls, context: Any) -> bool:
+        settings = getattr(context.scene, "neural_painter", None)
+        return (settings is not None and style_chosen(settings)
+                and gpencil.painting_canvas(context.active_object) is not None)
+
+    def worker_engine(self) -> str:
+        return "stylize" if self.engine == "painter" else str(self.engine)
+
+    def make_job(self, context: Any, folder: str) -> PaintJob:
+        settings = context.scene.neural_painter
+        src = context.active_object
+        canvas, drawn = drawn_strokes(src)
+        if not drawn:
+            raise UserError(f"'{src.name}' has no strokes to restyle; paint it first")
+        options = paint_options(settings, folder)
+        options["style"] = canvas.style
+        options["size"] = max(canvas.width, canvas.height)
+        request = {"options": options, "init": painting_init(canvas), "drawn": drawn}
+
+        def unchanged() -> bool:
+            try:
+                return drawn_strokes(src)[1] == drawn
+            except (UserError, ReferenceError, ValueError):
+                return False
+
+        return RestyleJob(context, request, src, unchanged, python=prefs.python_for_worker(),
+                          site_dir=prefs.site_dir())
+
+
 class NEURAL_PAINTER_OT_cancel(bpy.types.Operator):
     bl_idname = "neural_painter.cancel"
     bl_label = "Cancel Painting"
-    bl_description = "Stop the running painting and keep the strokes painted so far"
+    bl_description = "Stop the running painting and keep the strokes painted so far (a restyle changes nothing)"
 
     @classmethod
     def poll(cls, context: Any) -> bool:
@@ -355,7 +568,7 @@ class NEURAL_PAINTER_OT_cancel(bpy.types.Operator):
         return {"FINISHED"}
 
 
-CLASSES = (NEURAL_PAINTER_OT_paint, NEURAL_PAINTER_OT_refine, NEURAL_PAINTER_OT_cancel)
+CLASSES = (NEURAL_PAINTER_OT_paint, NEURAL_PAINTER_OT_refine, NEURAL_PAINTER_OT_restyle, NEURAL_PAINTER_OT_cancel)
 
 
 def register() -> None:

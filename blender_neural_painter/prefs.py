@@ -56,6 +56,13 @@ def python_for_worker() -> str | None:
     return None
 
 
+def vgg_weights_path() -> str | None:
+    """The VGG-16 weights file chosen in the preferences; None: the engine's torch cache."""
+    prefs = preferences()
+    raw = str(getattr(prefs, "vgg_weights", "") or "").strip() if prefs is not None else ""
+    return bpy.path.abspath(raw) if raw else None
+
+
 def check_torch_async() -> None:
     """Probe the chosen interpreter in the background (importing torch takes seconds)."""
     if STATE["torch"] == "checking":
@@ -164,6 +171,10 @@ class NeuralPainterPreferences(bpy.types.AddonPreferences):
     python_path: StringProperty(  # type: ignore[valid-type]
         name="Python Interpreter", subtype="FILE_PATH",
         description="Path to a python executable with torch, numpy and Pillow installed")
+    vgg_weights: StringProperty(  # type: ignore[valid-type]
+        name="VGG-16 Weights", subtype="FILE_PATH",
+        description="torchvision's vgg16-397923af.pth for VGG-16 style features; empty: the torch cache, "
+                    "downloaded once (about 528 MB) if Allow Online Access is on")
 
     def draw(self, context: Any) -> None:
         layout: Any = self.layout
@@ -184,6 +195,7 @@ class NeuralPainterPreferences(bpy.types.AddonPreferences):
             box.operator(NEURAL_PAINTER_OT_install_torch.bl_idname, icon="IMPORT")
         if STATE["install"]:
             box.label(text=STATE["install"])
+        layout.prop(self, "vgg_weights")
 
 
 CLASSES = (NEURAL_PAINTER_OT_check_torch, NEURAL_PAINTER_OT_install_torch, NeuralPainterPreferences)

@@ -84,6 +84,32 @@ class NeuralPainterSettings(bpy.types.PropertyGroup):
         min=1, max=20000)
     refine_levels: IntProperty(  # type: ignore[valid-type]
         name="Finer Levels", description="Finer levels to add when refining", default=1, min=1, max=6)
+    style_source: EnumProperty(  # type: ignore[valid-type]
+        name="Style Source", description="Where the style image comes from",
+        items=[("FILE", "Image File", "An image file on disk"),
+               ("IMAGE", "Blend Image", "An image already loaded in this blend file")],
+        default="FILE")
+    style_image_path: StringProperty(  # type: ignore[valid-type]
+        name="Style Image", description="Paint in the style of this image (its colours and brush "
+                                        "texture); leave empty for no style",
+        subtype="FILE_PATH", default="")
+    style_image: PointerProperty(  # type: ignore[valid-type]
+        name="Style Image", description="Style image from this blend file; none for no style",
+        type=bpy.types.Image)
+    style_mode: EnumProperty(  # type: ignore[valid-type]
+        name="Style Mode", description="What the style may change",
+        items=[("color", "Color", "The style changes only colours: stroke shapes follow the reference alone"),
+               ("full", "Full", "The style changes colours and stroke shapes")],
+        default="full")
+    style_weight: FloatProperty(  # type: ignore[valid-type]
+        name="Style Weight", description="How strongly the style pulls against the reference image",
+        default=1.0, min=0.0, soft_max=10.0)
+    style_features: EnumProperty(  # type: ignore[valid-type]
+        name="Style Features", description="How the style is measured",
+        items=[("offline", "Offline", "A fixed random filter bank: no download, works anywhere"),
+               ("vgg16", "VGG-16", "The VGG-16 network as in the paper: a one-time download of "
+                                   "about 528 MB into the torch cache")],
+        default="offline")
 
 
 class NeuralPainterRuntime(bpy.types.PropertyGroup):

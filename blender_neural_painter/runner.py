@@ -8,7 +8,7 @@ timers never fire in ``--background``), so all three paint through one code path
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -26,6 +26,9 @@ class Animation:
 
 class PaintJob:
     """Drives a worker and writes what it sends into a new painting object."""
+
+    #: What the operator reports when a run ends with nothing to show.
+    NOTHING_DONE = "Cancelled before any stroke was painted; nothing was added"
 
     def __init__(self, context: Any, request: dict[str, Any], *, name: str = "Painting",
                  width_m: float = 2.0, location: tuple[float, float, float] | None = None,
@@ -190,3 +193,97 @@ class PaintJob:
             gpencil.setup_build(self.obj, a.start, a.duration, self.created)
         elif a.mode == "KEYFRAMES" and self.canvas is not None:
             gpencil.setup_keyframes(self.obj, a.start, a.duration, a.every, self.canvas, self.created)
+
+
+class RestyleJob(PaintJob):
+    """Restyle: the worker moves a finished painting's strokes towards a style image, and
+    the result replaces the strokes of that same painting.
+
+    Nothing is written until the engine says "done": a failed or cancelled restyle leaves
+    the painting exactly as it was. ``unchanged`` is asked before writing, so edits made
+    while a modal run was going on are never overwritten; a write that fails half way
+    puts back a copy of the painting's data taken just before.
+    """
+
+    NOTHING_DONE = "Restyle cancelled; the painting is unchanged"
+
+    def __init__(self, context: Any, request: dict[str, Any], source: Any,
+                 unchanged: Callable[[], bool], *, python: str | None = None,
+                 site_dir: str | None = None) -> None:
+        canvas = gpencil.painting_canvas(source)
+        assert canvas is not None
+        super().__init__(context, request, name=source.name, width_m=canvas.width_m,
+                         python=python, site_dir=site_dir, animation=Animation("NONE"))
+        self.source = source
+        self.canvas = canvas
+        self.unchanged = unchanged
+        self.result: dict[str, Any] | None = None
+
+    def _handle(self, ev: dict[str, Any]) -> None:
+        kind = ev.get("event")
+        if kind == "init":
+            self.init_strokes = ev["strokes"]
+            self.status = "Restyling..."
+        elif kind == "level_started":
+            self.status = f"Restyling {ev.get('strokes')} strokes"
+        elif kind == "progress":
+            self.fraction = float(ev.get("fraction", self.fraction))
+            self.status = f"Restyling: loss {float(ev.get('loss', 0)):.4f}"
+        elif kind == "level":
+            self.received.append(ev["strokes"])
+            self.result = ev  # written on "done" only
+        elif kind == "done":
+            self._replace()
+        else:
+            super()._handle(ev)
+
+    def _replace(self) -> None:
+        ev = self.result
+        if ev is None:
+            self._fail("the painting engine sent no restyled strokes; nothing was changed, please report it")
+            return
+        try:
+            obj = self.source
+            obj.name  # noqa: B018 - raises ReferenceError once the object is deleted
+        except ReferenceError:
+            self._fail("the painting was deleted while restyling; nothing was changed")
+            return
+        if not self.unchanged():
+            self._fail("the painting was edited while restyling, so nothing was changed; run Restyle again")
+            return
+        assert self.canvas is not None
+        strokes, geo = ev["strokes"], ev["geometry"]
+        points, radius, rgba = (decode_array(geo[k]) for k in ("points", "radius", "rgba"))
+        n = points.shape[0]
+        params = np.asarray([s["params"] for s in strokes["strokes"]], np.float32).reshape(n, -1)
+        batch = gpencil.StrokeBatch(int(ev.get("level", 1)), points, radius, rgba, params, np.arange(n),
+                                    str(geo["cap"]), float(geo["softness"]), bool(geo["textured"]))
+        backup = obj.data.copy()
+        try:
+            gpencil.replace_strokes(obj, self.canvas, batch, self.created, self.texture)
+        except ValueError as exc:
+            gpencil.gp_datablocks().remove(backup)
+            self._fail(f"the painting engine returned the wrong strokes ({exc}); nothing was changed, "
+                       "please report it")
+            return
+        except Exception:
+            broken, name = obj.data, obj.data.name
+            obj.data = backup
+            gpencil.gp_datablocks().remove(broken)
+            backup.name = name
+            raise
+        gpencil.gp_datablocks().remove(backup)
+        self.obj = obj
+        self.strokes_written = n
+        self.done = True
+
+    def _close(self) -> None:
+        self.worker.stop()
+        if self.error is not None or not self.done:
+            gpencil.remove_created(self.created)  # only what a failed write may have added
+            self.obj = None
+            if self.error is None:
+                self.status = self.NOTHING_DONE
+            return
+        self.status = f"Restyled {self.strokes_written} strokes"
+        self.fraction = 1.0

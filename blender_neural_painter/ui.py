@@ -7,7 +7,7 @@ from typing import Any
 import bpy
 
 from . import gpencil, prefs
-from .operators import active_job
+from .operators import active_job, online_access, style_chosen, vgg16_cache_path, vgg16_download_needed
 
 
 class NEURAL_PAINTER_PT_main(bpy.types.Panel):
@@ -120,8 +120,38 @@ class NEURAL_PAINTER_PT_refine(_SubPanel, bpy.types.Panel):
         col.operator("neural_painter.refine", icon="MOD_SUBSURF")
 
 
-CLASSES = (NEURAL_PAINTER_PT_main, NEURAL_PAINTER_PT_engine, NEURAL_PAINTER_PT_animation,
-           NEURAL_PAINTER_PT_refine)
+class NEURAL_PAINTER_PT_style(_SubPanel, bpy.types.Panel):
+    bl_label = "Style"
+
+    def draw(self, context: Any) -> None:
+        s = context.scene.neural_painter
+        layout: Any = self.layout
+        col = layout.column()
+        col.enabled = active_job() is None
+        col.prop(s, "style_source", text="")
+        if s.style_source == "FILE":
+            col.prop(s, "style_image_path", text="")
+        else:
+            col.template_ID(s, "style_image", open="image.open")
+        sub = col.column()
+        sub.active = style_chosen(s)
+        sub.prop(s, "style_mode", expand=True)
+        sub.prop(s, "style_weight")
+        sub.prop(s, "style_features")
+        if s.style_features == "vgg16" and vgg16_download_needed(s):
+            if online_access():
+                sub.label(text=f"Downloads VGG-16 (~528 MB) to {vgg16_cache_path().parent}", icon="URL")
+            else:
+                sub.label(text="VGG-16 needs Allow Online Access (Preferences > System)", icon="ERROR")
+        if not style_chosen(s):
+            col.label(text="No style image: painting without style", icon="INFO")
+        elif gpencil.painting_canvas(context.active_object) is None:
+            col.label(text="Select a painting to restyle it", icon="INFO")
+        col.operator("neural_painter.restyle", icon="BRUSHES_ALL")
+
+
+CLASSES = (NEURAL_PAINTER_PT_main, NEURAL_PAINTER_PT_engine, NEURAL_PAINTER_PT_style,
+           NEURAL_PAINTER_PT_animation, NEURAL_PAINTER_PT_refine)
 
 
 register, unregister = bpy.utils.register_classes_factory(CLASSES)
