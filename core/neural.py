@@ -30,7 +30,7 @@ import torch.nn.functional as F
 
 from .colour import linear_to_srgb, srgb_to_linear
 from .errors import PainterError
-from .styles import MIN_RADIUS, STYLES, StyleSpec, colour_slices, get_style, taper
+from .styles import MIN_RADIUS, StyleSpec, colour_slices, get_style, taper
 
 FORMAT = "neural-painter/renderer"
 FORMAT_VERSION = 1
@@ -213,6 +213,13 @@ class StrokeRenderer(nn.Module):
             self.single = RasterNet(d_all, 4, out_px=out_px)
         else:
             self.single = ShadingNet(d_all, 4, width=256, base=64, out_px=out_px)
+        # Most of a frame is background, so a mask that starts at 0.5 everywhere is first
+        # pushed hard towards 0, which can kill every ReLU of a single-pathway network
+        # (its ablation runs collapsed to an empty output). Starting near 0 avoids that.
+        with torch.no_grad():
+            head = self.raster.head if arch == "dual" else \
+                self.single.head if arch == "raster" else self.single.conv[-1]
+            head.bias[0] = -3.0
 
     def forward(self, local: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         shape = shape_inputs(self.spec, local)
@@ -505,15 +512,19 @@ def train(options: TrainOptions, log: Callable[[str], None] = print) -> dict:
     log(f"{options.style} {options.arch}: {parameter_count(model):,} parameters, "
         f"{options.steps} steps of {options.batch} strokes, {OUTPUT_PX} px")
 
-    def save(final: bool = False) -> Accuracy:
+    def record() -> Accuracy:
         acc = evaluate(model, *val)
         history.append({"step": step, "seconds": round(elapsed, 1), "foreground_db": round(acc.foreground_db, 2),
                         "alpha_db": round(acc.alpha_db, 2)})
+        return acc
+
+    def save(final: bool = False) -> Accuracy:
+        acc = record()
         meta = {"style": options.style, "arch": options.arch, "steps": step, "batch": options.batch,
                 "lr": options.lr, "seed": options.seed, "train_seconds": round(elapsed, 1),
                 "threads": torch.get_num_threads(), "val_strokes": acc.strokes,
                 "foreground_db": round(acc.foreground_db, 2), "alpha_db": round(acc.alpha_db, 2),
-                "parameters": parameter_count(model), "torch": torch.__version__,
+                "parameters": parameter_count(model), "torch": str(torch.__version__),
                 "data": "sample_local strokes drawn by core.raster (reference appearance model)",
                 "date": time.strftime("%Y-%m-%d")}
         save_weights(model, out, meta)
@@ -525,6 +536,11 @@ def train(options: TrainOptions, log: Callable[[str], None] = print) -> dict:
         return acc
 
     acc = None
+    if step == 0:
+        # The untrained baseline, so the history shows what training bought. Not saved:
+        # an interrupted run must never replace a good weights file with a worse one.
+        base = record()
+        log(f"step 0: validation foreground {base.foreground_db:.2f} dB, alpha {base.alpha_db:.2f} dB")
     model.train()
     while step < options.steps:
         t0 = time.perf_counter()
@@ -547,11 +563,7 @@ def train(options: TrainOptions, log: Callable[[str], None] = print) -> dict:
             acc = save(final=step == options.steps or out_of_time)
         if out_of_time:
             break
-    if acc is None:
+    if acc is None or history[-1]["step"] != step:
         acc = save(final=True)
     return {"style": options.style, "arch": options.arch, "steps": step, "seconds": elapsed,
             "foreground_db": acc.foreground_db, "alpha_db": acc.alpha_db, "history": history}
-
-
-def styles() -> tuple[str, ...]:
-    return tuple(STYLES)
