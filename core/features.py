@@ -86,7 +86,7 @@ def _download(dest: Path, progress: bool) -> None:
         text = str(getattr(exc, "reason", None) or exc).strip()
         reason = text.splitlines()[0][:120] if text else type(exc).__name__
         raise PainterError(f"could not download VGG-16 weights from {VGG16_URL} ({reason}): connect to "
-                           f"the internet, put the file at {dest}, or use --style-features offline") from None
+                           f"the internet, put the file at {dest}, or use the offline style features (--style-features offline)") from None
     finally:
         tmp.unlink(missing_ok=True)
 
@@ -100,12 +100,12 @@ def load_vgg16(path: str | os.PathLike | None = None, allow_download: bool = Fal
             _download(p, progress)
         else:
             raise PainterError(f"VGG-16 weights {p} are missing: download {VGG16_URL} to that path, "
-                               "or use --style-features offline, which needs no download")
+                               "or use the offline style features (--style-features offline), which needs no download")
     try:
         blob = torch.load(p, map_location="cpu", weights_only=True)
     except Exception as exc:  # pickle, zip and EOF errors all mean the same to a user
         raise PainterError(f"VGG-16 weights {p} are corrupt or unreadable ({type(exc).__name__}): "
-                           f"download {VGG16_URL} again, or use --style-features offline") from None
+                           f"download {VGG16_URL} again, or use the offline style features (--style-features offline)") from None
     model = VGG16Features()
     expected = model.state_dict()
     problem = None
@@ -124,7 +124,7 @@ def load_vgg16(path: str | os.PathLike | None = None, allow_download: bool = Fal
                 break
     if problem:
         raise PainterError(f"{p} is not VGG-16 ImageNet weights ({problem}): download {VGG16_URL} "
-                           "again, or use --style-features offline")
+                           "again, or use the offline style features (--style-features offline)")
     # Only the trunk's keys: later features.* layers and classifier.* are not used.
     model.load_state_dict({k: blob[k].float() for k in expected})
     model.eval()
