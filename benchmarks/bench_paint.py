@@ -131,18 +131,24 @@ def run_single(cfg: dict) -> dict:
         options = PaintOptions(style=cfg["style"], strokes=int(cfg["strokes"]), size=int(cfg["size"]),
                                seed=int(cfg.get("seed", 0)), device=cfg.get("device", "auto"),
                                background=cfg["background"], ot_weight=cfg.get("ot_weight"),
-                               extra=dict(cfg.get("extra") or {}))
+                               renderer=cfg.get("renderer", "analytic"),
+                               extra=dict(cfg.get("extra") or {}), **dict(cfg.get("paint_options") or {}))
         t0 = time.perf_counter()
         image = load_image(cfg["path"])
         t_loaded = time.perf_counter()
         strokes = None
         levels = 0
+        level_s = []
+        t_level = time.perf_counter()
         for event in paint(image, options):
             if isinstance(event, Done):
                 strokes = event.strokes
                 row["paint_s"] = round(event.seconds, 3)
             elif type(event).__name__ == "LevelDone":
                 levels += 1
+                level_s.append(round(time.perf_counter() - t_level, 3))
+                t_level = time.perf_counter()
+        row["level_s"] = level_s
         wall = time.perf_counter() - t0
         row["peak_mb"] = round(_maxrss_mb(), 1)
         if strokes is None:
@@ -151,6 +157,7 @@ def run_single(cfg: dict) -> dict:
         row["load_s"] = round(t_loaded - t0, 3)
         row["levels"] = levels
         row["n_strokes"] = len(strokes)
+        row["renderer_used"] = strokes.meta.get("renderer")
         row["strokes_per_s"] = round(len(strokes) / wall, 2) if wall > 0 else None
         row["ot_weight_used"] = strokes.meta.get("ot_weight")
         row["background_rgb"] = [round(c, 4) for c in strokes.background]
@@ -160,11 +167,19 @@ def run_single(cfg: dict) -> dict:
         t1 = time.perf_counter()
         render, renderer = _reference_render(strokes)
         row["render_s"] = round(time.perf_counter() - t1, 3)
-        row["renderer"] = renderer
+        row["measured_with"] = renderer
         row["canvas"] = [int(render.shape[1]), int(render.shape[0])]
         target, how = _target_like(image, render.shape)
         row["target_resize"] = how
         row["psnr"] = round(_metrics.psnr(render, target), 4)
+        if cfg.get("style_probe"):
+            # How far the result is from a style image's style (bench_style.py): the same
+            # loss the painter minimises, on the final render.
+            from core.style_transfer import make_style_loss
+            probe = cfg["style_probe"]
+            loss = make_style_loss(load_image(probe["image"], max_side=1024), probe.get("features", "offline"))
+            with torch.no_grad():
+                row["style_loss"] = round(float(loss(torch.from_numpy(np.ascontiguousarray(render)))), 5)
         row["ssim"] = round(_metrics.ssim(render, target), 5)
         row["peak_total_mb"] = round(_maxrss_mb(), 1)
         if cfg.get("renders"):
@@ -197,7 +212,8 @@ def run_name(cfg: dict) -> str:
     ot = "def" if cfg.get("ot_weight") is None else f"{cfg['ot_weight']:g}"
     bg = str(cfg["background"]).replace("#", "").replace(",", "-")
     extra = "".join(f"_{k}-{v}" for k, v in sorted((cfg.get("extra") or {}).items()))
-    return f"{cfg['image']}_{cfg['style']}_{cfg['strokes']}_{cfg['size']}_ot{ot}_{bg}{extra}"
+    tags = "".join(f"_{cfg[k]}" for k in ("renderer", "style_image", "features", "mode") if cfg.get(k))
+    return f"{cfg['image']}_{cfg['style']}_{cfg['strokes']}_{cfg['size']}_ot{ot}_{bg}{extra}{tags}"
 
 
 def _csv(kind):
@@ -453,8 +469,9 @@ def markdown(rows: list[dict], info: dict, command: str, date: str, total: int) 
     return "\n".join(out)
 
 
-def write_section(path: Path, section: str) -> None:
+def write_section(path: Path, section: str, begin: str = BEGIN, end: str = END) -> None:
     """Replace the marked section of ``path`` (or append it), keeping the rest of the file."""
+    BEGIN, END = begin, end  # noqa: N806 - the other benchmarks have sections of their own
     text = path.read_text() if path.exists() else ""
     b, e = text.find(BEGIN), text.find(END)
     if b >= 0 and e > b:

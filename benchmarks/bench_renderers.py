@@ -1,0 +1,97 @@
+"""Analytic vs neural renderer in the painter: same images, budgets and seeds.
+
+    python benchmarks/bench_renderers.py --out benchmarks/RESULTS.md
+    python benchmarks/bench_renderers.py --images astronaut --styles oil --strokes 100 --sizes 128
+
+Each painting runs in a fresh child process of ``bench_paint.py`` (same measurements:
+wall time, peak memory, PSNR of the reference render against the input), once per
+renderer. With ``--out`` the table replaces the section between
+``<!-- bench_renderers:begin -->`` and ``<!-- bench_renderers:end -->`` of FILE.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import json
+import shlex
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_paint  # noqa: E402
+
+BEGIN = "<!-- bench_renderers:begin -->"
+END = "<!-- bench_renderers:end -->"
+
+
+def plan(args) -> list[dict]:
+    rows = []
+    for image in args.images:
+        for style in args.styles:
+            for size in args.sizes:
+                for strokes in args.strokes:
+                    for renderer in ("analytic", "neural"):
+                        rows.append(dict(kind="renderers", image=image, path=str(bench_paint._image_path(image)),
+                                         style=style, strokes=strokes, size=size, renderer=renderer,
+                                         background="white", threads=args.threads, seed=0, device=args.device,
+                                         extra={}))
+    return rows
+
+
+def markdown(rows: list[dict], command: str) -> str:
+    info = bench_paint.machine_info(rows)
+    out = [BEGIN, "## Analytic vs neural renderer (`benchmarks/bench_renderers.py`)", "",
+           f"- Date: {_dt.date.today().isoformat()}",
+           f"- Command: `{command}`",
+           f"- Machine: {info['cpu']}; {info['usable_cpus']} usable CPUs; {info['ram_gb']} GB RAM; "
+           f"torch {info['torch']} ({', '.join(map(str, info['torch_threads'])) or '?'} threads)",
+           "- Same image, style, stroke budget, canvas and seed for both; wall = image load to final "
+           "strokes, peak = the child's max RSS, PSNR = reference render of the final strokes against the input.",
+           "",
+           "| image | style | strokes | size | renderer | wall s | peak MB | PSNR dB | SSIM |",
+           "|---|---|--:|--:|---|--:|--:|--:|--:|"]
+    for r in rows:
+        if r.get("error"):
+            cells = [r["image"], r["style"], str(r["strokes"]), str(r["size"]), r["renderer"], "failed", "–", "–", "–"]
+        else:
+            cells = [r["image"], r["style"], str(r["strokes"]), str(r["size"]), r["renderer"],
+                     f"{r['wall_s']:.1f}", f"{r['peak_mb']:.0f}", f"{r['psnr']:.2f}", f"{r['ssim']:.4f}"]
+        out.append("| " + " | ".join(cells) + " |")
+    errors = [f"- {r['image']}/{r['style']}/{r['renderer']}: {r['error']}" for r in rows if r.get("error")]
+    if errors:
+        out += ["", "Failed runs:", *errors]
+    out.append(END)
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--images", type=bench_paint._csv(str), default=["astronaut", "coffee"])
+    ap.add_argument("--styles", type=bench_paint._csv(str), default=["oil", "marker"])
+    ap.add_argument("--strokes", type=bench_paint._csv(int), default=[300])
+    ap.add_argument("--sizes", type=bench_paint._csv(int), default=[256])
+    ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--device", default="auto")
+    ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--json", type=Path, default=None)
+    args = ap.parse_args(argv)
+    rows = []
+    for cfg in plan(args):
+        row = bench_paint.run_child(cfg, timeout=3600)
+        rows.append(row)
+        print(f"{cfg['image']} {cfg['style']} {cfg['strokes']}@{cfg['size']} {cfg['renderer']}: "
+              + (row["error"] if row.get("error") else
+                 f"{row['wall_s']:.1f} s, {row['peak_mb']:.0f} MB, {row['psnr']:.2f} dB"), flush=True)
+    command = "python benchmarks/bench_renderers.py " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
+    text = markdown(rows, command)
+    if args.out:
+        bench_paint.write_section(args.out, text, BEGIN, END)
+        (args.json or args.out.with_name("results_renderers.json")).write_text(json.dumps(rows, indent=1))
+    else:
+        print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
