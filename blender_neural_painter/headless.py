@@ -34,6 +34,12 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--duration", type=int, default=250, help="replay length in frames")
     a.add_argument("--every", type=int, default=10, help="strokes per drawing with --animation keyframes")
     a.add_argument("--python", default=None, help="Python interpreter with torch for the engine")
+    a.add_argument("--renderer", default="analytic", choices=["analytic", "neural"],
+                   help="renderer the optimiser draws through (neural: weights/STYLE.pt)")
+    a.add_argument("--style-image", default=None, help="paint in the style of this image")
+    a.add_argument("--style-mode", default="full", choices=["color", "full"])
+    a.add_argument("--style-weight", type=float, default=1.0)
+    a.add_argument("--style-features", default="offline", choices=["offline", "vgg16"])
     return p
 
 
@@ -73,6 +79,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         s.background, s.background_color = "CUSTOM", rgb
     s.width_m = args.width
+    s.renderer = args.renderer
+    if args.style_image:
+        s.style_source = "FILE"
+        s.style_image_path = os.path.abspath(args.style_image)
+        s.style_mode, s.style_weight, s.style_features = args.style_mode, args.style_weight, args.style_features
     s.animation = args.animation.upper()
     s.anim_start, s.anim_duration, s.keyframe_every = args.start, args.duration, args.every
     if args.python:
