@@ -557,7 +557,7 @@ def train(options: TrainOptions, log: Callable[[str], None] = print) -> dict:
         step += 1
         elapsed += time.perf_counter() - t0
         if step % 100 == 0 and step % options.val_every:
-            log(f"step {step}/{options.steps} loss {float(loss):.5f} ({elapsed / step * 1000:.0f} ms/step)")
+            log(f"step {step}/{options.steps} loss {loss.item():.5f} ({elapsed / step * 1000:.0f} ms/step)")
         out_of_time = options.minutes is not None and elapsed >= options.minutes * 60
         if step % options.val_every == 0 or step == options.steps or out_of_time:
             acc = save(final=step == options.steps or out_of_time)
