@@ -38,7 +38,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="renderer the optimiser draws through (neural: weights/STYLE.pt)")
     a.add_argument("--style-image", default=None, help="paint in the style of this image")
     a.add_argument("--style-mode", default="full", choices=["color", "full"])
-    a.add_argument("--style-weight", type=float, default=1.0)
+    a.add_argument("--style-weight", type=float, default=0.4)
     a.add_argument("--style-features", default="offline", choices=["offline", "vgg16"])
     return p
 

@@ -103,7 +103,7 @@ class NeuralPainterSettings(bpy.types.PropertyGroup):
         default="full")
     style_weight: FloatProperty(  # type: ignore[valid-type]
         name="Style Weight", description="How strongly the style pulls against the reference image",
-        default=1.0, min=0.0, soft_max=10.0)
+        default=0.4, min=0.0, soft_max=2.0)
     style_features: EnumProperty(  # type: ignore[valid-type]
         name="Style Features", description="How the style is measured",
         items=[("offline", "Offline", "A fixed random filter bank: no download, works anywhere"),

@@ -106,7 +106,7 @@ def _style_arguments(parser: argparse.ArgumentParser, required: bool) -> None:
                         help="paint in the style of this image (colours and texture)")
     parser.add_argument("--style-mode", default="full", choices=("color", "full"),
                         help="color: the style changes only colours; full: shapes too (default full)")
-    parser.add_argument("--style-weight", type=_float, default=1.0, help="style loss weight (default 1.0)")
+    parser.add_argument("--style-weight", type=_float, default=0.4, help="style loss weight (default 0.4)")
     parser.add_argument("--style-features", default="offline", choices=("offline", "vgg16"),
                         help="offline: built-in random filter bank, no download (default); vgg16: ImageNet VGG-16")
     parser.add_argument("--vgg-weights", default=None,
