@@ -469,6 +469,26 @@ def markdown(rows: list[dict], info: dict, command: str, date: str, total: int) 
     return "\n".join(out)
 
 
+def run_section(plan: list[dict], label, summary, markdown_fn, script: str, argv, out: Path | None,
+                json_path: Path | None, begin: str, end: str) -> list[dict]:
+    """Run every row of ``plan`` in a child, print a line per row, then write the markdown
+    section between ``begin`` and ``end`` of ``out`` (or print it) and the rows as JSON."""
+    rows = []
+    for cfg in plan:
+        row = run_child(cfg, timeout=3600)
+        rows.append(row)
+        print(f"{label(cfg)}: " + (row["error"] if row.get("error") else summary(row)), flush=True)
+    command = f"python benchmarks/{script} " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
+    text = markdown_fn(rows, command)
+    if out:
+        write_section(out, text, begin, end)
+        if json_path:
+            json_path.write_text(json.dumps(rows, indent=1))
+    else:
+        print(text)
+    return rows
+
+
 def write_section(path: Path, section: str, begin: str = BEGIN, end: str = END) -> None:
     """Replace the marked section of ``path`` (or append it), keeping the rest of the file."""
     BEGIN, END = begin, end  # noqa: N806 - the other benchmarks have sections of their own

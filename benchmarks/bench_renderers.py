@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
-import json
-import shlex
 import sys
 from pathlib import Path
 
@@ -76,22 +74,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
-    rows = []
-    for cfg in plan(args):
-        row = bench_paint.run_child(cfg, timeout=3600)
-        rows.append(row)
-        print(f"{cfg['image']} {cfg['style']} {cfg['strokes']}@{cfg['size']} {cfg['renderer']}: "
-              + (row["error"] if row.get("error") else
-                 f"{row['wall_s']:.1f} s, {row['peak_mb']:.0f} MB, {row['psnr']:.2f} dB"), flush=True)
-    command = "python benchmarks/bench_renderers.py " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
-    text = markdown(rows, command)
-    if args.out:
-        bench_paint.write_section(args.out, text, BEGIN, END)
-        (args.json or args.out.with_name("results_renderers.json")).write_text(json.dumps(rows, indent=1))
-    else:
-        print(text)
+    out = args.out
+    bench_paint.run_section(
+        plan(args), lambda c: f"{c['image']} {c['style']} {c['strokes']}@{c['size']} {c['renderer']}",
+        lambda r: f"{r['wall_s']:.1f} s, {r['peak_mb']:.0f} MB, {r['psnr']:.2f} dB", markdown,
+        "bench_renderers.py", argv, out, args.json or (out.with_name("results_renderers.json") if out else None),
+        BEGIN, END)
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

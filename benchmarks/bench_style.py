@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
-import json
-import shlex
 import sys
 from pathlib import Path
 
@@ -81,27 +79,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--style", default="oil")
     ap.add_argument("--strokes", type=int, default=300)
     ap.add_argument("--size", type=int, default=256)
-    ap.add_argument("--weight", type=float, default=1.0)
+    ap.add_argument("--weight", type=float, default=0.4)
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--renders", type=Path, default=None, help="save each final render as a PNG here")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args(argv)
-    rows = []
-    for cfg in plan(args):
-        row = bench_paint.run_child(cfg, timeout=3600)
-        rows.append(row)
-        print(f"{cfg['style_image']} {cfg['features']} {cfg['mode']}: "
-              + (row["error"] if row.get("error") else
-                 f"{row['wall_s']:.1f} s, {row['psnr']:.2f} dB, style {row['style_loss']:.4f}"), flush=True)
-    command = "python benchmarks/bench_style.py " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
-    text = markdown(rows, command)
-    if args.out:
-        bench_paint.write_section(args.out, text, BEGIN, END)
-        args.out.with_name("results_style.json").write_text(json.dumps(rows, indent=1))
-    else:
-        print(text)
+    out = args.out
+    bench_paint.run_section(
+        plan(args), lambda c: f"{c['style_image']} {c['features']} {c['mode']}",
+        lambda r: f"{r['wall_s']:.1f} s, {r['psnr']:.2f} dB, style {r['style_loss']:.4f}", markdown,
+        "bench_style.py", argv, out, out.with_name("results_style.json") if out else None, BEGIN, END)
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

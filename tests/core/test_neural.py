@@ -19,12 +19,7 @@ from core.styles import STYLES, get_style, random_params
 STYLE_NAMES = list(STYLES)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 # -- frames and local parameters ---------------------------------------------------------

@@ -19,12 +19,7 @@ from core.styles import colour_slices, get_style, shape_indices
 PALETTE = np.array([[0.85, 0.1, 0.1], [0.1, 0.1, 0.75]], np.float32)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture
