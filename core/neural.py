@@ -395,6 +395,13 @@ class PatchRenderer:
         n = params.shape[0]
         pix = 1.0 / patches.long_px
         centre, side = frames(style, params, extent, FRAME_PAD_PX * pix)
+        if not _is_bezier(spec):
+            # A box's frame is centred on the box, and its network never sees the centre
+            # (always the frame's middle), so the box moves by moving its frame: the
+            # centre must carry the position's gradient, through the resampling grid.
+            ex, ey = extent
+            at = torch.stack([params[:, 0] * ex, params[:, 1] * ey], 1)
+            centre = centre + (at - at.detach())
         local = to_local(style, params, extent, centre, side)
         mask, colour = model(local)
         maps = torch.cat([mask[:, None], srgb_to_linear(colour)], 1)  # [N, 4, S, S]
