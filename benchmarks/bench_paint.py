@@ -469,6 +469,19 @@ def markdown(rows: list[dict], info: dict, command: str, date: str, total: int) 
     return "\n".join(out)
 
 
+def table_lines(rows: list[dict], keys, values, width: int, label) -> list[str]:
+    """Markdown table rows: ``keys(row)`` cells, then ``values(row)`` (``width`` cells, or
+    "failed" and dashes), then the failed runs' errors under the table."""
+    lines = []
+    for r in rows:
+        cells = keys(r) + (["failed"] + ["–"] * (width - 1) if r.get("error") else values(r))
+        lines.append("| " + " | ".join(cells) + " |")
+    errors = [f"- {label(r)}: {r['error']}" for r in rows if r.get("error")]
+    if errors:
+        lines += ["", "Failed runs:", *errors]
+    return lines
+
+
 def run_section(plan: list[dict], label, summary, markdown_fn, script: str, argv, out: Path | None,
                 json_path: Path | None, begin: str, end: str) -> list[dict]:
     """Run every row of ``plan`` in a child, print a line per row, then write the markdown

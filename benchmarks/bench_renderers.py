@@ -49,16 +49,10 @@ def markdown(rows: list[dict], command: str) -> str:
            "",
            "| image | style | strokes | size | renderer | wall s | peak MB | PSNR dB | SSIM |",
            "|---|---|--:|--:|---|--:|--:|--:|--:|"]
-    for r in rows:
-        if r.get("error"):
-            cells = [r["image"], r["style"], str(r["strokes"]), str(r["size"]), r["renderer"], "failed", "–", "–", "–"]
-        else:
-            cells = [r["image"], r["style"], str(r["strokes"]), str(r["size"]), r["renderer"],
-                     f"{r['wall_s']:.1f}", f"{r['peak_mb']:.0f}", f"{r['psnr']:.2f}", f"{r['ssim']:.4f}"]
-        out.append("| " + " | ".join(cells) + " |")
-    errors = [f"- {r['image']}/{r['style']}/{r['renderer']}: {r['error']}" for r in rows if r.get("error")]
-    if errors:
-        out += ["", "Failed runs:", *errors]
+    out += bench_paint.table_lines(
+        rows, lambda r: [r["image"], r["style"], str(r["strokes"]), str(r["size"]), r["renderer"]],
+        lambda r: [f"{r['wall_s']:.1f}", f"{r['peak_mb']:.0f}", f"{r['psnr']:.2f}", f"{r['ssim']:.4f}"], 4,
+        lambda r: f"{r['image']}/{r['style']}/{r['renderer']}")
     out.append(END)
     return "\n".join(out)
 
@@ -66,7 +60,7 @@ def markdown(rows: list[dict], command: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--images", type=bench_paint._csv(str), default=["astronaut", "coffee"])
-    ap.add_argument("--styles", type=bench_paint._csv(str), default=["oil", "marker"])
+    ap.add_argument("--styles", type=bench_paint._csv(str), default=["oil", "marker", "watercolor", "tape"])
     ap.add_argument("--strokes", type=bench_paint._csv(int), default=[300])
     ap.add_argument("--sizes", type=bench_paint._csv(int), default=[256])
     ap.add_argument("--threads", type=int, default=None)

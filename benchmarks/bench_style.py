@@ -56,17 +56,11 @@ def markdown(rows: list[dict], command: str) -> str:
            "",
            "| photo | style image | features | mode | strokes | wall s | s/level | content PSNR dB | style loss |",
            "|---|---|---|---|--:|--:|--:|--:|--:|"]
-    for r in rows:
-        if r.get("error"):
-            cells = [r["image"], r["style_image"], r["features"], r["mode"], str(r["strokes"]), "failed", "–", "–", "–"]
-        else:
-            per_level = sum(r["level_s"]) / max(1, len(r["level_s"]))
-            cells = [r["image"], r["style_image"], r["features"], r["mode"], str(r["strokes"]),
-                     f"{r['wall_s']:.1f}", f"{per_level:.1f}", f"{r['psnr']:.2f}", f"{r['style_loss']:.4f}"]
-        out.append("| " + " | ".join(cells) + " |")
-    errors = [f"- {r['style_image']}/{r['features']}/{r['mode']}: {r['error']}" for r in rows if r.get("error")]
-    if errors:
-        out += ["", "Failed runs:", *errors]
+    out += bench_paint.table_lines(
+        rows, lambda r: [r["image"], r["style_image"], r["features"], r["mode"], str(r["strokes"])],
+        lambda r: [f"{r['wall_s']:.1f}", f"{sum(r['level_s']) / max(1, len(r['level_s'])):.1f}",
+                   f"{r['psnr']:.2f}", f"{r['style_loss']:.4f}"], 4,
+        lambda r: f"{r['style_image']}/{r['features']}/{r['mode']}")
     out.append(END)
     return "\n".join(out)
 
