@@ -30,7 +30,9 @@ import torch.nn.functional as F
 
 from .colour import linear_to_srgb, srgb_to_linear
 from .errors import PainterError
-from .styles import MIN_RADIUS, StyleSpec, colour_slices, get_style, taper
+from .raster import Patches, render_patches, stroke_bounds
+from .reference import stroke_layers
+from .styles import MIN_RADIUS, StyleSpec, colour_slices, get_style, taper, to_geometry
 
 FORMAT = "neural-painter/renderer"
 FORMAT_VERSION = 1
@@ -55,7 +57,6 @@ def frames(style: str, params: torch.Tensor, extent: tuple[float, float],
     Not differentiable: a frame is only where the network is asked to look; the
     gradient reaches the stroke through its local parameters.
     """
-    from .raster import stroke_bounds
     with torch.no_grad():
         b = stroke_bounds(style, params, extent)
         centre = (b[:, :2] + b[:, 2:]) / 2
@@ -247,8 +248,6 @@ def parameter_count(model: nn.Module) -> int:
 
 def reference_targets(style: str, local: torch.Tensor, out_px: int = OUTPUT_PX) -> tuple[torch.Tensor, torch.Tensor]:
     """Foreground sRGB [N, 3, S, S] and alpha [N, S, S] from the reference renderer."""
-    from .reference import stroke_layers
-    from .styles import to_geometry
     n = local.shape[0]
     fg = np.zeros((n, 3, out_px, out_px), np.float32)
     alpha = np.zeros((n, out_px, out_px), np.float32)
@@ -269,7 +268,6 @@ def analytic_targets(style: str, local: torch.Tensor, out_px: int = OUTPUT_PX) -
     It draws the reference renderer's appearance model (44 to 113 dB apart, see
     tests/core/test_raster.py) at a fraction of the cost, batched in torch.
     """
-    from .raster import Patches, render_patches
     n = local.shape[0]
     with torch.no_grad():
         bounds = local.new_tensor([[0.0, 0.0, 1.0, 1.0]]).expand(n, 4)

@@ -168,7 +168,8 @@ class _Level:
     """Optimisation of one level's strokes over a frozen canvas."""
 
     def __init__(self, spec: StyleSpec, target: torch.Tensor, base: torch.Tensor, grid: int,
-                 generator: torch.Generator) -> None:
+                 generator: torch.Generator,
+                 patch_renderer: Callable[..., tuple[torch.Tensor, torch.Tensor]] | None = None) -> None:
         self.spec = spec
         self.target = target
         self.base = base
@@ -185,7 +186,7 @@ class _Level:
         self.gx[:, 1:-1] = (lum[:, 2:] - lum[:, :-2]) / 2
         self.max_len = min(1.0, 1.5 * self.block)
         self._small: torch.Tensor | None = None
-        self.patch_renderer: Callable[..., tuple[torch.Tensor, torch.Tensor]] | None = None
+        self.patch_renderer = patch_renderer
 
     # -- placement -------------------------------------------------------------------
 
@@ -315,6 +316,14 @@ class _Level:
                              max_patch=max_patch, patch_renderer=None if exact else self.patch_renderer)
 
 
+def _patch_renderer(options: PaintOptions, style: str, device: torch.device):
+    """The neural renderer's patch function when the options ask for it; None: analytic."""
+    if options.renderer != "neural":
+        return None
+    from .neural import PatchRenderer, load_renderer
+    return PatchRenderer(load_renderer(style, options.weights, device))
+
+
 def load_style_loss(options: PaintOptions):
     """The style loss the options ask for, or None; a bad style image names itself."""
     if not options.style_image or options.style_weight == 0:
@@ -385,10 +394,7 @@ def paint(image: np.ndarray, options: PaintOptions, init: StrokeSet | None = Non
     options.validate()
     spec = get_style(options.style)
     device = pick_device(options.device)
-    patch_renderer = None
-    if options.renderer == "neural":
-        from .neural import PatchRenderer, load_renderer
-        patch_renderer = PatchRenderer(load_renderer(spec.name, options.weights, device))
+    patch_renderer = _patch_renderer(options, spec.name, device)
     img = np.asarray(image, dtype=np.float32)
     if img.ndim != 3 or img.shape[2] != 3 or min(img.shape[:2]) < 1:
         raise PainterError(f"image must be an H x W x 3 array, got shape {img.shape}; load it with core.image_io")
@@ -446,8 +452,7 @@ def paint(image: np.ndarray, options: PaintOptions, init: StrokeSet | None = Non
         lh, lw = max(1, round(height * res / max(width, height))), max(1, round(width * res / max(width, height)))
         target = _resize(target_full, lh, lw)
         base = render_frozen(spec.name, frozen, lw, lh, bg.expand(lh, lw, 3))
-        lvl = _Level(spec, target, base, grid, gen)
-        lvl.patch_renderer = patch_renderer
+        lvl = _Level(spec, target, base, grid, gen, patch_renderer)
         objective = _Objective(spec, target, ot_weight, options, style_loss)
         # Greedy rounds: each places a few strokes where the painting is most wrong and
         # optimises only those over everything painted before them (frozen in the base
@@ -551,10 +556,7 @@ def stylize(strokes: StrokeSet, options: PaintOptions, content: np.ndarray | Non
     target = _resize(torch.from_numpy(np.ascontiguousarray(content_img)).to(device), height, width)
     original = torch.from_numpy(strokes.params.copy()).to(device)
     params = original.clone().requires_grad_(True)
-    patch_renderer = None
-    if options.renderer == "neural":
-        from .neural import PatchRenderer, load_renderer
-        patch_renderer = PatchRenderer(load_renderer(spec.name, options.weights, device))
+    patch_renderer = _patch_renderer(options, spec.name, device)
     levels = max(1, int(strokes.level.max())) if len(strokes.level) else 1
     # Shapes move in steps of a fraction of the finest level's block, as when painting.
     opt = _optimizer(spec, params, 1.0 / levels, options.extra)
