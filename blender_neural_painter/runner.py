@@ -148,6 +148,10 @@ class PaintJob:
             self.received.append(ev["strokes"])
             self._write_strokes(ev, by_level=False)
             self.status = f"Level {ev.get('level')} painted ({self.strokes_written} strokes)"
+        elif kind == "refine_started":
+            self.status = f"Refining all {ev.get('strokes')} strokes together"
+        elif kind == "refined":
+            self._refine_written(ev)
         elif kind == "done":
             self.done = True
         elif kind == "cancelled":
@@ -181,11 +185,32 @@ class PaintJob:
                 continue
             batch = gpencil.StrokeBatch(level, points[idx], radius[idx], rgba[idx], params[idx],
                                         np.arange(self.next_order, self.next_order + idx.size),
-                                        str(geo["cap"]), float(geo["softness"]), bool(geo["textured"]))
+                                        str(geo["cap"]), float(geo["softness"]), bool(geo["textured"]),
+                                        _levels(geo, n)[idx])
             gpencil.add_level(self.obj, batch, self.canvas, self.created, self.frame, self.texture)
             self.next_order += idx.size
             self.strokes_written += idx.size
         self.obj.data.update_tag() if hasattr(self.obj.data, "update_tag") else None
+
+    def _refine_written(self, ev: dict[str, Any]) -> None:
+        """The engine's final pass moved every stroke: rewrite them in place (same
+        strokes, order and layers). Were the run stopped before this, the strokes
+        written level by level stand as they are."""
+        if self.obj is None or self.canvas is None:
+            return
+        geo = ev["geometry"]
+        points, radius, rgba = (decode_array(geo[k]) for k in ("points", "radius", "rgba"))
+        n = points.shape[0]
+        params = np.asarray([s["params"] for s in ev["strokes"]["strokes"]], np.float32).reshape(n, -1)
+        batch = gpencil.StrokeBatch(0, points, radius, rgba, params, np.arange(n), str(geo["cap"]),
+                                    float(geo["softness"]), bool(geo["textured"]), _levels(geo, n))
+        gpencil.replace_strokes(self.obj, self.canvas, batch, self.created, self.texture)
+        # What the painting holds now, level by level, as the level events gave it.
+        by_level: dict[int, list[Any]] = {}
+        for stroke in ev["strokes"]["strokes"]:
+            by_level.setdefault(int(stroke.get("level", 1)), []).append(stroke)
+        self.received = [dict(ev["strokes"], strokes=by_level.get(int(d["strokes"][0]["level"]), []))
+                         for d in self.received if d["strokes"]]
 
     def _animate(self) -> None:
         a = self.animation
@@ -193,6 +218,13 @@ class PaintJob:
             gpencil.setup_build(self.obj, a.start, a.duration, self.created)
         elif a.mode == "KEYFRAMES" and self.canvas is not None:
             gpencil.setup_keyframes(self.obj, a.start, a.duration, a.every, self.canvas, self.created)
+
+
+def _levels(geo: dict[str, Any], n: int) -> np.ndarray:
+    """Each stroke's oil texture level from the worker's geometry (0 where none is sent)."""
+    if geo.get("levels") is None:
+        return np.zeros(n, np.int64)
+    return np.rint(decode_array(geo["levels"])).astype(np.int64).reshape(n)
 
 
 class RestyleJob(PaintJob):
@@ -257,7 +289,8 @@ class RestyleJob(PaintJob):
         n = points.shape[0]
         params = np.asarray([s["params"] for s in strokes["strokes"]], np.float32).reshape(n, -1)
         batch = gpencil.StrokeBatch(int(ev.get("level", 1)), points, radius, rgba, params, np.arange(n),
-                                    str(geo["cap"]), float(geo["softness"]), bool(geo["textured"]))
+                                    str(geo["cap"]), float(geo["softness"]), bool(geo["textured"]),
+                                    _levels(geo, n))
         backup = obj.data.copy()
         try:
             gpencil.replace_strokes(obj, self.canvas, batch, self.created, self.texture)
