@@ -165,7 +165,7 @@ def gp_softness(softness: float) -> tuple[float, float]:
 
 #: Share of the texture's colour in an oil stroke (Grease Pencil's stroke mix factor is
 #: 1 minus it). Must equal ``core.texture.OIL_MIX``; the add-on's tests check it.
-OIL_TEXTURE_MIX = 0.3
+OIL_TEXTURE_MIX = 0.35
 OIL_MATERIAL = "NP Oil {}"
 OIL_IMAGE = "NP Oil Texture {}"
 
@@ -226,8 +226,8 @@ def oil_uv(positions: np.ndarray, image_cols: int) -> tuple[np.ndarray, np.ndarr
     tip of its start cap (the image's first content column) to the tip of its end cap
     (the last), as core's renderers map it: Grease Pencil's u runs linearly over the
     drawn quad, caps included, from u at the first point to u at the second, and
-    u = u_scale * (length so far) + u_translation. The image repeats its edge texels
-    once, so the content spans columns 1 .. cols - 2."""
+    u = u_scale * (length so far) + u_translation. The image repeats its first and last
+    columns once, so the content spans columns 1 .. cols - 2."""
     length = np.linalg.norm(positions[:, -1] - positions[:, 0], axis=-1)
     scale = (image_cols - 2) / image_cols / np.maximum(length, 1e-9)
     return scale.astype(np.float32), np.full(len(positions), 1.0 / image_cols, np.float32)

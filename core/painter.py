@@ -583,8 +583,9 @@ def paint(image: np.ndarray, options: PaintOptions, init: StrokeSet | None = Non
         extent = (width / max(width, height), height / max(width, height))
         under = render_frozen(spec.name, frozen[:n_init], width, height, bg.expand(height, width, 3))
         full = _Objective(spec, target_full, 0.0, options, style_loss)
-        steps = refine_steps(spec, frozen[n_init:], blocks, lambda q: raster.render(spec.name, q, width, height,
-                                                                                   base=under),
+        occlusion = raster.Occlusion(every=int(options.extra.get("occlusion_every", 4)))
+        steps = refine_steps(spec, frozen[n_init:], blocks,
+                             lambda q: raster.render(spec.name, q, width, height, base=under, occlusion=occlusion),
                              full, refine_iters, options.extra,
                              lambda q: project(spec, q, extent, torch.clamp(1.5 * blocks, max=1.0), min_alpha))
         for it, (moved, loss) in enumerate(steps):

@@ -199,6 +199,9 @@ def render_patches(style: str, params: torch.Tensor, patches: Patches,
     return alpha.view(n, size, size), colour.view(n, size, size, 3)
 
 
+NEWTON_STEPS = 3
+
+
 def _closest_t_bezier(p0, a, b, qx, qy, r0, r2) -> torch.Tensor:
     """Parameter of the nearest point on B(t) = p0 + 2 t a + t^2 b to pixels (qx, qy)
     (per pixel, stroke quantities gathered per pixel; no gradient needed: at the minimum
@@ -212,7 +215,7 @@ def _closest_t_bezier(p0, a, b, qx, qy, r0, r2) -> torch.Tensor:
         qx, qy = qx - p0[:, 0], qy - p0[:, 1]
         ax, ay, bx, by = a[:, 0], a[:, 1], b[:, 0], b[:, 1]
         dr = r2 - r0
-        ts = torch.linspace(0.0, 1.0, 9, device=qx.device)
+        ts = torch.linspace(0.0, 1.0, 7, device=qx.device)
         best_d = torch.full_like(qx, float("inf"))
         best_t = torch.zeros_like(qx)
         for t in ts.tolist():
@@ -221,7 +224,7 @@ def _closest_t_bezier(p0, a, b, qx, qy, r0, r2) -> torch.Tensor:
             best_d = torch.minimum(best_d, sd)
             best_t = best_t.masked_fill(better, t)
         t = best_t
-        for _ in range(2):
+        for _ in range(NEWTON_STEPS):
             # Newton on f(t) = d/dt (|B(t) - q| - r(t)) * |B(t) - q| / 2.
             dx = 2 * t * ax + t * t * bx - qx
             dy = 2 * t * ay + t * t * by - qy
@@ -535,9 +538,51 @@ def _covering_rects(spec, params: torch.Tensor, extent: tuple[float, float], gro
     return torch.stack([mid[..., 0], mid[..., 1], axis[..., 0], axis[..., 1], length / 2 + half, half], -1)
 
 
+class Occlusion:
+    """Which stroke pixels lay under so much later paint that they could not show
+    (transmittance below ``eps``) when last checked, so that renders between checks
+    skip them: in a painting many layers deep most of an early stroke is covered.
+
+    For passes whose strokes move little per step (the painter's final pass): pixels
+    are checked every ``every`` renders, and a pixel that was not seen at the last check
+    (a stroke moved or grew onto it) is drawn. Occlusion is only counted within a run
+    of strokes drawn together (conservative: later runs never hide earlier ones)."""
+
+    def __init__(self, every: int = 4, eps: float = 1e-3) -> None:
+        self.every, self.eps = every, eps
+        self.renders = 0
+        self.hidden: torch.Tensor | None = None  # sorted keys: stroke * canvas size + pixel
+
+    @property
+    def checking(self) -> bool:
+        return self.hidden is None or self.renders % self.every == 0
+
+    def keep(self, sid: torch.Tensor, index: torch.Tensor, size: int) -> torch.Tensor:
+        """Which of these (stroke, pixel) entries to draw."""
+        if self.hidden is None or not len(self.hidden):
+            return torch.ones(len(sid), dtype=torch.bool, device=sid.device)
+        keys = sid * size + index
+        pos = torch.searchsorted(self.hidden, keys).clamp_max(len(self.hidden) - 1)
+        return self.hidden[pos] != keys
+
+    def record(self, pixels: "StrokePixels", first: int, size: int) -> torch.Tensor:
+        """Find the hidden entries of a render of strokes ``first``... (whole set)."""
+        with torch.no_grad():
+            a, idx = pixels.alpha.detach(), pixels.index
+            trans = torch.ones(size, dtype=a.dtype, device=a.device)
+            above = torch.empty_like(a)
+            for s, e in reversed(pixels.bounds):
+                t = trans.index_select(0, idx[s:e])
+                above[s:e] = t
+                trans.index_copy_(0, idx[s:e], t * (1 - a[s:e]))
+            hidden = above < self.eps
+            return ((pixels.sid[hidden] + first) * size + idx[hidden]).sort().values
+
+
 def stroke_pixels(style: str, params: torch.Tensor, width: int, height: int, max_patch: int | None = None,
                   pad: int | None = None,
-                  patch_renderer: Callable[..., tuple[torch.Tensor, torch.Tensor]] | None = None) -> StrokePixels:
+                  patch_renderer: Callable[..., tuple[torch.Tensor, torch.Tensor]] | None = None,
+                  occlusion: Occlusion | None = None, first: int = 0) -> StrokePixels:
     """Evaluate strokes at the pixels they may touch, ready to composite in order.
 
     The analytic renderer evaluates only pixels near each stroke's outline; a patch
@@ -557,12 +602,20 @@ def stroke_pixels(style: str, params: torch.Tensor, width: int, height: int, max
             colours.append(colour)
         return _from_patches(layout, alphas, colours)
     sid, px, py, index = _near_outline(style, params, layout, extent)
+    size = layout.padded_width * layout.padded_height
+    if occlusion is not None and not occlusion.checking:
+        keep = torch.nonzero(occlusion.keep(sid + first, index, size))[:, 0]
+        sid, px, py, index = sid[keep], px[keep], py[keep], index[keep]
     position, bounds = _wave_order(layout, sid)
     inverse = torch.empty_like(position)
     inverse[position] = torch.arange(len(position), device=device)
     sid, px, py, index = sid[inverse], px[inverse], py[inverse], index[inverse]
     alpha, colour = render_pixels(style, params, sid, px, py, long_px, extent)
     return StrokePixels(layout, alpha, colour.T.contiguous(), index, sid, bounds)
+
+
+def _canvas_size(pixels: StrokePixels) -> int:
+    return pixels.layout.padded_width * pixels.layout.padded_height
 
 
 def composite(base: torch.Tensor, pixels: StrokePixels) -> torch.Tensor:
@@ -599,12 +652,14 @@ def _runs(areas: np.ndarray, budget: float) -> list[tuple[int, int]]:
 def render(style: str, params: torch.Tensor, width: int, height: int,
            base: torch.Tensor | None = None, background=(1.0, 1.0, 1.0),
            max_patch: int | None = None, pixel_budget: float = 4e6,
-           patch_renderer: Callable[..., tuple[torch.Tensor, torch.Tensor]] | None = None) -> torch.Tensor:
+           patch_renderer: Callable[..., tuple[torch.Tensor, torch.Tensor]] | None = None,
+           occlusion: Occlusion | None = None) -> torch.Tensor:
     """Render strokes (differentiably) at width x height px over ``base`` or a plain background.
 
     Strokes are drawn in runs of at most ``pixel_budget`` patch pixels, so memory stays
     bounded however many strokes there are.
     ``patch_renderer`` replaces :func:`render_patches` (the neural renderer plugs in here).
+    ``occlusion`` skips stroke pixels found hidden by later paint (see :class:`Occlusion`).
     """
     long_px = max(width, height)
     extent = (width / long_px, height / long_px)
@@ -616,7 +671,17 @@ def render(style: str, params: torch.Tensor, width: int, height: int,
     if max_patch:
         spans = np.minimum(spans, max_patch)
     canvas = base
+    checking = occlusion is not None and occlusion.checking and patch_renderer is None
+    hidden = []
     for s, e in _runs(spans * spans, pixel_budget):
-        pixels = stroke_pixels(style, params[s:e], width, height, max_patch, patch_renderer=patch_renderer)
+        pixels = stroke_pixels(style, params[s:e], width, height, max_patch, patch_renderer=patch_renderer,
+                               occlusion=occlusion, first=s)
+        if checking:
+            assert occlusion is not None
+            hidden.append(occlusion.record(pixels, s, _canvas_size(pixels)))
         canvas = composite(canvas, pixels)
+    if occlusion is not None:
+        if checking:
+            occlusion.hidden = torch.cat(hidden).sort().values if hidden else None
+        occlusion.renders += 1
     return canvas

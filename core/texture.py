@@ -17,9 +17,7 @@ what a multiplicative brush texture does, never lifts a dark stroke to grey, and
 saturated colours more faintly rather than washing them out.
 
 Layout of every array: rows run across the stroke (v from -1 at row 0 to +1 at the
-last), columns along it (u from 0 at the start to 1 at the end). The images Blender
-and the SVG use repeat their edge texels once on every side, so a sampler that wraps
-still reads the edge values (clamp to edge), as the engine does.
+last), columns along it (u from 0 at the start to 1 at the end).
 """
 
 from __future__ import annotations
@@ -34,7 +32,7 @@ TEXTURE_COLS = 128
 #: Share of the texture in an oil stroke's colour (Grease Pencil's "mix" of a textured
 #: stroke is 1 - m). Large enough for visible bristle shading, small enough that the
 #: vertex colour can still reach saturated colours.
-OIL_MIX = 0.3
+OIL_MIX = 0.35
 
 #: Brightness levels (linear light) of the oil textures: sRGB 1/16, 3/16, ... 15/16.
 OIL_LEVELS = 8
@@ -48,11 +46,12 @@ def level_brightness() -> np.ndarray:
 
 def oil_level(rgb_linear: np.ndarray) -> np.ndarray:
     """Texture level of strokes whose mean linear colour is ``rgb_linear`` [..., 3]: the
-    brightest level no brighter than the stroke's darkest channel (nor its luminance).
-    Mixing in a grey brighter than a channel would wash the colour out; so greys get
-    the full shading, saturated colours a fainter one."""
+    brightest level no brighter than the stroke's luminance, nor than what its darkest
+    channel can take without the grey washing the colour out ((1 - m) / m times it:
+    the grey then adds at most as much as the channel itself). Greys get the full
+    shading, saturated colours a fainter one."""
     c = np.asarray(rgb_linear, np.float64)
-    limit = np.minimum(c @ np.array([0.2126, 0.7152, 0.0722]), c.min(axis=-1))
+    limit = np.minimum(c @ np.array([0.2126, 0.7152, 0.0722]), c.min(axis=-1) * (1 - OIL_MIX) / OIL_MIX)
     return np.clip(np.searchsorted(level_brightness(), limit, side="right") - 1, 0, OIL_LEVELS - 1).astype(np.int64)
 
 
@@ -74,31 +73,38 @@ def _smooth_noise(rng: np.random.Generator, n: int, knots: int) -> np.ndarray:
 
 @functools.lru_cache(maxsize=8)
 def oil_pattern(seed: int = 0, rows: int = TEXTURE_ROWS, cols: int = TEXTURE_COLS) -> tuple[np.ndarray, np.ndarray]:
-    """(S, D): shading S (about 1; bristle grooves darker, ridges lighter) and dry-brush
-    stencil D (1 where paint covers, falling to 0 where the bristles run dry), both
-    float32 [rows, cols]."""
+    """(S, D): shading S (about 1) and dry-brush stencil D (1 where paint covers, falling
+    to 0 where the bristles run dry), both float32 [rows, cols].
+
+    S is the light on a relief of paint: each bristle drags a ridge along the stroke,
+    lit from one side across it, so every ridge has a light and a dark flank (and the
+    grooves between ridges hold less paint). The loaded start is smooth; towards the
+    end the ridges stand out more, then the bristles run dry one by one, in broken
+    streaks."""
     rng = np.random.default_rng(seed)
     u = (np.arange(cols) + 0.5) / cols
     v = (np.arange(rows) + 0.5) / rows * 2 - 1
-    # Each bristle leaves its own ridge or groove, neighbours alike: streaks along u.
-    bristle = rng.normal(0.0, 1.0, rows)
-    bristle = np.convolve(np.pad(bristle, 1, mode="wrap"), [0.3, 0.4, 0.3], mode="valid")
-    bristle /= bristle.std() + 1e-9
-    # The paint a bristle carries varies slowly along the stroke.
-    along = np.stack([_smooth_noise(rng, cols, 9) for _ in range(rows)])
-    # Loaded start (smooth), scratchier towards the tail.
-    amount = np.clip((u - 0.04) / 0.12, 0.0, 1.0) * (0.8 + 0.5 * u)
-    shade = 0.22 * bristle[:, None] + 0.08 * along
-    # The paint piles up a little along both edges of the stroke.
-    edge = 0.12 * np.clip((np.abs(v) - 0.7) / 0.3, 0.0, 1.0)[:, None]
-    s = 1.0 + amount[None, :] * shade + edge
-    # Dry tail: every bristle runs out of paint at its own place near the end.
-    dry_at = rng.uniform(0.80, 0.98, rows)
-    dry_at[rng.random(rows) < 0.2] -= 0.12  # a few bristles give out early
-    d = np.clip((dry_at[:, None] - u[None, :]) / 0.07 + 0.5, 0.0, 1.0)
-    d *= 1.0 - 0.35 * np.clip((u[None, :] - dry_at[:, None] + 0.15) / 0.15, 0.0, 1.0) * (along < -0.5)
+    # Height of the paint across the stroke: ridges a few rows apart (two octaves).
+    ridge = rng.normal(0.0, 1.0, rows) + 0.6 * np.repeat(rng.normal(0.0, 1.0, rows // 4 + 1), 4)[:rows]
+    ridge = np.convolve(np.pad(ridge, 1, mode="edge"), [0.25, 0.5, 0.25], mode="valid")
+    ridge /= ridge.std() + 1e-9
+    # How much paint each bristle carries varies slowly along the stroke.
+    load = 1.0 + 0.35 * np.stack([_smooth_noise(rng, cols, 7) for _ in range(rows)])
+    height = ridge[:, None] * load
+    # Lit across the stroke: the slope of the relief makes light and dark flanks.
+    slope = np.gradient(height, axis=0)
+    relief = np.clip((u - 0.03) / 0.15, 0.0, 1.0) * (0.75 + 0.5 * u)  # smooth where the brush is loaded
+    s = 1.0 + relief[None, :] * (0.45 * slope + 0.15 * height)
+    # Dry brush: each bristle runs out at its own place; the paint breaks up first.
+    dry_at = rng.uniform(0.78, 0.97, rows)
+    dry_at[rng.random(rows) < 0.15] -= 0.1  # a few give out early
+    grain = np.stack([_smooth_noise(rng, cols, 40) for _ in range(rows)])
+    d = np.clip((dry_at[:, None] - u[None, :]) / 0.12 + 0.5 + 0.35 * grain, 0.0, 1.0)
+    # Ragged sides: the outermost bristles touch the canvas only here and there.
+    side = np.clip((np.abs(v) - 0.8) / 0.2, 0.0, 1.0)[:, None]
+    d *= 1.0 - side * np.clip(0.6 - 0.5 * grain, 0.0, 1.0)
     s = np.clip(s / s[:, cols // 5:].mean(), 0.0, None)
-    return s.astype(np.float32), np.clip(d, 0.0, 1.0).astype(np.float32)
+    return s.astype(np.float32), d.astype(np.float32)
 
 
 def _to_srgb(c: np.ndarray) -> np.ndarray:
@@ -112,17 +118,20 @@ def _to_linear(s: np.ndarray) -> np.ndarray:
 
 @functools.lru_cache(maxsize=4)
 def oil_images(seed: int = 0) -> np.ndarray:
-    """The oil textures as 8-bit images [OIL_LEVELS, rows + 2, cols + 2, 4]: sRGB grey
-    b_k S in RGB, the dry stencil D in alpha, edge texels repeated once all round.
-    This is what Blender's materials and the SVG carry; the engine samples exactly
-    these values (:func:`oil_textures`)."""
+    """The oil textures as 8-bit images [OIL_LEVELS, rows, cols + 2, 4]: sRGB grey
+    b_k S in RGB, the dry stencil D in alpha, the first and last columns repeated once.
+    This is what Blender's materials carry; the engine samples exactly these values
+    (:func:`oil_textures`). Along the stroke a Grease Pencil stroke's own u mapping
+    (u_scale, u_translation) can skip the repeated columns, so a sampler that wraps
+    still reads clamped values; across it v always spans the whole image, so the rows
+    are not padded (which would squeeze the streaks)."""
     s, d = oil_pattern(seed)
     b = level_brightness()
     grey = _to_srgb(b[:, None, None] * s[None])
     out = np.empty((OIL_LEVELS,) + s.shape + (4,), np.float64)
     out[..., :3] = grey[..., None]
     out[..., 3] = d[None]
-    out = np.pad(out, ((0, 0), (1, 1), (1, 1), (0, 0)), mode="edge")
+    out = np.pad(out, ((0, 0), (0, 0), (1, 1), (0, 0)), mode="edge")
     img = np.round(np.clip(out, 0.0, 1.0) * 255).astype(np.uint8)
     img.setflags(write=False)
     return img
@@ -132,7 +141,7 @@ def oil_images(seed: int = 0) -> np.ndarray:
 def oil_textures(seed: int = 0) -> np.ndarray:
     """What a stroke samples: [OIL_LEVELS, 2, rows, cols] float32 with the linear grey
     T_k and the stencil D, decoded from :func:`oil_images` (edge padding dropped)."""
-    img = oil_images(seed)[:, 1:-1, 1:-1].astype(np.float64) / 255.0
+    img = oil_images(seed)[:, :, 1:-1].astype(np.float64) / 255.0
     out = np.stack([_to_linear(img[..., 0]), img[..., 3]], axis=1).astype(np.float32)
     out.setflags(write=False)
     return out

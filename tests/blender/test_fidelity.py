@@ -11,7 +11,9 @@ import pytest
 
 from conftest import bpy, paint
 
-FLOOR_DB = {"marker": 28.0, "tape": 28.0, "oil": 22.0, "watercolor": 22.0}
+# Measured: marker 37.0, tape 44.2, oil 29.7, watercolor 32.9 dB (oil's texture mapped
+# tip to tip as core maps it, one material per texture level).
+FLOOR_DB = {"marker": 32.0, "tape": 38.0, "oil": 27.0, "watercolor": 29.0}
 RENDER_PX = 128
 
 
@@ -98,15 +100,19 @@ def test_one_oil_stroke_shows_the_same_bristle_streaks(scene: Any, tmp_path: Pat
         cols = [int(size * (0.1 + 0.8 * f)) for f in (0.3, 0.45, 0.6, 0.75)]
         return float(np.mean([lum[rows, c].std() / lum[rows, c].mean() for c in cols]))
 
+    def lum_across(img: np.ndarray) -> np.ndarray:
+        return (img @ np.array([0.2126, 0.7152, 0.0722]))[int(size * 0.38):int(size * 0.62), int(size * 0.5)]
+
     c_got, c_ref = contrast(got), contrast(ref)
-    print(f"streak contrast: Blender {c_got:.3f}, reference {c_ref:.3f}; PSNR {psnr(got, ref):.1f} dB")
+    corr = float(np.corrcoef(lum_across(got), lum_across(ref))[0, 1])
+    print(f"streak contrast: Blender {c_got:.3f}, reference {c_ref:.3f}; across-profile correlation "
+          f"{corr:.3f}; PSNR {psnr(got, ref):.1f} dB")
     assert c_ref > 0.06 and c_got > 0.06
     assert abs(c_got - c_ref) < 0.25 * c_ref
     # The same streaks in the same places: luminance across the stroke correlates.
-    lum_got = (got @ [0.2126, 0.7152, 0.0722])[int(size * 0.38):int(size * 0.62), int(size * 0.5)]
-    lum_ref = (ref @ [0.2126, 0.7152, 0.0722])[int(size * 0.38):int(size * 0.62), int(size * 0.5)]
-    assert np.corrcoef(lum_got, lum_ref)[0, 1] > 0.9
-    assert psnr(got, ref) > 30
+    # (Measured: contrast 0.075 in Blender, 0.076 in core; correlation 0.99; 43.7 dB.)
+    assert corr > 0.95
+    assert psnr(got, ref) > 38
 
 
 def render_painting_at(obj: Any, path: Path, size: int) -> np.ndarray:
