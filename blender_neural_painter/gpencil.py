@@ -32,6 +32,8 @@ MATERIAL_NAMES = {"marker": "NP Marker", "watercolor": "NP Watercolor",
 #: softness, a radius grown by 30 % of it and a GP softness of 0.056 x it.
 GP_SOFT_RADIUS = 0.3
 GP_SOFT_SOFTNESS = 0.056
+#: core's softness of the watercolour style (``core.styles``); tests check it.
+WASH_SOFTNESS = 0.5
 
 
 def level_layer_name(level: int) -> str:
@@ -163,6 +165,17 @@ def gp_softness(softness: float) -> tuple[float, float]:
 
 # --- materials -------------------------------------------------------------------------
 
+@dataclass
+class Textures:
+    """What the worker sends for the textured styles (the numbers come from
+    ``core.texture``; no image file ships with the add-on): the oil textures
+    [levels, rows, cols, RGBA] and the wash profile, a watercolour's opacity across it at
+    0, 0.01, ... radii from its centre line."""
+
+    oil: np.ndarray | None = None
+    wash: np.ndarray | None = None
+
+
 #: Share of the texture's colour in an oil stroke (Grease Pencil's stroke mix factor is
 #: 1 minus it). Must equal ``core.texture.OIL_MIX``; the add-on's tests check it.
 OIL_TEXTURE_MIX = 0.35
@@ -194,7 +207,36 @@ def ensure_oil_image(level: int, textures: np.ndarray | None, created: Created) 
     return img
 
 
-def ensure_material(style: str, created: Created, texture: np.ndarray | None = None, level: int = 0) -> Any:
+WASH_IMAGE = "NP Wash"
+
+
+def ensure_wash_image(profile: np.ndarray | None, grow: float, created: Created) -> Any:
+    """The watercolour rim as a packed image: white, its alpha the wash profile across
+    the stroke (constant along it). Grease Pencil spans v over the stroke's drawn
+    radius, which soft strokes grow by ``grow``, so row v holds the profile at
+    |v| * grow radii. Shared by every watercolour painting."""
+    existing = bpy.data.images.get(WASH_IMAGE)
+    if existing is not None and existing.get(TAG):
+        return existing
+    if profile is None:
+        raise ValueError("the wash profile was not sent by the worker")
+    rows, cols = 32, 4
+    v = (np.arange(rows) + 0.5) / rows * 2 - 1
+    prof = np.asarray(profile, np.float32)
+    alpha = np.interp(np.abs(v) * grow, np.arange(len(prof)) * 0.01, prof)
+    rgba = np.ones((rows, cols, 4), np.float32)
+    rgba[..., 3] = alpha[:, None]
+    img: Any = bpy.data.images.new(WASH_IMAGE, width=cols, height=rows, alpha=True, float_buffer=False)
+    img[TAG] = 1
+    img.alpha_mode = "STRAIGHT"
+    img.pixels.foreach_set(rgba.ravel())
+    img.update()
+    img.pack()
+    created.images.append(img)
+    return img
+
+
+def ensure_material(style: str, created: Created, texture: Textures | None = None, level: int = 0) -> Any:
     """The shared material for a style (for oil, one per texture level): reused across
     runs so painting twice does not fill the file with duplicates. Colour comes from
     vertex colours, so the material itself stays white."""
@@ -215,8 +257,14 @@ def ensure_material(style: str, created: Created, texture: np.ndarray | None = N
         # Colour = (1 - mix) vertex colour + mix texture grey; the texture's alpha (the
         # dry brush) masks the stroke. UV factor 1 (500 / pixel size): u is the strokes'.
         g.stroke_style = "TEXTURE"
-        g.stroke_image = ensure_oil_image(level, texture, created)
+        g.stroke_image = ensure_oil_image(level, texture.oil if texture else None, created)
         g.mix_stroke_factor = 1.0 - OIL_TEXTURE_MIX
+        g.pixel_size = 500.0
+    elif style == "watercolor":
+        # A wash: vertex colour only, the texture's alpha the pigment gathered at the rim.
+        g.stroke_style = "TEXTURE"
+        g.stroke_image = ensure_wash_image(texture.wash if texture else None, gp_softness(WASH_SOFTNESS)[0], created)
+        g.mix_stroke_factor = 1.0
         g.pixel_size = 500.0
     return mat
 
@@ -344,7 +392,7 @@ def painting_canvas(obj: Any) -> Canvas | None:
 
 
 def add_level(obj: Any, batch: StrokeBatch, canvas: Canvas, created: Created, frame: int,
-              texture: np.ndarray | None = None) -> Any:
+              texture: Textures | None = None) -> Any:
     """Add one level's strokes on a new layer above the previous ones, so layer order
     followed by stroke order is painting order."""
     data = obj.data
@@ -360,7 +408,7 @@ def add_level(obj: Any, batch: StrokeBatch, canvas: Canvas, created: Created, fr
 
 
 def _batch_arrays(obj: Any, batch: StrokeBatch, canvas: Canvas, created: Created,
-                  texture: np.ndarray | None) -> dict[str, Any]:
+                  texture: Textures | None) -> dict[str, Any]:
     """What :func:`write_strokes` needs for a batch, in object space: positions, radii
     (grown for soft edges), linear colours, opacity, material slots (one per oil
     texture level) and the oil texture's u mapping."""
@@ -378,7 +426,7 @@ def _batch_arrays(obj: Any, batch: StrokeBatch, canvas: Canvas, created: Created
     colors[..., 3] = 1.0  # vertex colour replaces the (white) material colour
     u_scale = u_translation = None
     if batch.textured and len(batch):
-        cols = np.asarray(texture).shape[2] if texture is not None else 130
+        cols = np.asarray(texture.oil).shape[2] if texture is not None and texture.oil is not None else 130
         u_scale, u_translation = oil_uv(positions, cols)
     return {"positions": positions, "radius": batch.radius * (canvas.scale * grow), "colors": colors,
             "opacity": batch.rgba[..., 3], "material_index": material, "flat_caps": batch.cap == "flat",
@@ -386,7 +434,7 @@ def _batch_arrays(obj: Any, batch: StrokeBatch, canvas: Canvas, created: Created
 
 
 def _write_batch(drawing: Any, obj: Any, batch: StrokeBatch, canvas: Canvas,
-                 created: Created, texture: np.ndarray | None) -> None:
+                 created: Created, texture: Textures | None) -> None:
     a = _batch_arrays(obj, batch, canvas, created, texture)
     write_strokes(drawing, a["positions"], a["radius"], a["colors"], a["opacity"], a["material_index"],
                   flat_caps=a["flat_caps"], softness=a["softness"], params=batch.params, order=batch.order,
@@ -605,7 +653,7 @@ def level_frames(obj: Any) -> list[tuple[Any, list[int], int]]:
 
 
 def replace_strokes(obj: Any, canvas: Canvas, batch: StrokeBatch, created: Created,
-                    texture: np.ndarray | None = None) -> None:
+                    texture: Textures | None = None) -> None:
     """Replace every painted stroke of ``obj`` with ``batch`` (same count, painting order),
     keeping layers, frames and each stroke's painting order number; the canvas layer is
     untouched. Each level drawing is rebuilt fresh, as a paint writes it (no attributes

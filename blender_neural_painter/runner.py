@@ -46,7 +46,7 @@ class PaintJob:
         self.created = gpencil.Created()
         self.obj: Any = None
         self.canvas: gpencil.Canvas | None = None
-        self.texture: np.ndarray | None = None
+        self.texture = gpencil.Textures()
         self.fraction = 0.0
         self.status = "Starting the painting engine..."
         self.levels_total = 0
@@ -133,7 +133,9 @@ class PaintJob:
         if kind == "hello":
             self.engine_info = {k: ev.get(k) for k in ("torch", "device", "protocol")}
             if ev.get("texture"):
-                self.texture = decode_array(ev["texture"])
+                self.texture.oil = decode_array(ev["texture"])
+            if ev.get("wash"):
+                self.texture.wash = decode_array(ev["wash"])
             self.status = f"Painting on {ev.get('device', 'cpu')}..."
         elif kind == "init":
             self.init_strokes = ev["strokes"]

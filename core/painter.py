@@ -108,6 +108,8 @@ DEFAULT_REFINE = {"marker": 60, "watercolor": 60, "oil": 60, "tape": 60}
 # Lowest stroke opacity per style: oil paint covers what is under it; the others may be
 # translucent (a marker or a wash lets the paint beneath show through).
 DEFAULT_MIN_ALPHA = {"marker": 0.3, "watercolor": 0.3, "oil": 1.0, "tape": 0.3}
+# Highest stroke opacity per style: a watercolour wash never covers fully.
+MAX_ALPHA = {"marker": 1.0, "watercolor": 0.85, "oil": 1.0, "tape": 1.0}
 
 
 def parse_background(value: str | tuple[float, float, float] | list[float], image: np.ndarray | None = None
@@ -392,7 +394,8 @@ def project(spec: StyleSpec, p: torch.Tensor, extent: tuple[float, float],
         else:
             p[:, 2] = torch.minimum(p[:, 2].clamp_min(2 * MIN_RADIUS), ml)
             p[:, 3] = torch.minimum(p[:, 3].clamp_min(2 * MIN_RADIUS), ml)
-        p[:, names.index("a")] = p[:, names.index("a")].clamp(min_alpha, 1.0)
+        p[:, names.index("a")] = p[:, names.index("a")].clamp(min(min_alpha, MAX_ALPHA[spec.name]),
+                                                              MAX_ALPHA[spec.name])
     return p
 
 

@@ -25,7 +25,7 @@ import torch.nn.functional as F
 
 from .colour import linear_to_srgb, srgb_to_linear
 from .styles import MIN_RADIUS, box_axis, colour_slices, get_style, taper
-from .texture import OIL_MIX, mip_level, oil_level, oil_mipmaps
+from .texture import OIL_MIX, mip_level, oil_level, oil_mipmaps, wash_profile
 
 
 def _edge(sd: torch.Tensor, e: torch.Tensor | float) -> torch.Tensor:
@@ -283,7 +283,8 @@ def render_pixels(style: str, params: torch.Tensor, sid: torch.Tensor, px: torch
     c0_idx, c2_idx = colour_slices(spec)
     sd, tcol, rad, box = _signed_distance(spec, params, sid, px, py, extent)
     if spec.softness > 0:
-        cover = _edge(sd, (spec.softness * rad).clamp_min(pix))
+        # A wash: soft edge, and pigment gathered at the rim.
+        cover = _edge(sd, (spec.softness * rad).clamp_min(pix)) * wash_profile((sd / rad.clamp_min(1e-9)) + 1)
     else:
         cover = _edge(sd, pix)
     shade = None

@@ -35,7 +35,9 @@ For one stroke with points p_0..p_{K-1}, radii r_k, sRGB colours c_k and alpha A
   flat stroke is exactly a rotated rectangle.
 * edge: e = max(pix, softness * rad_{k*}); coverage m = clamp(0.5 - sd / e, 0, 1).
   A hard stroke (softness 0) gets a one-pixel anti-aliasing ramp centred on its
-  outline; a soft one (watercolour) fades out over softness * radius.
+  outline; a soft one (watercolour) fades out over softness * radius, and is a wash
+  whose pigment gathers at the rim: m = m * wash_profile((sd + rad_{k*}) / rad_{k*})
+  (:func:`core.texture.wash_profile`: 0.55 in the middle, 1 from 0.85 radii out).
 * colour: c = c_{k*} + t_{k*} (c_{k*+1} - c_{k*}), in linear light (see the last item).
 * texture (``geometry.textured``, oil strokes, K = 2)::
 
@@ -72,7 +74,7 @@ import numpy as np
 from .colour import linear_to_srgb, srgb_to_linear
 from .errors import PainterError
 from .styles import Geometry
-from .texture import OIL_MIX, mip_level, oil_level, oil_mipmaps
+from .texture import OIL_MIX, mip_level, oil_level, oil_mipmaps, wash_profile
 
 _ZERO_LENGTH_PX2 = 1e-12
 
@@ -230,6 +232,8 @@ def _stroke_layer(pts: np.ndarray, rad: np.ndarray, rgb: np.ndarray, alpha: floa
             rad_star = np.take(r, kk) + t * np.take(np.diff(r), kk)
         e = np.maximum(np.float32(1.0), np.float32(softness) * rad_star)
         m = np.float32(0.5) - sd / e
+        np.clip(m, 0.0, 1.0, out=m)
+        m *= wash_profile(sd / np.maximum(rad_star, np.float32(1e-9)) + np.float32(1.0)).astype(np.float32)
     else:
         m = np.float32(0.5) - sd
     np.clip(m, 0.0, 1.0, out=m)

@@ -38,6 +38,19 @@ OIL_MIX = 0.35
 OIL_LEVELS = 8
 
 
+#: A watercolour wash's opacity in its middle, relative to its rim: pigment gathers
+#: where the water's edge dries last.
+WASH_MIDDLE = 0.55
+
+
+def wash_profile(x):
+    """Opacity across a wash at distance ``x`` from its centre line, in radii (numpy
+    arrays or torch tensors): WASH_MIDDLE up to 0.35, rising smoothly to 1 at 0.85."""
+    f = (x - 0.35) / 0.5
+    f = f.clip(0.0, 1.0) if hasattr(f, "clip") else min(max(f, 0.0), 1.0)
+    return WASH_MIDDLE + (1 - WASH_MIDDLE) * f * f * (3 - 2 * f)
+
+
 def level_brightness() -> np.ndarray:
     """Linear-light brightness b_k of each oil texture level."""
     s = (np.arange(OIL_LEVELS) + 0.5) / OIL_LEVELS

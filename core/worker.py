@@ -33,7 +33,7 @@ level already sent stays valid.
 
 events (stdout)::
 
-    {"event": "hello", "protocol": 1, "torch": "2.x", "device": "cpu", "texture": array}
+    {"event": "hello", "protocol": 1, "torch": "2.x", "device": "cpu", "texture": array, "wash": array}
     {"event": "init", "strokes": {StrokeSet JSON}, "geometry": {...}}   (Refine only)
     {"event": "level_started", "level": 1, "levels": 3, "strokes": 40}
     {"event": "progress", "fraction": 0.4, "level": 1, "loss": 0.12}
@@ -296,7 +296,7 @@ def _hello(channel: Channel, request: dict[str, Any]) -> None:
     try:
         import torch
 
-        from .texture import oil_images
+        from .texture import oil_images, wash_profile
 
         info["torch"] = torch.__version__
         cuda = torch.cuda.is_available()
@@ -305,6 +305,8 @@ def _hello(channel: Channel, request: dict[str, Any]) -> None:
         # Oil's texture levels as 8-bit images [levels, rows, cols, RGBA] (0..1 here):
         # Blender's oil materials carry exactly these.
         info["texture"] = encode_array(oil_images() / 255.0)
+        # A watercolour's opacity across it at 0, 0.01, ... 2 radii (Blender's wash image).
+        info["wash"] = encode_array(wash_profile(np.arange(201) * 0.01))
     except ImportError:
         info["torch"] = None
     channel.send("hello", **info)

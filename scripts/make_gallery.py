@@ -67,7 +67,9 @@ def blender_render(work: Path, size: int) -> None:
 
     from blender_neural_painter import gpencil, preview
     from core.strokes import StrokeSet
-    from core.texture import oil_images, stroke_levels
+    from core.texture import oil_images, stroke_levels, wash_profile
+
+    textures = gpencil.Textures(oil=oil_images() / 255.0, wash=wash_profile(np.arange(201) * 0.01))
 
     for path in sorted(work.glob("*.json")):
         bpy.ops.wm.read_factory_settings(use_empty=True)
@@ -81,7 +83,7 @@ def blender_render(work: Path, size: int) -> None:
             batch = gpencil.StrokeBatch(level, geo.points[idx], geo.radius[idx], geo.rgba[idx],
                                         strokes.params[idx], idx, geo.cap, geo.softness, geo.textured,
                                         stroke_levels(geo.rgba[idx, :, :3]))
-            gpencil.add_level(obj, batch, canvas, created, 1, oil_images() / 255.0)
+            gpencil.add_level(obj, batch, canvas, created, 1, textures)
         scene = bpy.context.scene
         preview.frame_painting(bpy.context, obj, size)
         preview.workbench_settings(scene)

@@ -33,7 +33,7 @@ STYLES = ["marker", "watercolor", "oil", "tape"]
 #: covered pixel (translucent strokes, anti-aliased and soft edges, oil's texture)
 #: differs. Fitted opacities and linear-light gradient stops win back 3-8 dB of it (it
 #: was 21.5-25 dB without them); see core/export.py, write_svg.
-SVG_PSNR_FLOOR = {"marker": 28.0, "watercolor": 26.5, "oil": 29.5, "tape": 27.5}
+SVG_PSNR_FLOOR = {"marker": 28.0, "watercolor": 25.0, "oil": 29.5, "tape": 27.5}
 #: The same with opaque strokes (alpha 1, what the painter mostly makes): marker 33.6,
 #: watercolor 26.4, oil 29.3, tape 33.1 (4 seeds x 2 shapes: 32.3-33.6, 26.3-27.7,
 #: 28.2-29.9, 33.0-34.2). Marker and tape differ only at their anti-aliased edges:
@@ -42,8 +42,10 @@ SVG_PSNR_FLOOR = {"marker": 28.0, "watercolor": 26.5, "oil": 29.5, "tape": 27.5}
 #: large areas, hence their lower values (oil: 22 dB before its opacity was fitted).
 #: Oil with its shading texture (colour mixed with a grey pattern, a dry stencil, mip
 #: levels per stroke; overlay opacity fitted for sRGB mixing): 30.9 / 31.1, 31.6 / 31.6,
-#: 30.0 / 30.3 dB (seeds 0-2, random alpha / opaque).
-SVG_PSNR_FLOOR_OPAQUE = {"marker": 32.5, "watercolor": 25.5, "oil": 29.5, "tape": 32.0}
+#: 30.0 / 30.3 dB (seeds 0-2, random alpha / opaque). Watercolour is a wash now,
+#: translucent inside (pigment at the rim), and a viewer blends its whole inside in
+#: sRGB, not only the edges: 25.7 / 23.4 dB (it was 27.6 / 26.4 with opaque insides).
+SVG_PSNR_FLOOR_OPAQUE = {"marker": 32.5, "watercolor": 22.5, "oil": 29.5, "tape": 32.0}
 SVG_PSNR_FLOOR_OPAQUE_INSIDE = 55.0
 
 
@@ -261,11 +263,12 @@ def test_svg_single_strokes_rasterise_like_the_png():
             assert psnr(raster, render_strokes(one)) > 30, (style, i)
 
 
-# Measured: marker 2015, watercolor 7632, oil 1030, tape 107 bytes per stroke. (Bezier
+# Measured: marker 2015, watercolor 9820, oil 1030, tape 107 bytes per stroke. (Bezier
 # strokes have 20 points now, up from 12; oil's gradients have the stops that follow
 # linear light: 513 bytes per stroke with two; oil's stencil mask, shading overlay and
-# its clip path, about 500 more; its texture images, one per level and mip in use, 26 kB.)
-@pytest.mark.parametrize("style,per_stroke", [("marker", 2400), ("watercolor", 9000),
+# its clip path, about 500 more; its texture images, one per level and mip in use, 26 kB;
+# watercolour's rim mask, about 2200 more.)
+@pytest.mark.parametrize("style,per_stroke", [("marker", 2400), ("watercolor", 11000),
                                               ("oil", 1200), ("tape", 200)])
 def test_svg_size_is_sensible(style, per_stroke):
     strokes = random_strokes(style, 200, width=512, height=512)

@@ -12,7 +12,7 @@ from core.errors import PainterError
 from core.reference import output_size, render, render_strokes, stroke_layers
 from core.strokes import StrokeSet
 from core.styles import Geometry, get_style, random_params, to_geometry
-from core.texture import OIL_MIX, mip_level, oil_level, oil_mipmaps
+from core.texture import OIL_MIX, WASH_MIDDLE, mip_level, oil_level, oil_mipmaps, wash_profile
 
 STYLES = ["marker", "watercolor", "oil", "tape"]
 WHITE = (1.0, 1.0, 1.0)
@@ -88,8 +88,11 @@ def brute_force(geo: Geometry, width: int, height: int, background=WHITE) -> np.
         if geo.cap == "flat":
             n0, ne = unit(p[1] - p[0]), unit(p[-1] - p[-2])
             sd = np.maximum(sd, np.maximum((p[0] - x) @ n0, (x - p[-1]) @ ne))
-        e = np.maximum(pix, geo.softness * (r[k] + t * (r[k + 1] - r[k])))
+        rad = r[k] + t * (r[k + 1] - r[k])
+        e = np.maximum(pix, geo.softness * rad)
         m = np.clip(0.5 - sd / e, 0, 1)
+        if geo.softness > 0:  # a wash: pigment gathers at the rim
+            m = m * wash_profile((sd + rad) / rad)
         c = col[k] + t[..., None] * (col[k + 1] - col[k])
         if geo.textured:
             n = unit(p[1] - p[0])
@@ -213,7 +216,8 @@ def test_colour_runs_from_the_first_to_the_last_point(style):
     p[spec.index("a")] = 1.0
     img = render_strokes(StrokeSet(style, 400, 400, p[None], [1]))
     start, end, mid = img[200, 90], img[200, 310], img[200, 200]
-    if style == "watercolor":  # opaque inside: the colour is exactly the interpolation.
+    if style == "watercolor":  # a wash over white: on its centre line the pigment is
+        # WASH_MIDDLE of the rim's, and the colour is exactly the interpolation.
         # The geometry grades the points' colours from red to blue (in sRGB); between two
         # points the model interpolates in linear light.
         geo = StrokeSet(style, 400, 400, p[None], [1]).geometry()
@@ -224,11 +228,19 @@ def test_colour_runs_from_the_first_to_the_last_point(style):
         for j in (90, 150, 200, 310):
             k = int(np.clip(np.searchsorted(xs, j + 0.5) - 1, 0, len(xs) - 2))
             t = np.clip((j + 0.5 - xs[k]) / (xs[k + 1] - xs[k]), 0, 1)
-            expected = to_srgb((1 - t) * cols[k] + t * cols[k + 1])
+            expected = to_srgb(1 - WASH_MIDDLE + WASH_MIDDLE * ((1 - t) * cols[k] + t * cols[k + 1]))
             np.testing.assert_allclose(img[200, j], expected, atol=1e-4)
-        # At full coverage the ends are exactly the end colours.
-        np.testing.assert_array_equal(img[200, int(x0) - 10], red)
-        np.testing.assert_array_equal(img[200, int(x1) + 10], blue)
+        # Beyond the ends, the end colours, as much pigment as the distance from the end
+        # point gives (the cap is round), and more at the rim than in the middle.
+        r = 0.06 * 400
+        for x, colour, sign in ((x0, red, -1), (x1, blue, 1)):
+            j = int(x + sign * 10)  # about 10 px beyond the end point
+            d = abs(j + 0.5 - x) / r
+            expected = to_srgb(1 - wash_profile(d) + wash_profile(d) * np.array(colour))
+            np.testing.assert_allclose(img[200, j], expected, atol=2e-3)
+        across = to_linear(img[200 - 28:200 + 1, 200, 1])  # green: 1 where no pigment is
+        assert across[-1] == pytest.approx(1 - WASH_MIDDLE, abs=0.02)  # the middle
+        assert across.min() < across[-1] - 0.2  # the rim holds more pigment
     else:  # oil: 1 - OIL_MIX of the colour, the rest the grey bristle shading, opaque
         # where the brush is loaded (the start); the dry tail lets the white ground
         # through, which adds the same to every channel. So in linear light G = B at the
