@@ -124,7 +124,8 @@ def _decode(path: str, last: int | None = None) -> Iterator[tuple[int, Any]]:
                            "FFmpeg can play, or give a folder of images") from None
     try:
         if not container.streams.video:
-            raise PainterError(f"{path} has no video stream; give a video file or a folder of images")
+            raise PainterError(f"video {path} has no frames (no video stream in it); give a video with at least "
+                               "one frame, or a folder of images")
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         number = 0
