@@ -53,7 +53,7 @@ class TemporalOptions:
 
     iterations: int = 8  # joint re-optimisation steps per frame
     reopt_levels: int = 2  # re-optimise the strokes of the finest levels (and added ones); 0: all
-    reopt: str = "rounds"  # "rounds" (reoptimise_in_rounds) or "joint" (reoptimise_strokes)
+    reopt: str = "rounds"  # "rounds" of 16 strokes or "joint" (see reoptimise_strokes)
     step_px: float = 0.3  # largest move of a position or size per step, px (cosine-decayed)
     colour_step: float = 0.01  # largest change of a colour or alpha per step
     change_weight: float = 1.0  # penalty on change from the warped start (see reoptimise_strokes)
@@ -174,19 +174,20 @@ def _project(spec, p: torch.Tensor) -> torch.Tensor:
 def reoptimise_strokes(style: str, params: torch.Tensor, target: torch.Tensor,
                        background: tuple[float, float, float], options: PaintOptions,
                        topts: TemporalOptions, start: torch.Tensor | None = None, style_loss=None,
-                       patch_renderer=None, frozen: int = 0, movable: torch.Tensor | None = None) -> torch.Tensor:
-    """Re-optimise a whole stroke set at once, in painting order, near where it started.
+                       patch_renderer=None, frozen: int = 0, movable: torch.Tensor | None = None,
+                       round_size: int | None = None) -> torch.Tensor:
+    """Re-optimise a whole stroke set, in painting order, near where it started.
 
-    All strokes are optimised together (not level by level or round by round): the
-    canvas is rendered from the background with every stroke in its painting order,
-    and the loss is the painter's content loss (pixel L1, plus OT and style when the
-    options ask for them) plus a penalty on change from ``start`` (default: ``params``
-    as given, i.e. where the flow put them). ``frozen`` > 0 keeps the first ``frozen``
-    strokes (a prefix in painting order, so compositing stays exact) as they are: they
-    are painted once into the canvas the others are optimised over, which makes a step
-    cost only the pixels of the strokes that move (the temporal painter freezes the
-    coarse levels this way; 0 optimises every stroke). ``movable`` (bool [N]) keeps the
-    strokes marked False where they are while still painting them in their place.
+    With ``round_size`` None all strokes are optimised together (not level by level or
+    round by round): the canvas is rendered from the background with every stroke in
+    its painting order, and the loss is the painter's content loss (pixel L1, plus OT
+    and style when the options ask for them) plus a penalty on change from ``start``
+    (default: ``params`` as given, i.e. where the flow put them). ``frozen`` > 0 keeps
+    the first ``frozen`` strokes (a prefix in painting order, so compositing stays
+    exact) as they are: they are painted once into the canvas the others are optimised
+    over (the temporal painter freezes the coarse levels this way; 0 optimises every
+    stroke). ``movable`` (bool [N]) keeps the strokes marked False where they are while
+    still painting them in their place.
 
     The penalty is
 
@@ -197,41 +198,21 @@ def reoptimise_strokes(style: str, params: torch.Tensor, target: torch.Tensor,
     alpha; per pixel of canvas, so its weight does not depend on the canvas size.
     Steps are Adam's, scaled per parameter to at most ``topts.step_px`` px (colours
     ``topts.colour_step``) and decayed to zero by a half cosine over
-    ``topts.iterations`` steps, so a frame with nothing to correct barely moves (no
-    flicker) and one that needs it moves up to a few pixels. Returns the new parameters
-    (detached, same device); painting order is never changed.
+    ``topts.iterations`` steps, so a frame with little to correct barely moves and one
+    that needs it moves up to a few pixels. Returns the new parameters (detached, same
+    device); painting order is never changed.
+
+    ``round_size`` = k runs the same optimisation round by round, as the painter
+    paints: consecutive groups of k strokes in painting order, each over the canvas of
+    every stroke before it (re-optimised already), the strokes after it left out. A
+    joint step over hundreds of overlapping strokes costs hundreds of sequential
+    compositing waves in the current renderer, a round a handful, so rounds are
+    several times cheaper per step (benchmarks/RESULTS.md has both); the price is that
+    a stroke does not see the strokes that will cover it. A round without a movable
+    stroke costs only its exact render into the canvas.
 
     This is the temporal counterpart of a still painting's joint refinement pass: the
-    same loop with ``change_weight`` 0 and no ``start`` refines a painting in place.
-    """
-    spec = get_style(style)
-    n = params.shape[0]
-    frozen = min(max(0, frozen), n)
-    if n == frozen or topts.iterations == 0:
-        return params.detach().clone()
-    start = params if start is None else start
-    base = _frozen_canvas(spec, params[:frozen], target, background)
-    objective = _objective(spec, target, options, style_loss)
-    rows = None if movable is None else movable[frozen:]
-    moved = _reopt_loop(spec, params[frozen:], start[frozen:], base, objective, topts, patch_renderer, rows)
-    return torch.cat([params[:frozen].detach(), moved])
-
-
-def reoptimise_in_rounds(style: str, params: torch.Tensor, target: torch.Tensor,
-                         background: tuple[float, float, float], options: PaintOptions,
-                         topts: TemporalOptions, start: torch.Tensor | None = None, style_loss=None,
-                         patch_renderer=None, frozen: int = 0, movable: torch.Tensor | None = None,
-                         round_size: int = 16) -> torch.Tensor:
-    """The same re-optimisation as :func:`reoptimise_strokes` (same loss, penalty and
-    steps), but round by round as the painter paints: consecutive groups of
-    ``round_size`` strokes in painting order, each over the canvas of every stroke
-    before it (re-optimised already), strokes after it left out.
-
-    A joint step over hundreds of overlapping strokes costs hundreds of sequential
-    compositing waves in the current renderer; a round costs a handful, so this is
-    several times cheaper per step (benchmarks/RESULTS.md has both). The price is
-    that a stroke does not see the strokes that will cover it. A round without a
-    ``movable`` stroke costs only its exact render into the canvas.
+    same function with ``change_weight`` 0 refines a painting in place.
     """
     spec = get_style(style)
     n = params.shape[0]
@@ -242,16 +223,18 @@ def reoptimise_in_rounds(style: str, params: torch.Tensor, target: torch.Tensor,
     base = _frozen_canvas(spec, params[:frozen], target, background)
     objective = _objective(spec, target, options, style_loss)
     height, width = target.shape[:2]
+    step = n - frozen if round_size is None else max(1, round_size)
     out = [params[:frozen].detach()]
-    for lo in range(frozen, n, round_size):
-        hi = min(n, lo + round_size)
+    for lo in range(frozen, n, step):
+        hi = min(n, lo + step)
         rows = None if movable is None else movable[lo:hi]
         if rows is not None and not bool(rows.any()):
             moved = params[lo:hi].detach()
         else:
             moved = _reopt_loop(spec, params[lo:hi], start[lo:hi], base, objective, topts, patch_renderer, rows)
-        with torch.no_grad():
-            base = raster.render(spec.name, moved, width, height, base=base)
+        if hi < n:
+            with torch.no_grad():
+                base = raster.render(spec.name, moved, width, height, base=base)
         out.append(moved)
     return torch.cat(out)
 
@@ -453,9 +436,9 @@ def paint_next(prev: StrokeSet, prev_image: np.ndarray, image: np.ndarray, optio
     stats.reoptimised = int(active.sum())
     if active.any():
         frozen = int(np.flatnonzero(fine_now)[0])
-        reopt = reoptimise_strokes if topts.reopt == "joint" else reoptimise_in_rounds
-        params = reopt(spec.name, params, target, bg, options, topts, style_loss=style_loss,
-                       patch_renderer=patch_renderer, frozen=frozen, movable=torch.from_numpy(active))
+        params = reoptimise_strokes(spec.name, params, target, bg, options, topts, style_loss=style_loss,
+                                    patch_renderer=patch_renderer, frozen=frozen, movable=torch.from_numpy(active),
+                                    round_size=None if topts.reopt == "joint" else 16)
         with torch.no_grad():
             canvas = raster.render(spec.name, params, width, height, background=bg)
     yield Progress(fraction=0.6, level=0, loss=0.0)
