@@ -73,6 +73,12 @@ def test_job_commands_paint_a_shot_with_a_killed_worker(tmp_path):
     run(tasks["paint-5-6"])
     assert (out / "frame_0003.json").read_bytes() == third  # the restarted chunk did not repaint it
     assert not list(out.glob(".frame_*"))
+    # The restarted worker painted frame 4 exactly as a worker that was never killed does.
+    clean = tmp_path / "clean"
+    cmd = argv(tasks["paint-3-4"])
+    cmd[cmd.index("--out") + 1] = str(clean)
+    assert subprocess.run(cmd, capture_output=True, timeout=600, cwd="/").returncode == 0
+    assert (clean / "frame_0004.json").read_bytes() == (out / "frame_0004.json").read_bytes()
 
     video = run(tasks["video"])
     assert "0 frames painted" in video.stderr
