@@ -114,14 +114,25 @@ def local_motion(flow: np.ndarray, weight: np.ndarray | None, centre: np.ndarray
     fk = sample_field(flow, pts).reshape(n, -1, 2).astype(np.float64)
     # Weighted least squares for f = t + G d (d: offset from the centre, G: the flow's
     # gradient); a small ridge keeps G at zero in directions the samples cannot tell.
+    # Re-weighted twice with a Cauchy weight on the residual, so a stroke that lies
+    # mostly on the still background follows the background and not the object that
+    # passes over a corner of it (DIS flow also bleeds a little past moving edges).
     design = np.concatenate([np.ones(offs.shape[:2] + (1,)), offs], -1)  # [N, K, 3]
-    ata = np.einsum("nk,nki,nkj->nij", wk, design, design)
-    spread = (wk[..., None] * offs ** 2).sum(1).max(-1)
-    ata[:, 1:, 1:] += (1e-3 * spread + 1e-6)[:, None, None] * np.eye(2)
-    ata[:, 0, 0] += 1e-9
-    coef = np.linalg.solve(ata, np.einsum("nk,nki,nkj->nij", wk, design, fk))  # [N, 3, 2]
+    robust = wk
+    for _ in range(3):
+        ata = np.einsum("nk,nki,nkj->nij", robust, design, design)
+        spread = (robust[..., None] * offs ** 2).sum(1).max(-1)
+        ata[:, 1:, 1:] += (1e-3 * spread + 1e-6)[:, None, None] * np.eye(2)
+        ata[:, 0, 0] += 1e-9
+        coef = np.linalg.solve(ata, np.einsum("nk,nki,nkj->nij", robust, design, fk))  # [N, 3, 2]
+        residual = np.linalg.norm(fk - np.einsum("nki,nij->nkj", design, coef), axis=-1)
+        robust = wk / (1.0 + (residual / 0.5) ** 2)
     trans = coef[:, 0]
     jac = np.eye(2)[None] + coef[:, 1:].transpose(0, 2, 1)
+    # No stroke grows, shrinks or shears by more than a fifth in one frame: real motion
+    # between two frames does not, and a wrong flow would tear strokes apart.
+    u_, sv, vt = np.linalg.svd(jac)
+    jac = np.einsum("nij,nj,njk->nik", u_, np.clip(sv, 1 / 1.2, 1.2), vt)
     few = (wk > 0.5).sum(1) < 4
     if few.any():
         trans[few] = sample_field(flow, centre[few])

@@ -61,9 +61,12 @@ class TemporalOptions:
     grow_threshold: float = 0.06  # blurred error rise (0..1) that marks newly visible content
     covered_fraction: float = 0.5  # drop a stroke when this much of it is covered in the new frame
     active_threshold: float = 0.01  # re-optimise strokes where the blurred error rose by more than this
+    torn_threshold: float = 0.08  # drop (and repaint) fine strokes where it rose by more than this
     add_iterations: int = 15  # optimisation steps for strokes added in a frame
     max_new_fraction: float = 0.1  # at most this share of the budget is added per frame
     min_fraction: float = 0.92  # top the count up to this share of the budget
+    refresh_margin: float = 0.02  # refresh when the error is this much above the first frame's
+    refresh_fraction: float = 0.02  # share of the budget recycled per frame by a refresh
     extra: dict = field(default_factory=dict)
 
     def validate(self) -> None:
@@ -81,17 +84,18 @@ class FrameStats:
 
     kept: int = 0
     left: int = 0  # moved off the canvas
-    covered: int = 0  # hidden in the new frame (forward-backward check)
+    covered: int = 0  # hidden in the new frame (forward-backward check), or torn (error rose a lot)
     recycled: int = 0  # invisible strokes dropped to make room for new ones
     reoptimised: int = 0  # strokes that took re-optimisation steps
+    refreshed: int = 0  # strokes recycled because the whole frame's error rose
     added: int = 0
     seconds: float = 0.0
     flow_seconds: float = 0.0
     mean_flow_px: float = 0.0
 
     def text(self) -> str:
-        return (f"{self.kept} kept ({self.reoptimised} re-optimised), {self.added} added, {self.left} left, "
-                f"{self.covered} covered, {self.recycled} recycled")
+        return (f"{self.kept} kept ({self.reoptimised} re-optimised), {self.added} added "
+                f"({self.refreshed} to refresh), {self.left} left, {self.covered} covered, {self.recycled} recycled")
 
 
 def born_ids(frame: int, count: int, warmup: bool = False) -> np.ndarray:
@@ -115,12 +119,21 @@ def canvas_target(image: np.ndarray, width: int, height: int, device: torch.devi
 
 
 def paint_first(image: np.ndarray, options: PaintOptions, frame: int, warmup: bool = False) -> Iterator:
-    """The first frame, painted as a still is; its strokes get ids. Yields the painter's events."""
+    """The first frame, painted as a still is; its strokes get ids. Yields the painter's events.
+
+    The painting's mean error goes into ``meta["key_error"]``, which later frames carry
+    along: it is the level of fidelity they keep the shot at (see ``refresh_margin``)."""
     for event in paint(image, options):
         if isinstance(event, (LevelDone, Done)):
             s = event.painted if isinstance(event, LevelDone) else event.strokes
             s.ids = born_ids(frame, len(s), warmup)
             s.meta["frame"] = frame
+        if isinstance(event, Done):
+            s = event.strokes
+            target = canvas_target(image, s.width, s.height, torch.device("cpu"))
+            with torch.no_grad():
+                canvas = raster.render(s.style, torch.from_numpy(s.params), s.width, s.height, background=s.background)
+            s.meta["key_error"] = round(float((canvas - target).abs().mean()), 6)
         yield event
 
 
@@ -429,10 +442,20 @@ def paint_next(prev: StrokeSet, prev_image: np.ndarray, image: np.ndarray, optio
     err_before = warp_image(_error_map(prev_canvas, prev_target, radius)[..., None], flow_back)[..., 0]
     rise = _error_map(canvas, target, radius) - err_before
     # Only strokes of the finest levels where the error rose are re-optimised: the rest
-    # already fit, and leaving them alone is what keeps a still picture still.
+    # already fit, and leaving them alone is what keeps a still picture still. Where it
+    # rose a lot (a stroke left behind by an object that moved on, or torn across a
+    # motion boundary), brief small steps cannot mend the stroke: it is dropped, and
+    # the strokes added below repaint the place.
     fine_now = levels >= finest - topts.reopt_levels + 1 if topts.reopt_levels else np.ones(len(levels), bool)
-    active = fine_now & (_footprint_mean(spec.name, params.cpu().numpy(), np.maximum(rise, 0), width, height)
-                         > topts.active_threshold)
+    rise_at = _footprint_mean(spec.name, params.cpu().numpy(), np.maximum(rise, 0), width, height)
+    torn = fine_now & (rise_at > topts.torn_threshold)
+    if torn.any():
+        params, levels, ids, fine_now, rise_at = (params[torch.from_numpy(~torn).to(device)], levels[~torn],
+                                                  ids[~torn], fine_now[~torn], rise_at[~torn])
+        stats.covered += int(torn.sum())
+        with torch.no_grad():
+            canvas = raster.render(spec.name, params, width, height, background=bg)
+    active = fine_now & (rise_at > topts.active_threshold)
     stats.reoptimised = int(active.sum())
     if active.any():
         frozen = int(np.flatnonzero(fine_now)[0])
@@ -449,6 +472,15 @@ def paint_next(prev: StrokeSet, prev_image: np.ndarray, image: np.ndarray, optio
     count = params.shape[0]
     want = min(math.ceil(grown * budget), math.ceil(topts.max_new_fraction * budget))
     want = max(want, math.ceil(topts.min_fraction * budget) - count)
+    # A painting that follows the picture slowly loses fidelity where the change in one
+    # frame is too small to notice (a zoom reveals detail bit by bit): when the whole
+    # frame's error is above the first painting's, recycle a few strokes into the
+    # places where the error is highest.
+    error = float((canvas - target).abs().mean())
+    key_error = prev.meta.get("key_error")
+    if isinstance(key_error, (int, float)) and error > key_error * (1 + topts.refresh_margin):
+        stats.refreshed = math.ceil(topts.refresh_fraction * budget)
+        want += stats.refreshed
     recycle = max(0, count + want - budget)
     if recycle:
         # Make room: drop the strokes that show least (covered ones show nothing).
@@ -484,6 +516,11 @@ def stroke_motion(before: StrokeSet, after: StrokeSet) -> tuple[float, int]:
     if len(common) == 0:
         return 0.0, 0
     long_px = max(before.width, before.height)
-    pa = before.subset(len(before)).geometry().points[ia]
+    pa = before.geometry().points[ia]
     pb = after.geometry().points[ib]
-    return float(np.linalg.norm(pa - pb, axis=-1).mean() * long_px), int(len(common))
+    moved = np.linalg.norm(pa - pb, axis=-1).mean(1)
+    if pa.shape[1] == 2:
+        # A box stroke's two points swap when its angle wraps round (theta 0.99 vs 0.01):
+        # the same stroke, so measure against the nearer order.
+        moved = np.minimum(moved, np.linalg.norm(pa - pb[:, ::-1], axis=-1).mean(1))
+    return float(moved.mean() * long_px), int(len(common))
