@@ -46,6 +46,7 @@ With ``--out FILE`` the results replace the part of FILE between
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import datetime as _dt
 import json
 import math
@@ -462,9 +463,9 @@ def run_farm(args, clip_dir: Path, motion, frames: int) -> dict:
             output, _ = proc.communicate()
             if proc.returncode != 0:
                 raise RuntimeError(f"{task['name']} failed ({proc.returncode}): {output[-2000:]}")
-            log.append(f"{task['name']}: `{shlex.join(argv[1:])}` {time.perf_counter() - t0:.1f}s")
+            # argv: python -c SHIM ENGINE_DIR MODULE ARGS...; the log shows MODULE ARGS.
+            log.append(f"{task['name']}: `{shlex.join(argv[4:])}` {time.perf_counter() - t0:.1f}s")
 
-    stages = ["key"] + [t["name"] for t in tasks if t["name"].startswith("paint-")] + ["video"]
     run(by_name["key"])
     chunk_names = [t["name"] for t in tasks if t["name"].startswith("paint-")]
     victim = chunk_names[1] if len(chunk_names) > 1 else chunk_names[0]
@@ -473,16 +474,10 @@ def run_farm(args, clip_dir: Path, motion, frames: int) -> dict:
     pending = list(chunk_names)
     while pending:
         batch, pending = pending[:2], pending[2:]
-        procs = []
-        for name in batch:
-            if name == victim:
-                run(by_name[name], kill_after_frame=victim_first)
-                procs.append(name)  # restarted below, like Flamenco requeueing the task
-            else:
-                procs.append(name)
-        import concurrent.futures as cf
-        with cf.ThreadPoolExecutor(2) as pool:
-            list(pool.map(run, [by_name[n] for n in procs]))
+        if victim in batch:
+            run(by_name[victim], kill_after_frame=victim_first)  # run again below, as Flamenco requeues it
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            list(pool.map(run, [by_name[n] for n in batch]))
     run(by_name["video"])
     # The same shot on one machine, for comparison.
     cmd = [sys.executable, "-m", "core", "paint-frames", settings["input"], "--out", str(single),
