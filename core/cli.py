@@ -1,4 +1,5 @@
-"""Command line: ``python -m core paint IMAGE ...``, ``python -m core render STROKES.json ...``
+"""Command line: ``python -m core paint IMAGE ...``, ``python -m core paint-frames SHOT --out DIR ...``
+(a shot, frame by frame: see core.shot), ``python -m core render STROKES.json ...``
 ``python -m core stylize STROKES.json --style-image ART ...`` (a style pass over a painting)
 and ``python -m core train --style STYLE --out weights/STYLE.pt`` (the neural renderer).
 
@@ -65,6 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
     paint.add_argument("--animation", default="gif", choices=("gif", "webp", "none"), help="format of the stroke-by-stroke animation")
     paint.add_argument("--quiet", action="store_true", help="no progress bar")
     _style_arguments(paint, required=False)
+
+    from .shot import add_paint_frames_parser
+    add_paint_frames_parser(sub, paint)
 
     render = sub.add_parser("render", help="re-render a strokes JSON at any size as PNG, SVG, GIF or WebP")
     render.add_argument("strokes", help="strokes.json written by `paint`")
@@ -180,17 +184,25 @@ def _write_outputs(strokes, out: Path, render_size: int | None, animation: str) 
     return written
 
 
-def cmd_paint(args: argparse.Namespace) -> int:
-    from .image_io import load_image
-    from .painter import PaintOptions, paint
+def paint_options(args: argparse.Namespace):
+    """PaintOptions from the `paint` flags (`paint-frames` takes the same ones)."""
+    from .painter import PaintOptions
 
-    out = Path(args.out)
     options = PaintOptions(style=args.style, strokes=args.strokes, levels=args.levels, size=args.size,
                            seed=args.seed, device=args.device, background=args.background,
                            ot_weight=args.ot_weight, renderer=args.renderer, iterations=args.iterations,
                            refine=args.refine, min_alpha=args.min_alpha, weights=args.weights,
                            **_style_options(args))
     options.validate()
+    return options
+
+
+def cmd_paint(args: argparse.Namespace) -> int:
+    from .image_io import load_image
+    from .painter import paint
+
+    out = Path(args.out)
+    options = paint_options(args)
     image = load_image(args.image, max_side=max(args.size, 1024))
     _check_writable_dir(out)
     return _run_events(paint(image, options), args, out)
@@ -303,6 +315,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_train(args)
         if args.command == "stylize":
             return cmd_stylize(args)
+        if args.command == "paint-frames":
+            from .shot import cmd_paint_frames
+            return cmd_paint_frames(args)
         return cmd_render(args)
     except PainterError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -1,7 +1,10 @@
 """StrokeSet: the painting as data, and its versioned JSON form.
 
 The JSON schema (version 1) is documented in README.md. Order in the file is painting
-order; ``level`` says which coarse-to-fine level placed each stroke.
+order; ``level`` says which coarse-to-fine level placed each stroke. A painted shot
+(one file per frame) also gives every stroke an ``id`` that stays the same from frame
+to frame; it is an optional field of version 1, so older readers, which ignore unknown
+keys, still read those files, and files without ids still load here.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ class StrokeSet:
     level: np.ndarray  # [N] int, 1-based level that placed each stroke
     background: tuple[float, float, float] = (1.0, 1.0, 1.0)  # sRGB in [0, 1]
     meta: dict = field(default_factory=dict)
+    ids: np.ndarray | None = None  # [N] int64 stroke identity across the frames of a shot
 
     def __post_init__(self) -> None:
         spec = get_style(self.style)
@@ -39,6 +43,11 @@ class StrokeSet:
             raise PainterError(f"stroke set has {self.params.shape[0]} strokes but "
                                f"{self.level.shape[0]} levels: give one level per stroke")
         self.background = tuple(float(c) for c in self.background)  # type: ignore[assignment]
+        if self.ids is not None:
+            self.ids = np.asarray(self.ids, dtype=np.int64).reshape(-1)
+            if self.ids.shape[0] != self.params.shape[0]:
+                raise PainterError(f"stroke set has {self.params.shape[0]} strokes but {self.ids.shape[0]} ids: "
+                                   "give one id per stroke")
 
     def __len__(self) -> int:
         return int(self.params.shape[0])
@@ -53,15 +62,17 @@ class StrokeSet:
     def subset(self, count: int) -> "StrokeSet":
         """The first ``count`` strokes: the painting as it was part-way through."""
         return StrokeSet(self.style, self.width, self.height, self.params[:count],
-                         self.level[:count], self.background, dict(self.meta))
+                         self.level[:count], self.background, dict(self.meta),
+                         None if self.ids is None else self.ids[:count])
 
     @staticmethod
     def concat(parts: list["StrokeSet"]) -> "StrokeSet":
         first = parts[0]
+        ids = None if any(p.ids is None for p in parts) else np.concatenate([p.ids for p in parts])  # type: ignore[misc]
         return StrokeSet(first.style, first.width, first.height,
                          np.concatenate([p.params for p in parts]),
                          np.concatenate([p.level for p in parts]), first.background,
-                         dict(first.meta))
+                         dict(first.meta), ids)
 
     # --- JSON -------------------------------------------------------------------------
 
@@ -77,6 +88,7 @@ class StrokeSet:
             "meta": self.meta,
             "strokes": [
                 {"order": i, "level": int(lv), "params": [round(float(v), 6) for v in row]}
+                | ({} if self.ids is None else {"id": int(self.ids[i])})
                 for i, (row, lv) in enumerate(zip(self.params, self.level))
             ],
         }
@@ -116,28 +128,38 @@ class StrokeSet:
         strokes = data.get("strokes")
         if not isinstance(strokes, list):
             raise bad("\"strokes\" must be a list")
-        rows, levels = [], []
+        rows, levels, ids = [], [], []
         for i, s in enumerate(strokes):
             try:
                 row = [float(v) for v in s["params"]]
                 lv = int(s.get("level", 1))
             except (KeyError, TypeError, ValueError):
                 raise bad(f"stroke {i} has no numeric params") from None
+            if "id" in s:
+                if isinstance(s["id"], bool) or not isinstance(s["id"], int) or s["id"] < 0:
+                    raise bad(f"stroke {i} has id {s['id']!r}; ids are whole numbers >= 0")
+                ids.append(s["id"])
             if len(row) != spec.dim:
                 raise bad(f"stroke {i} has {len(row)} params, style {style} needs {spec.dim}")
             if not all(math.isfinite(v) for v in row):
                 raise bad(f"stroke {i} has a non-finite parameter")
             rows.append(row)
             levels.append(lv)
+        if ids and len(ids) != len(strokes):
+            raise bad(f"only {len(ids)} of {len(strokes)} strokes have an id; give every stroke one or none")
+        if len(set(ids)) != len(ids):
+            raise bad("two strokes share an id; ids must be unique within a frame")
         if "order" in (strokes[0] if strokes else {}):
             order = [int(s.get("order", i)) for i, s in enumerate(strokes)]
             idx = np.argsort(np.asarray(order), kind="stable")
             rows = [rows[i] for i in idx]
             levels = [levels[i] for i in idx]
+            ids = [ids[i] for i in idx] if ids else ids
         params = np.clip(np.asarray(rows, dtype=np.float32).reshape(-1, spec.dim), 0.0, 1.0)
         meta = data.get("meta") if isinstance(data.get("meta"), dict) else {}
         return cls(style, width, height, params, np.asarray(levels, dtype=np.int32),
-                   tuple(min(max(c, 0.0), 1.0) for c in background), meta)  # type: ignore[arg-type]
+                   tuple(min(max(c, 0.0), 1.0) for c in background), meta,  # type: ignore[arg-type]
+                   np.asarray(ids, dtype=np.int64) if ids else None)
 
     @classmethod
     def load_json(cls, path: str | os.PathLike) -> "StrokeSet":

@@ -82,3 +82,39 @@ def test_geometry_shapes_and_units():
 def test_marker_taper_is_limited():
     g = to_geometry("marker", np.array([[0.1, 0.5, 0.5, 0.5, 0.9, 0.5, 0.2, 0.01, 0, 0, 0, 1]]), 100, 100)
     assert g.radius[0, -1] == pytest.approx(0.1, abs=1e-6)  # half the thick end, not 0.01
+
+
+def test_stroke_ids_round_trip_and_stay_version_1(tmp_path):
+    s = make("marker", 4)
+    s.ids = np.array([100_000, 100_001, 250_007, 7], dtype=np.int64)
+    s.save_json(tmp_path / "f.json")
+    data = json.loads((tmp_path / "f.json").read_text())
+    assert data["version"] == 1
+    assert [st["id"] for st in data["strokes"]] == [100_000, 100_001, 250_007, 7]
+    back = StrokeSet.load_json(tmp_path / "f.json")
+    assert back.ids.tolist() == [100_000, 100_001, 250_007, 7]
+    assert back.subset(2).ids.tolist() == [100_000, 100_001]
+    assert StrokeSet.concat([back.subset(1), back]).ids.tolist()[:2] == [100_000, 100_000]
+    # Ids follow the strokes when the file lists them out of painting order.
+    data["strokes"] = list(reversed(data["strokes"]))
+    assert StrokeSet.from_json_dict(data).ids.tolist() == [100_000, 100_001, 250_007, 7]
+    # A file without ids (every file before painted shots) still loads, without ids.
+    assert StrokeSet.from_json_dict(make("marker", 4).to_json_dict()).ids is None
+    assert "id" not in make("marker", 1).to_json_dict()["strokes"][0]
+
+
+@pytest.mark.parametrize("mutate,match", [
+    (lambda d: d["strokes"][1].pop("id"), "only 2 of 3 strokes have an id"),
+    (lambda d: d["strokes"][1].update(id=d["strokes"][0]["id"]), "share an id"),
+    (lambda d: d["strokes"][2].update(id=-4), "whole numbers >= 0"),
+    (lambda d: d["strokes"][2].update(id=1.5), "whole numbers >= 0"),
+])
+def test_bad_stroke_ids_are_clear_errors(mutate, match):
+    s = make("tape", 3)
+    s.ids = np.array([1, 2, 3])
+    d = s.to_json_dict()
+    mutate(d)
+    with pytest.raises(PainterError, match=match):
+        StrokeSet.from_json_dict(d)
+    with pytest.raises(PainterError, match="one id per stroke"):
+        StrokeSet("tape", 10, 10, s.params, s.level, ids=[1, 2])

@@ -1,0 +1,151 @@
+// Flamenco job type "neural-painter-shot": paint a shot frame by frame on a render farm.
+//
+// Install: copy this file into the `scripts` folder beside the flamenco-manager
+// executable and restart the Manager (farm/flamenco/README.md has the details).
+//
+// Tasks of one job (source frames A-B, chunk size C, warm-up W):
+//   key            paints frame A from scratch (`paint-frames --frames A-A`)
+//   paint-S-E      one per chunk of C frames, all depending on `key` only, so they run
+//                  in parallel. The first chunk continues from frame A; every other chunk
+//                  starts from the key's strokes carried along the optical flow to S-W,
+//                  paints W warm-up frames that it throws away and then paints S-E
+//                  (`--key DIR/frame_A.json --warmup W`), so neighbouring chunks meet
+//                  with strokes that descend from the same key and have settled.
+//   video          after every chunk: the same command over A-B finds every frame
+//                  finished, paints nothing and writes painted.mp4 and compare.mp4
+//   import         after `video`: the Blender add-on turns the folder of frames into a
+//                  .blend (`python -m blender_neural_painter import DIR --out FILE`)
+// A worker killed mid-chunk loses only the frame it was painting: Flamenco runs the
+// task again and `paint-frames` resumes after the last finished frame.
+//
+// The job-compiler API used here is Flamenco's documented one: the JOB_TYPE object,
+// compileJob(job), author.Task(name, type), author.Command("exec", {exe, args}),
+// task.addCommand, task.addDependency, job.addTask, job.settings, frameChunker and path.
+
+const JOB_TYPE = {
+    label: "Neural Painter: paint a shot",
+    description: "Paint a video or image sequence as a flicker-free, frame-by-frame Grease Pencil painting",
+    settings: [
+        { key: "input", type: "string", subtype: "file_path", required: true,
+          description: "Video file, folder of images, or pattern like /shared/shot/frame_%04d.png" },
+        { key: "output_dir", type: "string", subtype: "dir_path", required: true,
+          description: "Shared folder for frame_NNNN.json / .png, the videos and the .blend" },
+        { key: "frames", type: "string", required: true,
+          description: "Source frames to paint, A-B (1-based, inclusive)" },
+        { key: "chunk_size", type: "int32", default: 12, propargs: { min: 1 },
+          description: "Frames per task; tasks run in parallel" },
+        { key: "warmup", type: "int32", default: 3, propargs: { min: 0 },
+          description: "Frames each chunk paints before its first and throws away, so seams do not pop" },
+        { key: "style", type: "string", default: "oil", choices: ["oil", "marker", "watercolor", "tape"],
+          description: "Stroke style" },
+        { key: "strokes", type: "int32", default: 500, propargs: { min: 1 }, description: "Strokes per frame" },
+        { key: "size", type: "int32", default: 512, propargs: { min: 16 },
+          description: "Long side of the canvas the strokes are optimised on, px" },
+        { key: "seed", type: "int32", default: 0, description: "Random seed" },
+        { key: "extra_args", type: "string", default: "",
+          description: "More paint-frames options, space separated (e.g. --levels 5 --device cuda)" },
+        { key: "python", type: "string", default: "{neural_painter_python}",
+          description: "Python with torch, av, opencv-python-headless and bpy (a Manager variable by default)" },
+        { key: "engine_dir", type: "string", subtype: "dir_path", default: "{neural_painter_dir}",
+          description: "Checkout of Neural Painter on the workers (holds core/ and blender_neural_painter/)" },
+        { key: "blend_file", type: "string", subtype: "file_path", required: true,
+          description: "The .blend the import task writes" },
+    ],
+};
+
+// Runs `python -m MODULE ARGS...` with ENGINE_DIR first on sys.path: Flamenco's exec
+// command takes an executable and arguments only (no working directory, no environment).
+const MODULE_SHIM = "import runpy, sys; sys.path.insert(0, sys.argv.pop(1)); module = sys.argv.pop(1); " +
+    "runpy.run_module(module, run_name='__main__', alter_sys=True)";
+
+function compileJob(job) {
+    const settings = job.settings;
+    const range = parseRange(settings.frames);
+    const chunkSize = positiveInt(settings.chunk_size, "chunk_size");
+    const warmup = nonNegativeInt(settings.warmup, "warmup");
+    const outDir = settings.output_dir;
+    const keyJson = path.join(outDir, "frame_" + pad4(range.first) + ".json");
+
+    const keyTask = author.Task("key", "neural-painter");
+    keyTask.addCommand(paintFrames(settings, range.first + "-" + range.first, ["--video", "none"]));
+    job.addTask(keyTask);
+
+    const chunkTasks = [];
+    for (const chunk of frameChunker(range.first + "-" + range.last, chunkSize)) {
+        const c = parseRange(chunk);
+        const seamArgs = c.first === range.first ? [] : ["--key", keyJson, "--warmup", String(warmup)];
+        const task = author.Task("paint-" + c.first + "-" + c.last, "neural-painter");
+        task.addCommand(paintFrames(settings, c.first + "-" + c.last, seamArgs.concat(["--video", "none"])));
+        task.addDependency(keyTask);
+        job.addTask(task);
+        chunkTasks.push(task);
+    }
+
+    const videoTask = author.Task("video", "neural-painter");
+    videoTask.addCommand(paintFrames(settings, range.first + "-" + range.last, ["--video", "mp4"]));
+    for (const task of chunkTasks) {
+        videoTask.addDependency(task);
+    }
+    job.addTask(videoTask);
+
+    const importTask = author.Task("import", "blender");
+    importTask.addCommand(pythonModule(settings, "blender_neural_painter",
+        ["import", outDir, "--out", settings.blend_file]));
+    importTask.addDependency(videoTask);
+    job.addTask(importTask);
+}
+
+function paintFrames(settings, frames, more) {
+    const args = ["paint-frames", settings.input, "--out", settings.output_dir, "--frames", frames,
+        "--style", settings.style, "--strokes", String(settings.strokes), "--size", String(settings.size),
+        "--seed", String(settings.seed)];
+    return pythonModule(settings, "core", args.concat(more, splitArgs(settings.extra_args)));
+}
+
+function pythonModule(settings, module, args) {
+    return author.Command("exec", {
+        exe: settings.python,
+        args: ["-c", MODULE_SHIM, settings.engine_dir, module].concat(args),
+    });
+}
+
+function parseRange(text) {
+    const m = /^\s*(\d+)\s*(?:(?:-|\.\.)\s*(\d+)\s*)?$/.exec(String(text));
+    if (!m) {
+        throw "frames \"" + text + "\" is not a range: write A-B, for example 1-240";
+    }
+    const first = parseInt(m[1], 10);
+    const last = m[2] === undefined ? first : parseInt(m[2], 10);
+    if (first < 1 || last < first) {
+        throw "frames \"" + text + "\" must satisfy 1 <= A <= B";
+    }
+    return { first: first, last: last };
+}
+
+function positiveInt(value, name) {
+    const n = Number(value);
+    if (!(n >= 1) || Math.floor(n) !== n) {
+        throw name + " must be a whole number of at least 1, got " + value;
+    }
+    return n;
+}
+
+function nonNegativeInt(value, name) {
+    const n = Number(value === undefined ? 0 : value);
+    if (!(n >= 0) || Math.floor(n) !== n) {
+        throw name + " must be a whole number of at least 0, got " + value;
+    }
+    return n;
+}
+
+function splitArgs(text) {
+    return String(text || "").split(/\s+/).filter(function (a) { return a.length > 0; });
+}
+
+function pad4(n) {
+    let s = String(n);
+    while (s.length < 4) {
+        s = "0" + s;
+    }
+    return s;
+}

@@ -1,0 +1,118 @@
+// Stand-ins for the globals a Flamenco Manager gives a job compiler script, written from
+// Flamenco's documentation, so the job type can be compiled under plain Node. This is not
+// a running Flamenco: it checks what compileJob() builds, not how a Manager schedules it.
+//
+// Modelled: author.Task(name, type) with addCommand / addDependency, author.Command(name,
+// parameters), job.settings / job.addTask, frameChunker(frames, chunkSize) (ranges like
+// "1-10,20..25" exploded, chunked, merged back into "A-B" strings), path (POSIX join,
+// dirname, basename), print, alert, and the Manager's use of JOB_TYPE: defaults filled
+// in, required settings checked, choices enforced.
+"use strict";
+const fs = require("fs");
+const nodePath = require("path");
+const vm = require("vm");
+
+function frameChunker(frames, chunkSize) {
+    if (!(chunkSize >= 1)) {
+        throw new Error("invalid chunk size, must be positive number: " + chunkSize);
+    }
+    const set = new Set();
+    for (const part of String(frames).split(",")) {
+        const m = /^\s*(-?\d+)\s*(?:(?:-|\.\.)\s*(-?\d+))?\s*$/.exec(part);
+        if (!m) {
+            throw new Error('invalid range "' + frames + '"');
+        }
+        const a = parseInt(m[1], 10);
+        const b = m[2] === undefined ? a : parseInt(m[2], 10);
+        for (let f = a; f <= b; f++) {
+            set.add(f);
+        }
+    }
+    const all = Array.from(set).sort((x, y) => x - y);
+    if (all.length === 0) {
+        throw new Error('invalid range "' + frames + '": empty range');
+    }
+    const chunks = [];
+    for (let i = 0; i < all.length; i += chunkSize) {
+        chunks.push(merge(all.slice(i, i + chunkSize)));
+    }
+    return chunks;
+}
+
+function merge(frames) {
+    const parts = [];
+    let start = frames[0];
+    let prev = frames[0];
+    for (const f of frames.slice(1).concat([null])) {
+        if (f !== null && f === prev + 1) {
+            prev = f;
+            continue;
+        }
+        parts.push(start === prev ? String(start) : start + "-" + prev);
+        start = prev = f;
+    }
+    return parts.join(",");
+}
+
+function makeAuthor() {
+    return {
+        Task(name, type) {
+            return {
+                name: name,
+                type: type || "",
+                commands: [],
+                dependencies: [],
+                addCommand(command) { this.commands.push(command); },
+                addDependency(task) { this.dependencies.push(task); },
+            };
+        },
+        Command(name, parameters) {
+            return { name: name, parameters: parameters };
+        },
+    };
+}
+
+function context(log) {
+    const printed = log || [];
+    return {
+        author: makeAuthor(),
+        frameChunker: frameChunker,
+        path: { join: nodePath.posix.join, dirname: nodePath.posix.dirname, basename: nodePath.posix.basename },
+        print: (...a) => printed.push(a.join(" ")),
+        alert: (...a) => printed.push("ALERT " + a.join(" ")),
+        formatTimestampLocal: (d) => new Date(d).toISOString(),
+        process: { platform: "linux" },
+    };
+}
+
+// Load a job compiler script; returns its JOB_TYPE and a compile(settings) function.
+function load(scriptPath) {
+    const ctx = context();
+    vm.createContext(ctx);
+    vm.runInContext(fs.readFileSync(scriptPath, "utf8"), ctx, { filename: scriptPath });
+    const jobType = vm.runInContext("JOB_TYPE", ctx);
+    function compile(given) {
+        const settings = {};
+        for (const s of jobType.settings) {
+            if (given[s.key] !== undefined) {
+                settings[s.key] = given[s.key];
+            } else if (s.default !== undefined) {
+                settings[s.key] = s.default;
+            } else if (s.required) {
+                throw new Error("setting " + s.key + " is required");
+            }
+            if (s.choices && settings[s.key] !== undefined && !s.choices.includes(settings[s.key])) {
+                throw new Error("setting " + s.key + " must be one of " + s.choices.join(", "));
+            }
+        }
+        const job = {
+            name: "test job", created: new Date().toISOString(), settings: settings, tasks: [],
+            addTask(task) { this.tasks.push(task); },
+        };
+        ctx.compileJob(job);
+        return job;
+    }
+    return { jobType: jobType, compile: compile, context: ctx };
+}
+
+module.exports = { load, frameChunker, context };

@@ -1,0 +1,95 @@
+// The job type compiled under Node against stand-ins for Flamenco's job-compiler API
+// (see flamenco_standins.js): not a running Flamenco.
+"use strict";
+const test = require("node:test");
+const assert = require("node:assert");
+const path = require("path");
+const { load, frameChunker } = require("./flamenco_standins.js");
+
+const script = load(path.join(__dirname, "..", "neural_painter_shot.js"));
+const base = { input: "/shared/shot/frame_%04d.png", output_dir: "/shared/out", frames: "1-10", chunk_size: 4,
+               warmup: 2, blend_file: "/shared/shot.blend" };
+
+function argsOf(task) {
+    assert.strictEqual(task.commands.length, 1);
+    const cmd = task.commands[0];
+    assert.strictEqual(cmd.name, "exec");
+    return Array.from(cmd.parameters.args);  // an array of the script's realm, copied into this one
+}
+
+function flag(args, name) {
+    const i = args.indexOf(name);
+    return i < 0 ? undefined : args[i + 1];
+}
+
+test("frameChunker stand-in follows Flamenco's documented chunking", () => {
+    assert.deepStrictEqual(frameChunker("1-10", 4), ["1-4", "5-8", "9-10"]);
+    assert.deepStrictEqual(frameChunker("1..3,7,8", 2), ["1-2", "3,7", "8"]);
+    assert.throws(() => frameChunker("x", 2));
+});
+
+test("JOB_TYPE declares typed settings with the required ones marked", () => {
+    const keys = script.jobType.settings.map((s) => s.key);
+    for (const k of ["input", "output_dir", "frames", "chunk_size", "warmup", "blend_file", "python"]) {
+        assert.ok(keys.includes(k), k);
+    }
+    for (const s of script.jobType.settings) {
+        assert.ok(["string", "int32", "float", "bool"].includes(s.type), s.key);
+    }
+    assert.ok(script.jobType.settings.find((s) => s.key === "frames").required);
+});
+
+test("a shot compiles into key, parallel chunks, video and import", () => {
+    const job = script.compile(base);
+    const names = job.tasks.map((t) => t.name);
+    assert.deepStrictEqual(names, ["key", "paint-1-4", "paint-5-8", "paint-9-10", "video", "import"]);
+    const byName = Object.fromEntries(job.tasks.map((t) => [t.name, t]));
+    // Chunks depend on the key only, so they can run at the same time.
+    for (const n of ["paint-1-4", "paint-5-8", "paint-9-10"]) {
+        assert.deepStrictEqual(byName[n].dependencies.map((d) => d.name), ["key"]);
+    }
+    assert.deepStrictEqual(byName.video.dependencies.map((d) => d.name), ["paint-1-4", "paint-5-8", "paint-9-10"]);
+    assert.deepStrictEqual(byName.import.dependencies.map((d) => d.name), ["video"]);
+
+    const key = argsOf(byName.key);
+    assert.strictEqual(key[3], "core");
+    assert.strictEqual(key[4], "paint-frames");
+    assert.strictEqual(flag(key, "--frames"), "1-1");
+    assert.strictEqual(flag(key, "--out"), "/shared/out");
+
+    const first = argsOf(byName["paint-1-4"]);
+    assert.strictEqual(flag(first, "--frames"), "1-4");
+    assert.strictEqual(flag(first, "--key"), undefined, "the first chunk continues from the key frame itself");
+    const second = argsOf(byName["paint-5-8"]);
+    assert.strictEqual(flag(second, "--frames"), "5-8");
+    assert.strictEqual(flag(second, "--key"), "/shared/out/frame_0001.json");
+    assert.strictEqual(flag(second, "--warmup"), "2");
+    assert.strictEqual(flag(second, "--video"), "none");
+    assert.strictEqual(flag(second, "--style"), "oil");
+    assert.strictEqual(flag(second, "--strokes"), "500");
+
+    assert.strictEqual(flag(argsOf(byName.video), "--frames"), "1-10");
+    assert.strictEqual(flag(argsOf(byName.video), "--video"), "mp4");
+    const imp = argsOf(byName.import);
+    assert.deepStrictEqual(imp.slice(3), ["blender_neural_painter", "import", "/shared/out", "--out", "/shared/shot.blend"]);
+    assert.strictEqual(byName.import.commands[0].parameters.exe, "{neural_painter_python}");
+});
+
+test("settings and extra arguments reach every paint command", () => {
+    const job = script.compile(Object.assign({}, base, { frames: "7-9", chunk_size: 12, style: "marker",
+        strokes: 50, size: 64, extra_args: "--levels 2  --iterations 3" }));
+    assert.deepStrictEqual(job.tasks.map((t) => t.name), ["key", "paint-7-9", "video", "import"]);
+    const chunk = argsOf(job.tasks[1]);
+    assert.strictEqual(flag(chunk, "--style"), "marker");
+    assert.strictEqual(flag(chunk, "--levels"), "2");
+    assert.strictEqual(flag(chunk, "--iterations"), "3");
+    assert.strictEqual(flag(argsOf(job.tasks[0]), "--frames"), "7-7");
+});
+
+test("bad settings stop the compile with a message that names them", () => {
+    assert.throws(() => script.compile(Object.assign({}, base, { frames: "ten" })), /not a range/);
+    assert.throws(() => script.compile(Object.assign({}, base, { frames: "9-3" })), /1 <= A <= B/);
+    assert.throws(() => script.compile(Object.assign({}, base, { chunk_size: 0 })), /chunk_size/);
+    assert.throws(() => script.compile(Object.assign({}, base, { style: "crayon" })), /style/);
+    assert.throws(() => script.compile({ frames: "1-2" }), /required/);
+});

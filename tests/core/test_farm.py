@@ -1,0 +1,102 @@
+"""The Flamenco job type's commands, run for real on a short clip.
+
+The job is compiled under Node with stand-ins for Flamenco's job-compiler API
+(farm/flamenco/test/): this is not a running Flamenco. Each task's ``exec`` command is
+started as a worker starts it (executable plus arguments, nothing else), one chunk's
+worker is killed (SIGKILL) after its first frame and the task is run again, as the
+Manager requeues a task of a lost worker.
+"""
+
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from test_shot import make_clip
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPILE = ROOT / "farm" / "flamenco" / "test" / "compile_job.js"
+
+pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+
+
+def compile_job(settings):
+    proc = subprocess.run(["node", str(COMPILE), json.dumps(settings)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    return {t["name"]: t for t in json.loads(proc.stdout)}
+
+
+def argv(task):
+    (command,) = task["commands"]
+    assert command["name"] == "exec"
+    return [command["parameters"]["exe"], *command["parameters"]["args"]]
+
+
+def run(task, timeout=600):
+    proc = subprocess.run(argv(task), capture_output=True, text=True, timeout=timeout, cwd="/")
+    assert proc.returncode == 0, f"{task['name']}: {proc.stderr}"
+    return proc
+
+
+def test_job_commands_paint_a_shot_with_a_killed_worker(tmp_path):
+    clip = make_clip(tmp_path / "clip", frames=6)
+    out = tmp_path / "out"
+    tasks = compile_job({
+        "input": str(clip), "output_dir": str(out), "frames": "1-6", "chunk_size": 2, "warmup": 1,
+        "strokes": 12, "size": 32, "extra_args": "--levels 2 --iterations 2 --reopt-iterations 2",
+        "python": sys.executable, "engine_dir": str(ROOT), "blend_file": str(tmp_path / "shot.blend"),
+    })
+    assert list(tasks) == ["key", "paint-1-2", "paint-3-4", "paint-5-6", "video", "import"]
+    run(tasks["key"])
+    assert (out / "frame_0001.json").exists() and not (out / "frame_0002.json").exists()
+
+    # paint-3-4: the worker dies once frame 3 is written; the task then runs again.
+    victim = subprocess.Popen(argv(tasks["paint-3-4"]), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd="/")
+    deadline = time.time() + 300
+    while not (out / "frame_0003.json").exists() and victim.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    victim.send_signal(signal.SIGKILL)
+    victim.wait(timeout=60)
+    assert (out / "frame_0003.json").exists()
+    third = (out / "frame_0003.json").read_bytes()
+    # The other chunks, and the requeued one, two at a time as two workers would run them.
+    procs = [subprocess.Popen(argv(tasks[n]), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd="/")
+             for n in ("paint-1-2", "paint-3-4")]
+    for p in procs:
+        assert p.wait(timeout=600) == 0, p.stderr.read()
+    run(tasks["paint-5-6"])
+    assert (out / "frame_0003.json").read_bytes() == third  # the restarted chunk did not repaint it
+    assert not list(out.glob(".frame_*"))
+    # The restarted worker painted frame 4 exactly as a worker that was never killed does.
+    clean = tmp_path / "clean"
+    cmd = argv(tasks["paint-3-4"])
+    cmd[cmd.index("--out") + 1] = str(clean)
+    assert subprocess.run(cmd, capture_output=True, timeout=600, cwd="/").returncode == 0
+    assert (clean / "frame_0004.json").read_bytes() == (out / "frame_0004.json").read_bytes()
+
+    video = run(tasks["video"])
+    assert "0 frames painted" in video.stderr
+    assert (out / "painted.mp4").stat().st_size > 0 and (out / "compare.mp4").stat().st_size > 0
+
+    frames = [json.loads((out / f"frame_{n:04d}.json").read_text()) for n in range(1, 7)]
+    assert [f["meta"]["frame"] for f in frames] == list(range(1, 7))
+    key_ids = {s["id"] for s in frames[0]["strokes"]}
+    for f in frames:
+        ids = [s["id"] for s in f["strokes"]]
+        assert len(ids) == len(set(ids))
+        assert len(key_ids & set(ids)) >= 6  # every chunk descends from the same key
+    # Strokes born in a warm-up frame carry the warm-up half of that frame's ids.
+    seam = {s["id"] for s in frames[2]["strokes"]} - {s["id"] for s in frames[1]["strokes"]}
+    assert all(i in key_ids or i // 100_000 == 3 or i % 100_000 >= 50_000 for i in seam)
+
+    # The import task (the Blender add-on's command) is emitted; it is not run here.
+    assert argv(tasks["import"])[4:] == ["blender_neural_painter", "import", str(out), "--out",
+                                         str(tmp_path / "shot.blend")]
+    assert tasks["import"]["dependencies"] == ["video"]
+    assert np.isfinite([s["params"] for s in frames[5]["strokes"]]).all()

@@ -1,0 +1,130 @@
+"""Optical flow and moving strokes along it (core.flow)."""
+
+import numpy as np
+import pytest
+import torch
+
+from core.flow import local_motion, occlusion, optical_flow, reliable_flow, sample_field, warp_image, warp_params
+from core.styles import STYLES, get_style, random_params, to_geometry
+
+W, H = 96, 64
+
+
+def textured(w=W, h=H, seed=0):
+    """A smooth random texture: DIS needs something to hold on to."""
+    rng = np.random.default_rng(seed)
+    small = rng.random((h // 8 + 2, w // 8 + 2, 3)).astype(np.float32)
+    import cv2
+    return np.clip(cv2.resize(small, (w + 16, h + 16), interpolation=cv2.INTER_CUBIC)[8:8 + h, 8:8 + w], 0, 1)
+
+
+def shifted(img, dx, dy):
+    import cv2
+    m = np.float32([[1, 0, dx], [0, 1, dy]])
+    return cv2.warpAffine(img, m, (img.shape[1], img.shape[0]), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+
+
+def strokes(style, n=20, seed=0):
+    p = random_params(get_style(style), n, torch.Generator().manual_seed(seed), max_size=0.3).numpy()
+    if get_style(style).params[0] == "x0":
+        p[:, 0:6] = 0.3 + 0.4 * p[:, 0:6]  # keep them well inside, so none leaves
+    else:
+        p[:, 0:2] = 0.3 + 0.4 * p[:, 0:2]
+    return p
+
+
+def centres_px(style, params, w=W, h=H):
+    g = to_geometry(style, params, w, h)
+    return g.points.mean(1) * max(w, h)
+
+
+@pytest.mark.parametrize("style", list(STYLES))
+def test_constant_flow_translates_strokes_exactly(style):
+    p = strokes(style)
+    flow = np.zeros((H, W, 2), np.float32)
+    flow[..., 0], flow[..., 1] = 3.0, -2.0
+    moved, left = warp_params(style, p, flow, W, H)
+    assert not left.any()
+    np.testing.assert_allclose(centres_px(style, moved) - centres_px(style, p), [[3.0, -2.0]] * len(p), atol=1e-3)
+    spec = get_style(style)
+    colour = [i for i, n in enumerate(spec.params) if n[0] in "rgba" and n not in ("r0", "r2")]
+    np.testing.assert_allclose(moved[:, colour], p[:, colour], atol=1e-6)  # colours and alpha untouched
+    g0, g1 = to_geometry(style, p, W, H), to_geometry(style, moved, W, H)
+    np.testing.assert_allclose(g1.radius, g0.radius, atol=1e-5)  # no change of size
+
+
+@pytest.mark.parametrize("style", ["oil", "marker"])
+def test_zoom_flow_scales_strokes(style):
+    p = strokes(style, seed=1)
+    yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
+    c = np.array([W / 2, H / 2], np.float32)
+    s = 1.1
+    pos = np.stack([xx + 0.5, yy + 0.5], -1)
+    flow = (s - 1) * (pos - c)
+    moved, _ = warp_params(style, p, flow, W, H)
+    g0, g1 = to_geometry(style, p, W, H), to_geometry(style, moved, W, H)
+    # Points move away from the centre by 10%, and strokes get 10% thicker.
+    np.testing.assert_allclose((g1.points * W - c), (g0.points * W - c) * s, atol=0.05)
+    np.testing.assert_allclose(g1.radius, g0.radius * s, rtol=0.02)
+
+
+def test_measured_flow_of_a_known_translation_moves_strokes_with_it():
+    a = textured()
+    b = shifted(a, 3.0, 2.0)
+    flow = optical_flow(a, b)
+    inner = flow[12:-12, 12:-12].reshape(-1, 2)
+    np.testing.assert_allclose(np.median(inner, 0), [3.0, 2.0], atol=0.15)
+    p = strokes("oil", seed=2)
+    moved, left = warp_params("oil", p, flow, W, H, reliable_flow(flow, optical_flow(b, a)))
+    assert not left.any()
+    shift = centres_px("oil", moved) - centres_px("oil", p)
+    np.testing.assert_allclose(np.median(shift, 0), [3.0, 2.0], atol=0.25)
+    assert np.abs(shift - [3.0, 2.0]).max() < 1.0
+
+
+def test_strokes_that_leave_the_canvas_are_flagged():
+    p = np.array([[0.02, 0.5, 0.1, 0.02, 0.0, 1, 0, 0, 1, 0, 0, 1],
+                  [0.5, 0.5, 0.1, 0.02, 0.0, 0, 1, 0, 0, 1, 0, 1],
+                  [0.0, 0.3, 0.1, 0.02, 0.0, 0, 0, 1, 0, 0, 1, 1]], np.float32)
+    flow = np.zeros((H, W, 2), np.float32)
+    flow[..., 0] = -4.0
+    _, left = warp_params("oil", p, flow, W, H)
+    assert left.tolist() == [True, False, True]
+    flow[..., 0] = -0.3  # a border stroke jittering by noise stays
+    _, left = warp_params("oil", p, flow, W, H)
+    assert left.tolist() == [False, False, False]
+
+
+def test_occlusion_finds_what_a_moving_square_covers_and_not_flat_areas():
+    bg = textured(seed=3)
+    bg[:, :20] = 0.5  # a flat band: flow there is ambiguous, but nothing is hidden
+    a, b = bg.copy(), bg.copy()
+    a[20:40, 40:60] = (1.0, 0.1, 0.1)
+    b[20:40, 48:68] = (1.0, 0.1, 0.1)  # the square moves 8 px right
+    f, fb = optical_flow(a, b), optical_flow(b, a)
+    occ = occlusion(a, b, f, fb)
+    assert occ[22:38, 62:66].mean() > 0.5  # background just right of the square: covered in b
+    assert occ[:, :16].mean() < 0.02
+    assert occ[45:, 30:].mean() < 0.05  # static textured background
+
+
+def test_warp_image_and_sampling_conventions():
+    img = textured(seed=4)
+    back = np.zeros((H, W, 2), np.float32)
+    back[..., 0] = -2.0  # frame 2's pixel x came from x - 2 in frame 1: content moved right by 2
+    moved = warp_image(img, back)
+    np.testing.assert_allclose(moved[:, 10:], img[:, 8:-2], atol=1e-5)
+    # Pixel (i, j) is centred at (j + 0.5, i + 0.5).
+    field = np.arange(12, dtype=np.float32).reshape(3, 4, 1)
+    assert sample_field(field, np.array([[2.5, 1.5]]))[0, 0] == pytest.approx(6.0)
+    assert sample_field(field, np.array([[3.0, 1.5]]))[0, 0] == pytest.approx(6.5)
+
+
+def test_local_motion_ignores_samples_off_the_canvas():
+    flow = np.zeros((H, W, 2), np.float32)
+    flow[:, -4:] = (30.0, 30.0)  # garbage at the right edge, as DIS gives for new content
+    trust = np.ones((H, W), bool)
+    trust[:, -4:] = False
+    trans, jac = local_motion(flow, trust, np.array([[W - 10.0, H / 2]]), np.array([[[20.0, 0], [0, 5.0]]]))
+    np.testing.assert_allclose(trans, [[0.0, 0.0]], atol=0.5)
+    np.testing.assert_allclose(jac[0], np.eye(2), atol=0.05)
