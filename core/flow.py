@@ -21,7 +21,7 @@ import math
 
 import numpy as np
 
-from .styles import MIN_RADIUS, get_style
+from .styles import MIN_RADIUS, colour_slices, get_style
 from .video_io import require_cv2
 
 
@@ -197,7 +197,16 @@ def warp_params(style: str, params: np.ndarray, flow: np.ndarray, width: int, he
         p[:, 2] = np.where(along_w, long_n, short_n)
         p[:, 3] = np.where(along_w, short_n, long_n)
         theta_new = np.where(along_w, new_angle, new_angle - math.pi / 2) / math.pi
-        p[:, 4] = np.mod(theta_new, 1.0)
+        # Turn the stroke by the smallest angle (the same axis is theta and theta + 1, but
+        # the other way round: its colours and oil's dry end would swap sides).
+        theta_new = p[:, 4] + (np.mod(theta_new - p[:, 4] + 0.5, 1.0) - 0.5)
+        # Only theta in [0, 1] can be written: past either end the stroke is written the
+        # other way round, its start and end colours swapped so they stay where they were.
+        flip = (theta_new < 0) | (theta_new > 1)
+        p[:, 4] = np.where(flip, np.mod(theta_new, 1.0), theta_new)
+        c0, c2 = colour_slices(get_style(style))
+        if c0 != c2 and flip.any():
+            p[np.ix_(flip, c0 + c2)] = p[np.ix_(flip, c2 + c0)]
     # A stroke whose centre sits on the border (the painter clamps centres there) is
     # half in view; it has left only once its centre is past the border by a pixel.
     left = (centre[:, 0] < -1) | (centre[:, 0] > width + 1) | (centre[:, 1] < -1) | (centre[:, 1] > height + 1)

@@ -470,7 +470,8 @@ def paint_next(prev: StrokeSet, prev_image: np.ndarray, image: np.ndarray, optio
     err_now = _error_map(canvas, target, radius)
     grown = float((err_now > err_before + topts.grow_threshold).mean())
     count = params.shape[0]
-    want = min(math.ceil(grown * budget), math.ceil(topts.max_new_fraction * budget))
+    # (Rounded, not ceiled: a few pixels of noise on a still picture are not a stroke's worth.)
+    want = min(round(grown * budget), math.ceil(topts.max_new_fraction * budget))
     want = max(want, math.ceil(topts.min_fraction * budget) - count)
     # A painting that follows the picture slowly loses fidelity where the change in one
     # frame is too small to notice (a zoom reveals detail bit by bit): when the whole

@@ -128,3 +128,31 @@ def test_local_motion_ignores_samples_off_the_canvas():
     trans, jac = local_motion(flow, trust, np.array([[W - 10.0, H / 2]]), np.array([[[20.0, 0], [0, 5.0]]]))
     np.testing.assert_allclose(trans, [[0.0, 0.0]], atol=0.5)
     np.testing.assert_allclose(jac[0], np.eye(2), atol=0.05)
+
+
+def test_strokes_keep_their_direction_and_colours_when_turned_past_theta_zero():
+    """theta and theta + 1 are the same axis the other way round: a stroke at theta 0 or 1
+    stays as it is under no motion, and one turned past 0 keeps its colours in place."""
+    spec = get_style("oil")
+    p = np.array([[0.5, 0.5, 0.5, 0.1, 0.0, 1, 0, 0, 0, 0, 1, 1],
+                  [0.5, 0.5, 0.5, 0.1, 1.0, 1, 0, 0, 0, 0, 1, 1]], np.float32)
+    still, _ = warp_params("oil", p, np.zeros((64, 64, 2), np.float32), 64, 64, np.ones((64, 64), bool))
+    np.testing.assert_array_equal(still, p)
+    # Turn the picture by -0.2 rad about the centre: the first stroke's angle goes below 0.
+    yy, xx = np.mgrid[0:64, 0:64] + 0.5
+    a = -0.2
+    dx, dy = xx - 32, yy - 32
+    flow = np.stack([np.cos(a) * dx - np.sin(a) * dy - dx, np.sin(a) * dx + np.cos(a) * dy - dy], -1)
+    turned, _ = warp_params("oil", p[:1], flow.astype(np.float32), 64, 64, np.ones((64, 64), bool))
+    geo_before, geo_after = to_geometry("oil", p[:1], 64, 64), to_geometry("oil", turned, 64, 64)
+    # The red end (start) is still where the red end went: near the left, turned.
+    start_before, start_after = geo_before.points[0, 0] * 64, geo_after.points[0, 0] * 64
+    red_before, red_after = geo_before.rgba[0, 0, :3], geo_after.rgba[0, 0, :3]
+    rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+    expect = rot @ (start_before - 32) + 32
+    if np.allclose(red_after, red_before):
+        np.testing.assert_allclose(start_after, expect, atol=1.0)
+    else:  # written the other way round: the red end is now the last point
+        np.testing.assert_allclose(geo_after.rgba[0, -1, :3], red_before)
+        np.testing.assert_allclose(geo_after.points[0, -1] * 64, expect, atol=1.0)
+    assert 0 <= turned[0, spec.params.index("theta")] <= 1
