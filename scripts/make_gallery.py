@@ -3,6 +3,8 @@ engine's render beside Blender's, and one photo beside a greedy shape fitter.
 
     python scripts/make_gallery.py [--size 384] [--counts 200,500,1000] [--primitive PATH]
 
+0. ``docs/images/strokes.png``: single oil strokes and watercolour washes of flat
+   colours, large.
 1. ``docs/images/gallery.png``: ``samples/astronaut.png`` painted by ``core`` in each
    style with each stroke count (default options, ``--size`` px canvas); for each, the
    engine's reference render and a Workbench render of the same strokes written into
@@ -159,6 +161,27 @@ def compare_primitive(work: Path, args: argparse.Namespace) -> Path:
     return out
 
 
+def stroke_sheet() -> Path:
+    """docs/images/strokes.png: single strokes of flat colours, large, as the engine
+    draws them (Workbench draws the same; tests/blender/test_fidelity.py compares)."""
+    import numpy as np
+
+    from core.image_io import save_png
+    from core.reference import render_strokes
+    from core.strokes import StrokeSet
+
+    ground = (0.95, 0.93, 0.88)
+    oil = [[0.5, 0.5, 0.5], [0.8, 0.35, 0.2], [0.15, 0.2, 0.35], [0.9, 0.85, 0.7]]
+    rows = [render_strokes(StrokeSet("oil", 256, 80, np.array([[0.5, 0.5, 0.9, 0.22, 0.0] + c + c + [1.0]],
+                                                                np.float32), [1], ground), 512) for c in oil]
+    for c0, c2 in (([0.2, 0.3, 0.7], [0.2, 0.3, 0.7]), ([0.8, 0.2, 0.3], [0.9, 0.7, 0.2])):
+        p = np.array([[0.08, 0.7, 0.5, 0.1, 0.92, 0.6, 0.07, 0.06] + c0 + c2 + [0.85]], np.float32)
+        rows.append(render_strokes(StrokeSet("watercolor", 256, 80, p, [1], ground), 512))
+    out = IMAGES / "strokes.png"
+    save_png(np.concatenate(rows, 0), out)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--size", type=int, default=384, help="canvas long side the sample is painted at, px")
@@ -169,7 +192,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--primitive", default=None, help="primitive binary for docs/images/vs_primitive.png")
     ap.add_argument("--work", default=None, help="keep the paintings and renders here")
     ap.add_argument("--blender-render", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--strokes-only", action="store_true", help="only docs/images/strokes.png")
     args = ap.parse_args(argv)
+    if args.strokes_only:
+        print("wrote", stroke_sheet())
+        return 0
     if args.blender_render:
         blender_render(Path(args.blender_render), args.size)
         return 0
@@ -181,6 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     (work / "runs.json").write_text(json.dumps(runs, indent=1))
     subprocess.run([sys.executable, __file__, "--blender-render", str(work), "--size", str(args.size)],
                    check=True, cwd=ROOT)
+    print("wrote", stroke_sheet())
     print("wrote", compose_gallery(work, runs, args))
     if args.primitive:
         print("wrote", compare_primitive(work, args))
