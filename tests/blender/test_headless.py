@@ -30,6 +30,6 @@ def test_headless_reports_bad_input_in_one_line(tmp_path: Path) -> None:
     run = subprocess.run([sys.executable, "-m", "blender_neural_painter", "paint", str(tmp_path / "nope.png"),
                           "--out", str(tmp_path / "x.blend")], capture_output=True, text=True, timeout=120,
                          cwd=str(ROOT))
-    assert run.returncode == 1
+    assert run.returncode == 2
     assert "error: image file" in run.stderr and "does not exist" in run.stderr
     assert not (tmp_path / "x.blend").exists()
