@@ -181,7 +181,7 @@ class PaintJob:
     def _handle(self, ev: dict[str, Any]) -> None:
         kind = ev.get("event")
         if kind == "hello":
-            self.engine_info = {k: ev.get(k) for k in ("torch", "device", "protocol")}
+            self.engine_info = {k: ev.get(k) for k in ("torch", "device", "protocol", "python", "numpy")}
             if ev.get("texture"):
                 self.texture = decode_array(ev["texture"])
             self.status = f"Painting on {ev.get('device', 'cpu')}..."

@@ -33,7 +33,8 @@ level already sent stays valid.
 
 events (stdout)::
 
-    {"event": "hello", "protocol": 1, "torch": "2.x", "device": "cpu", "texture": array}
+    {"event": "hello", "protocol": 1, "torch": "2.x", "device": "cpu", "texture": array,
+     "python": "3.13.0", "numpy": "2.2.6"}
     {"event": "init", "strokes": {StrokeSet JSON}, "geometry": {...}}   (Refine only)
     {"event": "level_started", "level": 1, "levels": 3, "strokes": 40}
     {"event": "progress", "fraction": 0.4, "level": 1, "loss": 0.12}
@@ -292,7 +293,7 @@ def _load(request: dict[str, Any]) -> np.ndarray:
 
 
 def _hello(channel: Channel, request: dict[str, Any]) -> None:
-    info: dict[str, Any] = {"protocol": PROTOCOL}
+    info: dict[str, Any] = {"protocol": PROTOCOL, "python": sys.version.split()[0], "numpy": np.__version__}
     try:
         import torch
 
