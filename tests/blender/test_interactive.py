@@ -46,6 +46,20 @@ def tick_until(op: Any, ctx: Any, done: Any, limit: float = 120.0) -> set[str]:
     return result
 
 
+def running(scene: Any, image: Path, test_options: str = '{"delay": 0.3}') -> tuple[Any, Any, Any, dict[str, int]]:
+    """A modal Paint run that has written its first level: operator, context, job and
+    the data-block counts from before it started."""
+    from blender_neural_painter import jobs
+
+    settings(scene, image)
+    before = counts()
+    op, ctx = paint_op(test_options), standins.ui_context()
+    assert op.invoke(ctx, None) == {"RUNNING_MODAL"}
+    job = jobs.active_job()
+    assert tick_until(op, ctx, lambda: job.strokes_written > 0) == {"RUNNING_MODAL"}
+    return op, ctx, job, before
+
+
 def assert_torn_down(ctx: Any, job: Any) -> None:
     from blender_neural_painter import jobs
 
@@ -80,13 +94,9 @@ def test_modal_paint_runs_to_the_end(scene: Any, image_path: Path) -> None:
 
 
 def test_esc_keeps_the_strokes_painted_so_far(scene: Any, image_path: Path) -> None:
-    from blender_neural_painter import gpencil, jobs
+    from blender_neural_painter import gpencil
 
-    settings(scene, image_path)
-    op, ctx = paint_op('{"delay": 0.4}'), standins.ui_context()
-    assert op.invoke(ctx, None) == {"RUNNING_MODAL"}
-    job = jobs.active_job()
-    assert tick_until(op, ctx, lambda: job.strokes_written > 0) == {"RUNNING_MODAL"}
+    op, ctx, job, _ = running(scene, image_path, '{"delay": 0.4}')
     assert op.modal(ctx, ESC) == {"RUNNING_MODAL"} and job.cancel_requested
     assert tick_until(op, ctx, lambda: False) == {"FINISHED"}
     assert_torn_down(ctx, job)
@@ -100,17 +110,13 @@ def test_cancel_escalates_to_terminate_then_kill(scene: Any, image_path: Path, i
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """A worker stuck in a long step ignores the polite cancel: SIGTERM stops it, and one
     that ignores SIGTERM too is killed; the ticks never wait for it."""
-    from blender_neural_painter import gpencil, jobs
+    from blender_neural_painter import gpencil
     from blender_neural_painter.bridge import Worker
 
     monkeypatch.setattr(Worker, "terminate_after", 0.3)
     monkeypatch.setattr(Worker, "kill_after", 1.0)
-    settings(scene, image_path)
     options = '{"hang_after_level": 1, "ignore_sigterm": %s}' % ("true" if ignore_sigterm else "false")
-    op, ctx = paint_op(options), standins.ui_context()
-    assert op.invoke(ctx, None) == {"RUNNING_MODAL"}
-    job = jobs.active_job()
-    tick_until(op, ctx, lambda: job.strokes_written > 0)
+    op, ctx, job, _ = running(scene, image_path, options)
     assert bpy.ops.neural_painter.cancel.poll()
     assert bpy.ops.neural_painter.cancel() == {"FINISHED"}  # the panel's Cancel button
     assert tick_until(op, ctx, lambda: False) == {"FINISHED"}
@@ -147,14 +153,9 @@ def test_an_exception_while_writing_ends_the_run_and_leaves_the_scene(scene: Any
 
 
 def test_painting_deleted_mid_run(scene: Any, image_path: Path) -> None:
-    from blender_neural_painter import gpencil, jobs
+    from blender_neural_painter import gpencil
 
-    settings(scene, image_path)
-    before = counts()
-    op, ctx = paint_op('{"delay": 0.3}'), standins.ui_context()
-    assert op.invoke(ctx, None) == {"RUNNING_MODAL"}
-    job = jobs.active_job()
-    tick_until(op, ctx, lambda: job.strokes_written > 0)
+    op, ctx, job, before = running(scene, image_path)
     data = job.obj.data
     bpy.data.objects.remove(job.obj)  # the artist deletes it (or undoes) while it paints
     gpencil.gp_datablocks().remove(data)
@@ -167,12 +168,7 @@ def test_painting_deleted_mid_run(scene: Any, image_path: Path) -> None:
 def test_blender_closing_the_operator_ends_the_run(scene: Any, image_path: Path) -> None:
     from blender_neural_painter import jobs
 
-    settings(scene, image_path)
-    before = counts()
-    op, ctx = paint_op('{"delay": 0.3}'), standins.ui_context()
-    assert op.invoke(ctx, None) == {"RUNNING_MODAL"}
-    job = jobs.active_job()
-    tick_until(op, ctx, lambda: job.strokes_written > 0)
+    op, ctx, job, before = running(scene, image_path)
     op.cancel(ctx)  # a file is loaded, or Blender quits
     assert_torn_down(ctx, job)
     assert job.error == jobs.CLOSED_BY_BLENDER and counts() == before and not orphans()
