@@ -26,8 +26,7 @@ TAG = "neural_painter"
 CANVAS_LAYER = "Canvas"
 PARAM_ATTR = "np_param_{:02d}"
 ORDER_ATTR = "np_order"  # 1-based painting order; 0 marks a stroke drawn by hand
-BRISTLE_IMAGE = "NP Bristle"
-MATERIAL_NAMES = {"marker": "NP Marker", "watercolor": "NP Watercolor", "oil": "NP Oil",
+MATERIAL_NAMES = {"marker": "NP Marker", "watercolor": "NP Watercolor",
                   "tape": "NP Tape", "canvas": "NP Canvas"}
 
 #: Grease Pencil's soft edge (smoothstep((1 - d/R) ** (10 softness))) has a different
@@ -138,6 +137,7 @@ class StrokeBatch:
     cap: str = "round"
     softness: float = 0.0
     textured: bool = False
+    levels: np.ndarray | None = None  # [N] oil texture level of each stroke (its material)
 
     def __len__(self) -> int:
         return int(self.points.shape[0])
@@ -145,7 +145,8 @@ class StrokeBatch:
     def subset(self, rows: slice | np.ndarray, order: np.ndarray) -> "StrokeBatch":
         """These strokes with these painting-order numbers (0-based)."""
         return replace(self, points=self.points[rows], radius=self.radius[rows], rgba=self.rgba[rows],
-                       params=self.params[rows], order=np.asarray(order))
+                       params=self.params[rows], order=np.asarray(order),
+                       levels=None if self.levels is None else np.asarray(self.levels)[rows])
 
 
 @dataclass
@@ -168,47 +169,42 @@ def gp_softness(softness: float) -> tuple[float, float]:
 
 # --- materials -------------------------------------------------------------------------
 
-def ensure_bristle_image(texture: np.ndarray | None, created: Created) -> Any:
-    """The oil brush texture as a packed image, built from ``core.texture`` numbers
-    (no image file ships with the add-on). Shared by every oil painting."""
-    existing = bpy.data.images.get(BRISTLE_IMAGE)
+#: Share of the texture's colour in an oil stroke (Grease Pencil's stroke mix factor is
+#: 1 minus it). Must equal ``core.texture.OIL_MIX``; the add-on's tests check it.
+OIL_TEXTURE_MIX = 0.35
+OIL_MATERIAL = "NP Oil {}"
+OIL_IMAGE = "NP Oil Texture {}"
+
+
+def ensure_oil_image(level: int, textures: np.ndarray | None, created: Created) -> Any:
+    """Oil texture ``level`` as a packed image, built from ``core.texture`` numbers sent by
+    the worker (no image file ships with the add-on). Shared by every oil painting."""
+    name = OIL_IMAGE.format(level + 1)
+    existing = bpy.data.images.get(name)
     if existing is not None and existing.get(TAG):
         return existing
-    if texture is None:
+    if textures is None:
         raise ValueError("the oil texture was not sent by the worker")
-    tex = np.asarray(texture, np.float32)
-    rows, cols = tex.shape
-    img: Any = bpy.data.images.new(BRISTLE_IMAGE, width=cols, height=rows, alpha=True, float_buffer=False)
+    tex = np.asarray(textures, np.float32)[level]  # [rows, cols, RGBA]: sRGB grey, dry stencil
+    rows, cols = tex.shape[:2]
+    img: Any = bpy.data.images.new(name, width=cols, height=rows, alpha=True, float_buffer=False)
     img[TAG] = 1
-    # Set colour space first: changing it later reloads the (generated) buffer.
-    if "Non-Color" in _colorspaces(img):
-        img.colorspace_settings.name = "Non-Color"
     img.alpha_mode = "STRAIGHT"
-    # GP maps a stroke texture's v = 0 (the bottom image row) to the stroke's right-hand
-    # side, which with Blender's z up is core's v = +1: flip the rows. Along the stroke,
-    # GP's u depends on length and radius in ways core cannot mirror, so the image holds
-    # each row's mean over u (the bristle streaks, which dominate the look) and is the
-    # same whatever u GP picks.
-    profile = tex[::-1].mean(axis=1, keepdims=True)
-    rgba = np.ones((rows, cols, 4), np.float32)
-    rgba[..., 3] = np.broadcast_to(profile, (rows, cols))
-    img.pixels.foreach_set(rgba.ravel())
+    # Grease Pencil maps a stroke texture's v = 0 (the bottom image row) to the stroke's
+    # right-hand side, which with Blender's z up is core's v = +1: flip the rows. Along
+    # the stroke, the strokes' own u_scale and u_translation map the image tip to tip.
+    img.pixels.foreach_set(np.ascontiguousarray(tex[::-1]).ravel())
     img.update()
     img.pack()
     created.images.append(img)
     return img
 
 
-def _colorspaces(img: Any) -> list[str]:
-    prop = img.colorspace_settings.bl_rna.properties["name"]
-    return [e.identifier for e in prop.enum_items]
-
-
-def ensure_material(style: str, created: Created, texture: np.ndarray | None = None) -> Any:
-    """The shared material for a style: reused across runs so painting twice does not
-    fill the file with duplicates. Colour comes from vertex colours, so the material
-    itself stays white."""
-    name = MATERIAL_NAMES[style]
+def ensure_material(style: str, created: Created, texture: np.ndarray | None = None, level: int = 0) -> Any:
+    """The shared material for a style (for oil, one per texture level): reused across
+    runs so painting twice does not fill the file with duplicates. Colour comes from
+    vertex colours, so the material itself stays white."""
+    name = OIL_MATERIAL.format(level + 1) if style == "oil" else MATERIAL_NAMES[style]
     mat = bpy.data.materials.get(name)
     if mat is not None and mat.get(TAG) == style and mat.grease_pencil is not None:
         return mat
@@ -221,12 +217,25 @@ def ensure_material(style: str, created: Created, texture: np.ndarray | None = N
     g.mode = "LINE"
     g.color = (1.0, 1.0, 1.0, 1.0)
     if style == "oil":
+        # Colour = (1 - mix) vertex colour + mix texture grey; the texture's alpha (the
+        # dry brush) masks the stroke. UV factor 1 (500 / pixel size): u is the strokes'.
         g.stroke_style = "TEXTURE"
-        g.stroke_image = ensure_bristle_image(texture, created)
-        # Full vertex colour; the texture only modulates alpha (a bristle stencil).
-        g.mix_stroke_factor = 1.0
-        g.pixel_size = 1.0
+        g.stroke_image = ensure_oil_image(level, texture, created)
+        g.mix_stroke_factor = 1.0 - OIL_TEXTURE_MIX
+        g.pixel_size = 500.0
     return mat
+
+
+def oil_uv(positions: np.ndarray, image_cols: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-stroke (u_scale, u_translation) that map a 2-point stroke's texture from the
+    tip of its start cap (the image's first content column) to the tip of its end cap
+    (the last), as core's renderers map it: Grease Pencil's u runs linearly over the
+    drawn quad, caps included, from u at the first point to u at the second, and
+    u = u_scale * (length so far) + u_translation. The image repeats its first and last
+    columns once, so the content spans columns 1 .. cols - 2."""
+    length = np.linalg.norm(positions[:, -1] - positions[:, 0], axis=-1)
+    scale = (image_cols - 2) / image_cols / np.maximum(length, 1e-9)
+    return scale.astype(np.float32), np.full(len(positions), 1.0 / image_cols, np.float32)
 
 
 def material_slot(data: Any, mat: Any) -> int:
@@ -247,9 +256,10 @@ def _attr(drawing: Any, name: str, dtype: str, domain: str) -> Any:
 
 
 def write_strokes(drawing: Any, positions: np.ndarray, radius: np.ndarray, colors: np.ndarray,
-                  opacity: np.ndarray, material_index: int, flat_caps: bool = False,
+                  opacity: np.ndarray, material_index: int | np.ndarray, flat_caps: bool = False,
                   softness: float = 0.0, params: np.ndarray | None = None,
-                  order: np.ndarray | None = None, u_scale: np.ndarray | None = None) -> None:
+                  order: np.ndarray | None = None, u_scale: np.ndarray | None = None,
+                  u_translation: np.ndarray | None = None) -> None:
     """Append N strokes of K points each (positions [N,K,3], radius/opacity [N,K],
     linear colours [N,K,4]) to ``drawing`` with whole-array writes."""
     n, k = radius.shape
@@ -291,6 +301,8 @@ def write_strokes(drawing: Any, positions: np.ndarray, radius: np.ndarray, color
         put_curves("softness", "FLOAT", float(softness))
     if u_scale is not None:
         put_curves("u_scale", "FLOAT", u_scale)
+    if u_translation is not None:
+        put_curves("u_translation", "FLOAT", u_translation)
     if params is not None:
         for j in range(params.shape[1]):
             put_curves(PARAM_ATTR.format(j), "FLOAT", params[:, j])
@@ -352,20 +364,38 @@ def add_level(obj: Any, batch: StrokeBatch, canvas: Canvas, created: Created, fr
     return layer
 
 
-def _write_batch(drawing: Any, obj: Any, batch: StrokeBatch, canvas: Canvas,
-                 created: Created, texture: np.ndarray | None) -> None:
-    mat = ensure_material(canvas.style, created, texture)
-    slot = material_slot(obj.data, mat)
-    s = canvas.scale
+def _batch_arrays(obj: Any, batch: StrokeBatch, canvas: Canvas, created: Created,
+                  texture: np.ndarray | None) -> dict[str, Any]:
+    """What :func:`write_strokes` needs for a batch, in object space: positions, radii
+    (grown for soft edges), linear colours, opacity, material slots (one per oil
+    texture level) and the oil texture's u mapping."""
+    if batch.textured:
+        levels = np.zeros(len(batch), np.int64) if batch.levels is None else np.asarray(batch.levels, np.int64)
+        slots = {int(k): material_slot(obj.data, ensure_material(canvas.style, created, texture, int(k)))
+                 for k in np.unique(levels)}
+        material: int | np.ndarray = np.array([slots[int(k)] for k in levels], np.int32)
+    else:
+        material = material_slot(obj.data, ensure_material(canvas.style, created, texture))
+    grow, soft = gp_softness(batch.softness)
+    positions = canvas.to_world(batch.points)
     colors = np.empty(batch.rgba.shape, np.float32)
     colors[..., :3] = srgb_to_linear(batch.rgba[..., :3])
     colors[..., 3] = 1.0  # vertex colour replaces the (white) material colour
-    u_scale = None
-    grow, soft = gp_softness(batch.softness)
-    write_strokes(drawing, canvas.to_world(batch.points), batch.radius * (s * grow), colors,
-                  batch.rgba[..., 3], slot, flat_caps=batch.cap == "flat",
-                  softness=soft, params=batch.params,
-                  order=batch.order, u_scale=u_scale)
+    u_scale = u_translation = None
+    if batch.textured and len(batch):
+        cols = np.asarray(texture).shape[2] if texture is not None else 130
+        u_scale, u_translation = oil_uv(positions, cols)
+    return {"positions": positions, "radius": batch.radius * (canvas.scale * grow), "colors": colors,
+            "opacity": batch.rgba[..., 3], "material_index": material, "flat_caps": batch.cap == "flat",
+            "softness": soft, "u_scale": u_scale, "u_translation": u_translation}
+
+
+def _write_batch(drawing: Any, obj: Any, batch: StrokeBatch, canvas: Canvas,
+                 created: Created, texture: np.ndarray | None) -> None:
+    a = _batch_arrays(obj, batch, canvas, created, texture)
+    write_strokes(drawing, a["positions"], a["radius"], a["colors"], a["opacity"], a["material_index"],
+                  flat_caps=a["flat_caps"], softness=a["softness"], params=batch.params, order=batch.order,
+                  u_scale=a["u_scale"], u_translation=a["u_translation"])
 
 
 def level_layers(obj: Any) -> list[tuple[int, Any, Any]]:
@@ -463,8 +493,10 @@ def setup_keyframes(obj: Any, start: int, duration: int, every: int, canvas: Can
                 drawing.remove_strokes()
             m = min(visible, n)
             write_strokes(drawing, d["positions"][:m], d["radius"][:m], d["colors"][:m],
-                          d["opacity"][:m], d["material_index"], d["flat_caps"], d["softness"],
-                          d["params"][:m], d["order"][:m] - 1, d["u_scale"][:m] if d["u_scale"] is not None else None)
+                          d["opacity"][:m], d["material_index"][:m], d["flat_caps"], d["softness"],
+                          d["params"][:m], d["order"][:m] - 1,
+                          d["u_scale"][:m] if d["u_scale"] is not None else None,
+                          d["u_translation"][:m] if d["u_translation"] is not None else None)
             if visible >= n:
                 break
         done += n
@@ -512,7 +544,8 @@ def read_drawing(drawing: Any, canvas: Canvas) -> dict[str, Any]:
         if d else np.zeros((n, 0), np.float32)
     soft = _get_curves(drawing, "softness", n, 0.0)
     caps = _get_curves(drawing, "start_cap", n, 0, np.int32)
-    u_attr = drawing.attributes.get("u_scale")
+    optional = {name: _get_curves(drawing, name, n, default) if drawing.attributes.get(name) is not None else None
+                for name, default in (("u_scale", 1.0), ("u_translation", 0.0))}
     return {
         "positions": pos[idx] if n else np.zeros((0, 0, 3), np.float32),
         "radius": rad[idx] if n else np.zeros((0, 0), np.float32),
@@ -521,10 +554,11 @@ def read_drawing(drawing: Any, canvas: Canvas) -> dict[str, Any]:
         "sizes": sizes,
         "params": params,
         "order": _get_curves(drawing, ORDER_ATTR, n, 0, np.int32),
-        "material_index": int(mats[0]) if n else 0,
+        "material_index": mats,
         "flat_caps": bool(caps.any()),
         "softness": float(soft.max()) if n else 0.0,
-        "u_scale": _get_curves(drawing, "u_scale", n, 1.0) if u_attr is not None else None,
+        "u_scale": optional["u_scale"],
+        "u_translation": optional["u_translation"],
         "canvas": canvas,
     }
 
@@ -568,17 +602,20 @@ def replace_strokes(obj: Any, canvas: Canvas, batch: StrokeBatch, created: Creat
         counts = [len(layer.get_frame_at(f).drawing.strokes) for f in numbers]
         latest = layer.get_frame_at(numbers[-1]).drawing
         plan.append((layer, numbers, counts, n, _get_curves(latest, ORDER_ATTR, n, 0, np.int32)))
-    ensure_material(canvas.style, created, texture)  # fails here, before anything changed
+    a = _batch_arrays(obj, batch, canvas, created, texture)  # fails here, before anything changed
+    material = np.broadcast_to(np.asarray(a["material_index"], np.int32), (len(batch),))
     start = 0
     for layer, numbers, counts, n, order in plan:
-        first = start
+        rows = slice(start, start + n)
         start += n
         for f, count in zip(numbers, counts):
             m = n if f == numbers[-1] else min(count, n)
             layer.frames.remove(f)
             drawing = layer.frames.new(f).drawing
-            _write_batch(drawing, obj, batch.subset(slice(first, first + m), order[:m] - 1), canvas, created,
-                         texture)
+            uv = {k: a[k][rows][:m] if a[k] is not None else None for k in ("u_scale", "u_translation")}
+            write_strokes(drawing, a["positions"][rows][:m], a["radius"][rows][:m], a["colors"][rows][:m],
+                          a["opacity"][rows][:m], material[rows][:m], flat_caps=a["flat_caps"],
+                          softness=a["softness"], params=batch.params[rows][:m], order=order[:m] - 1, **uv)
 
 
 # --- clean-up --------------------------------------------------------------------------

@@ -31,7 +31,7 @@ def decode_batch(ev: dict[str, Any], first_order: int = 0) -> gpencil.StrokeBatc
     params = np.asarray([s["params"] for s in strokes["strokes"]], np.float32).reshape(n, -1)
     level = int(ev.get("level", strokes["strokes"][0].get("level", 1) if n else 1))
     return gpencil.StrokeBatch(level, points, radius, rgba, params, np.arange(first_order, first_order + n),
-                               str(geo["cap"]), float(geo["softness"]), bool(geo["textured"]))
+                               str(geo["cap"]), float(geo["softness"]), bool(geo["textured"]), _levels(geo, n))
 
 
 def stroke_levels(ev: dict[str, Any]) -> np.ndarray:
@@ -198,6 +198,10 @@ class PaintJob:
             self.received.append(ev["strokes"])
             self._write_strokes(ev, by_level=False)
             self.status = f"Level {ev.get('level')} painted ({self.strokes_written} strokes)"
+        elif kind == "refine_started":
+            self.status = f"Refining all {ev.get('strokes')} strokes together"
+        elif kind == "refined":
+            self._refine_written(ev)
         elif kind == "done":
             self.done = True
         elif kind == "cancelled":
@@ -234,12 +238,33 @@ class PaintJob:
             self.strokes_written += idx.size
         self.obj.data.update_tag()
 
+    def _refine_written(self, ev: dict[str, Any]) -> None:
+        """The engine's final pass moved every stroke: rewrite them in place (same
+        strokes, order and layers). Were the run stopped before this, the strokes
+        written level by level stand as they are."""
+        if self.obj is None or self.canvas is None:
+            return
+        gpencil.replace_strokes(self.obj, self.canvas, decode_batch(ev), self.created, self.texture)
+        # What the painting holds now, level by level, as the level events gave it.
+        by_level: dict[int, list[Any]] = {}
+        for stroke in ev["strokes"]["strokes"]:
+            by_level.setdefault(int(stroke.get("level", 1)), []).append(stroke)
+        self.received = [dict(ev["strokes"], strokes=by_level.get(int(d["strokes"][0]["level"]), []))
+                         for d in self.received if d["strokes"]]
+
     def _animate(self) -> None:
         a = self.animation
         if a.mode == "BUILD":
             gpencil.setup_build(self.obj, a.start, a.duration, self.created)
         elif a.mode == "KEYFRAMES" and self.canvas is not None:
             gpencil.setup_keyframes(self.obj, a.start, a.duration, a.every, self.canvas, self.created)
+
+
+def _levels(geo: dict[str, Any], n: int) -> np.ndarray:
+    """Each stroke's oil texture level from the worker's geometry (0 where none is sent)."""
+    if geo.get("levels") is None:
+        return np.zeros(n, np.int64)
+    return np.rint(decode_array(geo["levels"])).astype(np.int64).reshape(n)
 
 
 class RestyleJob(PaintJob):

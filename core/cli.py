@@ -57,7 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
     paint.add_argument("--ot-weight", type=_float, default=None, help="weight of the optimal-transport loss (default: per style)")
     paint.add_argument("--renderer", default="analytic", help="analytic (default) or neural")
     paint.add_argument("--weights", default=None, help="neural renderer weights file (default weights/STYLE.pt)")
-    paint.add_argument("--iterations", type=_positive_int, default=None, help="optimisation steps per round of strokes (default 20)")
+    paint.add_argument("--iterations", type=_positive_int, default=None, help="optimisation steps per round of new strokes (default 10)")
+    paint.add_argument("--refine", type=_positive_int, default=None, help="steps of the final pass over all strokes together (default 60; 0: off)")
+    paint.add_argument("--min-alpha", type=_float, default=None, help="lowest stroke opacity, 0.05-1 (default: 1 for oil, opaque paint; 0.3 otherwise)")
     paint.add_argument("--out", required=True, help="output directory (created if missing)")
     paint.add_argument("--render-size", type=_positive_int, default=None, help="long side of painting.png/.svg, px (default --size)")
     paint.add_argument("--animation", default="gif", choices=("gif", "webp", "none"), help="format of the stroke-by-stroke animation")
@@ -186,7 +188,8 @@ def cmd_paint(args: argparse.Namespace) -> int:
     options = PaintOptions(style=args.style, strokes=args.strokes, levels=args.levels, size=args.size,
                            seed=args.seed, device=args.device, background=args.background,
                            ot_weight=args.ot_weight, renderer=args.renderer, iterations=args.iterations,
-                           weights=args.weights, **_style_options(args))
+                           refine=args.refine, min_alpha=args.min_alpha, weights=args.weights,
+                           **_style_options(args))
     options.validate()
     image = load_image(args.image, max_side=max(args.size, 1024))
     _check_writable_dir(out)
@@ -211,7 +214,7 @@ def cmd_stylize(args: argparse.Namespace) -> int:
 
 def _run_events(events, args: argparse.Namespace, out: Path) -> int:
     """Drive a painting generator with a progress bar; write what there is, even on Ctrl-C."""
-    from .events import Done, LevelDone, LevelStarted, Progress
+    from .events import Done, LevelDone, LevelStarted, Progress, Refined, RefineStarted
 
     bar = ProgressBar(sys.stderr, enabled=not args.quiet)
     painted = None
@@ -224,6 +227,10 @@ def _run_events(events, args: argparse.Namespace, out: Path) -> int:
                 bar.update(event.fraction, level_text)
             elif isinstance(event, LevelDone):
                 painted = event.painted
+            elif isinstance(event, RefineStarted):
+                level_text = f"refining all {event.strokes} strokes together"
+            elif isinstance(event, Refined):
+                painted = event.strokes
             elif isinstance(event, Done):
                 painted = event.strokes
                 bar.update(1.0, f"done: {len(painted)} strokes in {event.seconds:.1f}s")

@@ -30,9 +30,25 @@ class LevelDone:
 
 
 @dataclass
+class RefineStarted:
+    """The final pass over every stroke of the run begins (after the last LevelDone)."""
+
+    strokes: int
+    steps: int
+
+
+@dataclass
+class Refined:
+    """The final pass moved every stroke of the run: ``strokes`` replaces what the
+    LevelDone events gave (same strokes, same order, same levels)."""
+
+    strokes: StrokeSet
+
+
+@dataclass
 class Done:
     strokes: StrokeSet  # the whole painting
     seconds: float
 
 
-Event = LevelStarted | Progress | LevelDone | Done
+Event = LevelStarted | Progress | LevelDone | RefineStarted | Refined | Done

@@ -31,12 +31,16 @@ compositing (see "Linear light" below).
   smallest signed distance while SVG paints the later segment on top.
 * Flat caps (tape): the 2-point stroke is the polygon of the rotated rectangle (exact).
   Longer flat strokes are the round shape clipped by the two end half-planes.
-* Oil texture: the bristle texture is embedded once as a base64 PNG (white, with the
-  texture in the alpha channel, padded by repeating its edge texels so clamp-to-edge
-  holds at the anti-aliased border) and every oil stroke gets a ``mask`` that places it
-  in the stroke's frame (u along, v across) with one affine matrix - the same
-  mapping as the reference renderer; the viewer's image smoothing stands in for its
-  bilinear sample.
+* Oil texture: each texture level in use is embedded once as a base64 PNG (the grey
+  shading T in RGB, the dry stencil D in alpha, padded by repeating its edge texels so
+  clamp-to-edge holds at the anti-aliased border). Every oil stroke gets a ``mask``
+  that places its level's image in the stroke's frame (u along, v across) with one
+  affine matrix - the same mapping as the reference renderer - and the same image,
+  clipped to the stroke and at opacity ``OIL_MIX``, laid over its colour: exactly the
+  model's (1 - m) V + m T where the brush is loaded (D = 1); in the dry tail the
+  viewer mixes by m D instead. A viewer samples images bilinearly without mipmaps, so
+  each stroke places the mip level a GPU would pick for its size, and it mixes in
+  sRGB, so the overlay's opacity is fitted to the model's linear-light mix.
 * Soft edges (watercolour, softness 0.5): the model fades coverage linearly from 1 to 0
   over e = softness * radius, centred on the outline. The SVG blurs the stroke's group
   with ``feGaussianBlur``; sigma = sqrt(max(0, (0.31 e)^2 - 1/12)) px, where 0.31 e is
@@ -89,11 +93,11 @@ from .colour import linear_to_srgb, srgb_to_linear
 from .errors import PainterError
 from .reference import output_size, render, stroke_layers
 from .styles import Geometry
-from .texture import bristle_texture
+from .texture import OIL_MIX, TEXTURE_COLS, TEXTURE_ROWS, mip_chain, mip_level, stroke_levels
 
-#: Texels of padding (edge repeated) around the embedded bristle texture.
-_PAD_ROWS = 16
-_PAD_COLS = 32
+#: Texels of padding (edge repeated) around the embedded oil textures: a stroke's mip
+#: level has texels of at least a pixel, so this covers its anti-aliased edge.
+_PAD_TEXELS = 4
 #: sigma of the Gaussian that best fits a linear ramp of width e, as a fraction of e.
 _RAMP_SIGMA = 0.31
 #: Long side (px) at most of the render that stroke opacities are fitted on.
@@ -271,15 +275,37 @@ def _linear_stops(c0, c1) -> list[tuple[float, np.ndarray]]:
     return [(i / _STOP_GRID, exact[i]) for i in chosen]
 
 
-def _texture_png() -> tuple[str, int, int]:
-    tex = bristle_texture()
-    padded = np.pad(tex, ((_PAD_ROWS, _PAD_ROWS), (_PAD_COLS, _PAD_COLS)), mode="edge")
-    rgba = np.empty(padded.shape + (4,), np.uint8)
-    rgba[..., :3] = 255
-    rgba[..., 3] = np.clip(np.round(padded * 255), 0, 255).astype(np.uint8)
+def _texture_png(level: int, lod: int) -> tuple[str, int, int]:
+    """Mip ``lod`` of oil texture ``level`` as a base64 PNG: the grey shading in RGB (sRGB),
+    the dry stencil in alpha, padded by repeating its edge texels so clamp-to-edge holds
+    at the anti-aliased border. A viewer samples it bilinearly without mipmaps, so each
+    stroke gets the mip level a GPU would pick for its size."""
+    tex = mip_chain()[lod][level]  # [2, r, c]: linear grey, stencil
+    rgba = np.empty(tex.shape[1:] + (4,), np.float64)
+    rgba[..., :3] = linear_to_srgb(tex[0])[..., None]
+    rgba[..., 3] = tex[1]
+    padded = np.pad(np.clip(np.round(rgba * 255), 0, 255).astype(np.uint8),
+                    ((_PAD_TEXELS, _PAD_TEXELS), (_PAD_TEXELS, _PAD_TEXELS), (0, 0)), mode="edge")
     buf = io.BytesIO()
-    Image.fromarray(rgba, "RGBA").save(buf, format="PNG", optimize=True)
+    Image.fromarray(padded, "RGBA").save(buf, format="PNG", optimize=True)
     return base64.b64encode(buf.getvalue()).decode("ascii"), padded.shape[1], padded.shape[0]
+
+
+def _shade_opacity(rgb: np.ndarray, level: int, lod: int) -> float:
+    """Opacity of the grey shading laid over an oil stroke's colour (sRGB ``rgb`` at its
+    two ends) for a viewer that mixes in sRGB: the m' for which (1 - m') V + m' T in
+    sRGB comes closest (least squares over the texels, weighted by the stencil) to
+    the model's (1 - m) V + m T in linear light."""
+    tex = mip_chain()[lod][level]
+    t_lin, dry = tex[0], tex[1]
+    u = (np.arange(t_lin.shape[1]) + 0.5) / t_lin.shape[1]
+    v_lin = srgb_to_linear(rgb[0])[:, None] * (1 - u) + srgb_to_linear(rgb[-1])[:, None] * u  # [3, c]
+    target = linear_to_srgb((1 - OIL_MIX) * v_lin[:, None, :] + OIL_MIX * t_lin[None])
+    v_s = linear_to_srgb(v_lin)[:, None, :]
+    d = np.round(linear_to_srgb(t_lin) * 255)[None] / 255 - v_s
+    w = dry[None]
+    den = float((w * d * d).sum())
+    return OIL_MIX if den < 1e-12 else float(np.clip((w * d * (target - v_s)).sum() / den, 0.0, 1.0))
 
 
 def _soft_sigma(radius_px: float, softness: float) -> float:
@@ -329,12 +355,10 @@ def svg_text(geometry: Geometry, width: int, height: int, background=(1, 1, 1)) 
     defs: list[str] = []
     body: list[str] = []
     filters: dict[str, str] = {}
-    tex_rows, tex_cols = bristle_texture().shape
+    tex_rows, tex_cols = TEXTURE_ROWS, TEXTURE_COLS
     opacity = srgb_opacities(geometry, width, height, background)
-    if geometry.textured and len(geometry):
-        data, pw, ph = _texture_png()
-        defs.append(f'<image id="tex" width="{pw}" height="{ph}" preserveAspectRatio="none" '
-                    f'xlink:href="data:image/png;base64,{data}"/>')
+    levels = stroke_levels(geometry.rgba[..., :3]) if geometry.textured else np.zeros(0, np.int64)
+    images: set[tuple[int, int]] = set()
     f = _num
     for s in range(len(geometry)):
         pts = geometry.points[s].astype(np.float64) * long_px
@@ -395,15 +419,28 @@ def svg_text(geometry: Geometry, width: int, height: int, background=(1, 1, 1)) 
             perp = np.array([-n[1], n[0]])
             r0 = max(float(rad[0]), 1e-6)
             length = float(np.hypot(*(p1 - p0)))
-            sx = (length + 2 * r0) / tex_cols  # px per texel along
-            sy = 2 * r0 / tex_rows  # px per texel across
-            origin = p0 - n * (r0 + _PAD_COLS * sx) - perp * (r0 + _PAD_ROWS * sy)
+            k = int(levels[s])
+            lod = int(round(float(mip_level(np.array([2 * r0]), np.array([length + 2 * r0]))[0])))
+            if (k, lod) not in images:
+                images.add((k, lod))
+                data, pw, ph = _texture_png(k, lod)
+                defs.append(f'<image id="tex{k}_{lod}" width="{pw}" height="{ph}" preserveAspectRatio="none" '
+                            f'xlink:href="data:image/png;base64,{data}"/>')
+            sx = (length + 2 * r0) / (tex_cols >> lod)  # px per texel along
+            sy = 2 * r0 / (tex_rows >> lod)  # px per texel across
+            origin = p0 - n * (r0 + _PAD_TEXELS * sx) - perp * (r0 + _PAD_TEXELS * sy)
             mat = (n[0] * sx, n[1] * sx, perp[0] * sy, perp[1] * sy, origin[0], origin[1])
-            defs.append(f'<mask id="m{s}" mask-type="alpha">'
-                        f'<use xlink:href="#tex" transform="matrix('
-                        + " ".join(f"{v:.5g}" if i < 4 else f(v) for i, v in enumerate(mat))
-                        + ')"/></mask>')
+            place = (f'xlink:href="#tex{k}_{lod}" transform="matrix('
+                     + " ".join(f"{v:.5g}" if i < 4 else f(v) for i, v in enumerate(mat)) + ')"')
+            # The dry stencil masks the whole stroke; the grey shading is laid over the
+            # colour, inside the stroke's outline, at the share that looks like the
+            # model's linear-light mix in a viewer that mixes in sRGB.
+            defs.append(f'<mask id="m{s}" mask-type="alpha"><use {place}/></mask>')
+            defs.append(f'<clipPath id="k{s}"><path d="{"".join(shapes)}"/></clipPath>')
             attrs.append(f'mask="url(#m{s})"')
+            # (The clip goes on a group: on the <use> it would be read in texel units.)
+            inner.append(f'<g clip-path="url(#k{s})" opacity="{_shade_opacity(rgb, k, lod):.3f}">'
+                         f'<use {place}/></g>')
         body.append(f'<g {" ".join(attrs)}>' + "".join(inner) + "</g>")
     head = (f'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
             f'version="1.1" width="{width}" height="{height}" viewBox="0 0 {width} {height}">')

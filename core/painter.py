@@ -26,9 +26,11 @@ import torch.nn.functional as F
 from . import raster
 from .devices import pick_device
 from .errors import PainterError
-from .events import Done, Event, LevelDone, LevelStarted, Progress
+from .events import Done, Event, LevelDone, LevelStarted, Progress, RefineStarted, Refined
 from .losses import pixel_l1, sinkhorn_loss
 from .strokes import StrokeSet
+from .texture import OIL_MIX, level_brightness, oil_level
+from .colour import linear_to_srgb, srgb_to_linear
 from .styles import MIN_RADIUS, StyleSpec, colour_slices, get_style, shape_indices
 
 MAX_STROKES = 20000
@@ -49,7 +51,9 @@ class PaintOptions:
     ot_weight: float | None = None  # None: the style's default
     renderer: str = "analytic"
     weights: str | None = None  # neural renderer weights file; None: weights/<style>.pt
-    iterations: int | None = None  # per level; None: default
+    iterations: int | None = None  # per round of new strokes; None: DEFAULT_ITERATIONS
+    refine: int | None = None  # steps of the final pass over all strokes; None: the style's
+    min_alpha: float | None = None  # lowest stroke opacity; None: the style's (oil 1: opaque paint)
     block_px: int = 64  # optimise each level so that a grid block spans this many px
     # Style transfer: paint in the style of another image (see core.style_transfer).
     style_image: str | None = None  # path; None: no style loss
@@ -74,8 +78,13 @@ class PaintOptions:
             raise PainterError(f"--ot-weight must be a number >= 0, got {self.ot_weight}")
         if self.renderer not in RENDERERS:
             raise PainterError(f"unknown renderer {self.renderer!r}: use one of {', '.join(RENDERERS)}")
+        if self.min_alpha is not None and not (isinstance(self.min_alpha, (int, float))
+                                               and 0.05 <= self.min_alpha <= 1):
+            raise PainterError(f"--min-alpha must be a number from 0.05 to 1, got {self.min_alpha!r}")
         if self.iterations is not None and not 1 <= self.iterations <= 10000:
             raise PainterError(f"--iterations {self.iterations} is out of range: use 1 to 10000")
+        if self.refine is not None and not 0 <= self.refine <= 10000:
+            raise PainterError(f"--refine {self.refine} is out of range: use 0 (off) to 10000")
         if self.style_mode not in STYLE_MODES:
             raise PainterError(f"--style-mode {self.style_mode!r} is unknown: use color or full")
         if not (isinstance(self.style_weight, (int, float)) and math.isfinite(self.style_weight)
@@ -85,12 +94,20 @@ class PaintOptions:
             raise PainterError(f"--style-features {self.style_features!r} is unknown: use offline or vgg16")
 
 
-# Default OT weight per style, from benchmarks/RESULTS.md (500 strokes at 256 px,
-# weight 0.1 vs 0): tape +0.42 dB (20.53 vs 20.11), oil +0.24 dB, marker -0.06 dB,
-# watercolor -0.11 dB. It is on where it helped PSNR enough to pay for itself: for
-# tape. For oil the 0.24 dB cost 3.4x the time at 512 px (172 s vs 51 s for 1000
-# strokes), which the speed target cannot afford. --ot-weight sets it for any style.
-DEFAULT_OT_WEIGHT = {"marker": 0.0, "watercolor": 0.0, "oil": 0.0, "tape": 0.1}
+# Default OT weight per style. The first benchmark (L1 loss, no final pass) found the
+# Sinkhorn term worth +0.4 dB for tape only; with the L2 loss and the final pass over
+# all strokes it bought nothing and cost time (benchmarks/RESULTS.md), so it is off for
+# every style. --ot-weight turns it on.
+DEFAULT_OT_WEIGHT = {"marker": 0.0, "watercolor": 0.0, "oil": 0.0, "tape": 0.0}
+
+# Optimisation steps per greedy round of new strokes, and of the final pass over all
+# strokes (benchmarks/RESULTS.md, "Where the dBs came from").
+DEFAULT_ITERATIONS = 10
+DEFAULT_REFINE = {"marker": 60, "watercolor": 60, "oil": 60, "tape": 60}
+
+# Lowest stroke opacity per style: oil paint covers what is under it; the others may be
+# translucent (a marker or a wash lets the paint beneath show through).
+DEFAULT_MIN_ALPHA = {"marker": 0.3, "watercolor": 0.3, "oil": 1.0, "tape": 0.3}
 
 
 def parse_background(value: str | tuple[float, float, float] | list[float], image: np.ndarray | None = None
@@ -154,14 +171,21 @@ def _resize(image: torch.Tensor, height: int, width: int) -> torch.Tensor:
 
 
 def _blur(x: torch.Tensor, radius: int) -> torch.Tensor:
-    """Box blur of [H, W] twice (close to Gaussian), edge-padded."""
+    """Box blur of [H, W] twice (close to Gaussian), edge-padded; running sums, so the
+    cost does not grow with the radius."""
     if radius < 1:
         return x
-    k = 2 * radius + 1
-    y = x[None, None]
+    y = x
     for _ in range(2):
-        y = F.avg_pool2d(F.pad(y, (radius, radius, radius, radius), mode="replicate"), k, stride=1)
-    return y[0, 0]
+        for dim in (0, 1):
+            n = y.shape[dim]
+            idx = torch.arange(n, device=y.device)
+            padded = torch.cat([y.narrow(dim, 0, 1).expand(*[radius if d == dim else -1 for d in range(2)]), y,
+                                y.narrow(dim, n - 1, 1).expand(*[radius if d == dim else -1 for d in range(2)])], dim)
+            c = torch.cumsum(padded.double(), dim)
+            c = torch.cat([torch.zeros_like(c.narrow(dim, 0, 1)), c], dim)
+            y = ((c.index_select(dim, idx + 2 * radius + 1) - c.index_select(dim, idx)) / (2 * radius + 1)).float()
+    return y
 
 
 class _Level:
@@ -169,8 +193,10 @@ class _Level:
 
     def __init__(self, spec: StyleSpec, target: torch.Tensor, base: torch.Tensor, grid: int,
                  generator: torch.Generator,
-                 patch_renderer: Callable[..., tuple[torch.Tensor, torch.Tensor]] | None = None) -> None:
+                 patch_renderer: Callable[..., tuple[torch.Tensor, torch.Tensor]] | None = None,
+                 min_alpha: float = 0.3) -> None:
         self.spec = spec
+        self.min_alpha = min_alpha
         self.target = target
         self.base = base
         self.height, self.width = target.shape[:2]
@@ -187,6 +213,45 @@ class _Level:
         self.max_len = min(1.0, 1.5 * self.block)
         self._small: torch.Tensor | None = None
         self.patch_renderer = patch_renderer
+        # The canvas also lives as padded linear planes, the layout strokes are
+        # composited in, so a round's loss can be taken over just the pixels it touches.
+        self.max_patch = int(math.ceil(self.max_len * 1.5 * self.long_px)) + 8
+        self.pad = raster.canvas_pad(self.width, self.height)
+        self.target_planes = raster.padded_planes(target, self.pad)
+        self.inside = raster.padded_planes(torch.ones_like(target[..., :1]), self.pad)[0]
+        self.base_planes = raster.padded_planes(srgb_to_linear(base), self.pad)
+
+    def commit(self, params: torch.Tensor) -> None:
+        """Paint finished strokes into the frozen canvas (analytic, exact)."""
+        with torch.no_grad():
+            pixels = raster.stroke_pixels(self.spec.name, params, self.width, self.height, self.max_patch,
+                                          pad=self.pad)
+            self.base_planes = pixels.paint(self.base_planes)
+            p = self.pad
+            planes = self.base_planes.reshape(3, self.height + 2 * p, self.width + 2 * p)
+            self.base = linear_to_srgb(planes[:, p:p + self.height, p:p + self.width].permute(1, 2, 0)).contiguous()
+
+    def local_error(self, params: torch.Tensor, l2: bool = True) -> torch.Tensor:
+        """The content loss's change from painting ``params`` over the frozen canvas,
+        taken only over the pixels their patches touch (the rest of the canvas does not
+        change), on the same scale as the whole-canvas loss."""
+        pixels = raster.stroke_pixels(self.spec.name, params, self.width, self.height, self.max_patch,
+                                      pad=self.pad, patch_renderer=self.patch_renderer)
+        m = self.base_planes.shape[1]
+        mark = torch.zeros(m, dtype=torch.bool, device=params.device)
+        mark[pixels.index] = True
+        touched = mark.nonzero()[:, 0]
+        lookup = torch.empty(m, dtype=torch.int64, device=params.device)
+        lookup[touched] = torch.arange(len(touched), device=params.device)
+        local = pixels.paint(self.base_planes.index_select(1, touched), lookup[pixels.index])
+        tgt = self.target_planes.index_select(1, touched)
+        inside = self.inside.index_select(0, touched)
+        before = linear_to_srgb(self.base_planes.index_select(1, touched)) - tgt
+        after = linear_to_srgb(local) - tgt
+        scale = 1.0 / (3 * self.width * self.height)
+        if l2:
+            return ((after * after - before * before) * inside).sum() * (4 * scale)
+        return ((after.abs() - before.abs()) * inside).sum() * scale
 
     # -- placement -------------------------------------------------------------------
 
@@ -238,6 +303,8 @@ class _Level:
         p[:, a_idx] = 1.0
         p = self.project(p)
         colour, gain = self._best_colours(p, canvas)
+        if self.spec.textured:
+            colour = _unshade(colour)
         c0, c2 = colour_slices(self.spec)
         p[:, c0] = colour
         p[:, c2] = colour
@@ -255,24 +322,22 @@ class _Level:
         w = max(1, round(self.width * scale))
         cur_img, tgt_img = _resize(canvas, h, w), self.target_small(h, w)
         long_px = max(w, h)
-        bounds = raster.stroke_bounds(self.spec.name, p, self.extent)
-        patches = raster.Patches(bounds, long_px, w, h)
-        alpha, _ = raster.render_patches(self.spec.name, p, patches, self.extent)
-        n = alpha.shape[0]
-        idx = patches.flat_indices(p.device).reshape(-1)
-        pad = patches.pad
-
-        def gather(img: torch.Tensor) -> torch.Tensor:
-            planes = raster.padded_planes(img, pad)
-            return planes.index_select(1, idx).view(img.shape[-1], n, -1)  # [C, N, PP]
-
-        cur, tgt = gather(cur_img), gather(tgt_img)
-        inside = gather(torch.ones(h, w, 1, device=p.device))  # 0 on the padding
-        m = alpha.reshape(1, n, -1) * inside
+        n = len(p)
+        pixels = raster.stroke_pixels(self.spec.name, p, w, h)
+        pad = pixels.layout.pad
+        # Only the pixels near a candidate can change, so sums over them are the whole story.
+        sid = pixels.sid
+        cur = raster.padded_planes(cur_img, pad).index_select(1, pixels.index)  # [3, T]
+        tgt = raster.padded_planes(tgt_img, pad).index_select(1, pixels.index)
+        m = pixels.alpha[None]
         rest = cur * (1 - m)
-        colour = ((m * (tgt - rest)).sum(2) / (m * m).sum(2).clamp_min(1e-6)).clamp(0, 1)  # [3, N]
-        before = ((cur - tgt) ** 2 * inside).sum((0, 2))
-        after = ((rest + m * colour[:, :, None] - tgt) ** 2 * inside).sum((0, 2))
+
+        def per_stroke(values: torch.Tensor) -> torch.Tensor:  # [C, T] -> [C, N]
+            return torch.zeros(values.shape[0], n, device=p.device).index_add_(1, sid, values)
+
+        colour = (per_stroke(m * (tgt - rest)) / per_stroke(m * m).clamp_min(1e-6)).clamp(0, 1)  # [3, N]
+        before = per_stroke((cur - tgt) ** 2).sum(0)
+        after = per_stroke((rest + m * colour[:, sid] - tgt) ** 2).sum(0)
         return colour.T, before - after
 
     def target_small(self, h: int, w: int) -> torch.Tensor:
@@ -284,25 +349,7 @@ class _Level:
 
     def project(self, p: torch.Tensor) -> torch.Tensor:
         """Keep parameters valid and strokes about a block in size (bounded patches)."""
-        with torch.no_grad():
-            p = p.clamp(0.0, 1.0)
-            names = self.spec.params
-            if names[0] == "x0":
-                ex, ey = self.extent
-                scale = p.new_tensor([ex, ey])
-                mid = p[:, 2:4] * scale
-                for k in (0, 4):
-                    end = p[:, k:k + 2] * scale
-                    off = end - mid
-                    n = off.norm(dim=1, keepdim=True).clamp_min(1e-9)
-                    off = off * (n.clamp_max(self.max_len / 2) / n)
-                    p[:, k:k + 2] = ((mid + off) / scale).clamp(0, 1)
-                p[:, 6:8] = p[:, 6:8].clamp(MIN_RADIUS, self.max_len / 3)
-            else:
-                p[:, 2] = p[:, 2].clamp(2 * MIN_RADIUS, self.max_len)
-                p[:, 3] = p[:, 3].clamp(2 * MIN_RADIUS, self.max_len)
-            p[:, names.index("a")] = p[:, names.index("a")].clamp(0.3, 1.0)
-        return p
+        return project(self.spec, p, self.extent, self.max_len, self.min_alpha)
 
     def render(self, params: torch.Tensor, exact: bool = False) -> torch.Tensor:
         """The canvas with ``params`` painted over the frozen base.
@@ -311,9 +358,42 @@ class _Level:
         ``exact`` draws with the analytic renderer, which is what the frozen canvas is
         made of, so a network's small errors never pile up from round to round.
         """
-        max_patch = int(math.ceil(self.max_len * 1.5 * self.long_px)) + 8
         return raster.render(self.spec.name, params, self.width, self.height, base=self.base,
-                             max_patch=max_patch, patch_renderer=None if exact else self.patch_renderer)
+                             max_patch=self.max_patch, patch_renderer=None if exact else self.patch_renderer)
+
+
+def _unshade(colour: torch.Tensor) -> torch.Tensor:
+    """The oil colour that, mixed with its bristle shading, looks like ``colour`` (sRGB)."""
+    lin = srgb_to_linear(colour)
+    level = torch.as_tensor(oil_level(lin.detach().cpu().numpy()), device=colour.device)
+    shade = torch.as_tensor(level_brightness(), device=colour.device)[level]
+    return linear_to_srgb(((lin - OIL_MIX * shade[:, None]) / (1 - OIL_MIX)).clamp(0, 1))
+
+
+def project(spec: StyleSpec, p: torch.Tensor, extent: tuple[float, float],
+            max_len: float | torch.Tensor, min_alpha: float = 0.3) -> torch.Tensor:
+    """Keep parameters valid and strokes at most ``max_len`` long (a float, or one per stroke)."""
+    with torch.no_grad():
+        p = p.clamp(0.0, 1.0)
+        ml = torch.as_tensor(max_len, dtype=p.dtype, device=p.device)
+        ml = ml.expand(p.shape[0]) if ml.dim() == 0 else ml
+        names = spec.params
+        if names[0] == "x0":
+            ex, ey = extent
+            scale = p.new_tensor([ex, ey])
+            mid = p[:, 2:4] * scale
+            for k in (0, 4):
+                end = p[:, k:k + 2] * scale
+                off = end - mid
+                n = off.norm(dim=1, keepdim=True).clamp_min(1e-9)
+                off = off * (torch.minimum(n, ml[:, None] / 2) / n)
+                p[:, k:k + 2] = ((mid + off) / scale).clamp(0, 1)
+            p[:, 6:8] = torch.minimum(p[:, 6:8].clamp_min(MIN_RADIUS), ml[:, None] / 3)
+        else:
+            p[:, 2] = torch.minimum(p[:, 2].clamp_min(2 * MIN_RADIUS), ml)
+            p[:, 3] = torch.minimum(p[:, 3].clamp_min(2 * MIN_RADIUS), ml)
+        p[:, names.index("a")] = p[:, names.index("a")].clamp(min_alpha, 1.0)
+    return p
 
 
 def _patch_renderer(options: PaintOptions, style: str, device: torch.device):
@@ -348,8 +428,10 @@ class _Objective:
     def __init__(self, spec: StyleSpec, target: torch.Tensor, ot_weight: float, options: PaintOptions,
                  style_loss=None) -> None:
         self.target, self.ot_weight = target, ot_weight
-        self.l2 = options.extra.get("loss", "l1") != "l1"
+        self.l2 = options.extra.get("loss", "l2") != "l1"
         self.style_loss = style_loss
+        # Without OT or style every term is per pixel, so a round's loss can be local.
+        self.local = ot_weight == 0 and style_loss is None
         self.style_weight = float(options.style_weight)
         self.shape_cols = shape_indices(spec) if options.style_mode == "color" else []
 
@@ -409,6 +491,7 @@ def paint(image: np.ndarray, options: PaintOptions, init: StrokeSet | None = Non
     width, height = max(1, round(w0 * scale)), max(1, round(h0 * scale))
     target_full = _resize(torch.from_numpy(np.ascontiguousarray(img)).to(device), height, width)
     ot_weight = DEFAULT_OT_WEIGHT[spec.name] if options.ot_weight is None else options.ot_weight
+    min_alpha = DEFAULT_MIN_ALPHA[spec.name] if options.min_alpha is None else float(options.min_alpha)
     style_loss = load_style_loss(options)
 
     if init is not None:
@@ -428,14 +511,19 @@ def paint(image: np.ndarray, options: PaintOptions, init: StrokeSet | None = Non
     levels = min(levels, options.strokes)
     counts = strokes_per_level(options.strokes, levels)
     round_size = int(options.extra.get("round", 16))
-    iters_per_round = options.iterations or int(options.extra.get("iters", 20))
-    total_iters = sum(len(_rounds(c, round_size)) * iters_per_round for c in counts)
-    done_iters = 0
+    iters_per_round = options.iterations or DEFAULT_ITERATIONS
+    refine_iters = DEFAULT_REFINE[spec.name] if options.refine is None else options.refine
+    # Progress counts work: a refinement step draws every stroke, a round step a few.
+    refine_weight = max(1.0, options.strokes / (2 * round_size))
+    total_work = (sum(len(_rounds(c, round_size)) * iters_per_round for c in counts)
+                  + refine_iters * refine_weight)
+    done_work = 0.0
     meta = {"engine": "neural-painter", "seed": options.seed, "size": options.size,
-            "ot_weight": ot_weight, "renderer": options.renderer}
+            "ot_weight": ot_weight, "renderer": options.renderer, "refine": refine_iters}
     if style_loss is not None:
         meta.update(_style_meta(options))
     bg = torch.tensor(background, dtype=torch.float32, device=device)
+    n_init = len(frozen)
 
     def make_set(params: torch.Tensor, lv: list[int]) -> StrokeSet:
         clean = torch.nan_to_num(params.detach(), nan=0.5).clamp(0, 1).cpu().numpy()
@@ -452,37 +540,79 @@ def paint(image: np.ndarray, options: PaintOptions, init: StrokeSet | None = Non
         lh, lw = max(1, round(height * res / max(width, height))), max(1, round(width * res / max(width, height)))
         target = _resize(target_full, lh, lw)
         base = render_frozen(spec.name, frozen, lw, lh, bg.expand(lh, lw, 3))
-        lvl = _Level(spec, target, base, grid, gen, patch_renderer)
+        lvl = _Level(spec, target, base, grid, gen, patch_renderer, min_alpha)
         objective = _Objective(spec, target, ot_weight, options, style_loss)
         # Greedy rounds: each places a few strokes where the painting is most wrong and
         # optimises only those over everything painted before them (frozen in the base
         # canvas), so an iteration costs the pixels of a few strokes, not of the level.
-        rounds = _rounds(count, round_size)
         placed = []
-        for r_count in rounds:
+        for r_count in _rounds(count, round_size):
             with torch.no_grad():
                 new = lvl.place(r_count, lvl.base, int(options.extra.get("candidates", 24)))
             params = new.clone().requires_grad_(True)
             opt = _optimizer(spec, params, lvl.block, options.extra)
             for it in range(iters_per_round):
                 opt.zero_grad(set_to_none=True)
-                loss = objective.backward(lvl.render(params), params)
+                if objective.local:
+                    change = lvl.local_error(params, objective.l2)
+                    change.backward()
+                    loss = float(change.detach())
+                else:
+                    loss = objective.backward(lvl.render(params), params)
                 opt.step()
                 with torch.no_grad():
                     params.data = lvl.project(torch.nan_to_num(params.data, nan=0.5))
-                done_iters += 1
+                done_work += 1
                 if it % 5 == 0 or it == iters_per_round - 1:
-                    yield Progress(fraction=min(1.0, done_iters / max(1, total_iters)), level=level, loss=loss)
-            with torch.no_grad():
-                lvl.base = lvl.render(params.detach(), exact=True)
+                    yield Progress(fraction=min(1.0, done_work / max(1.0, total_work)), level=level, loss=loss)
+            lvl.commit(params.detach())
             placed.append(params.detach())
-        params = torch.cat(placed)
-        level_params = params.detach()
+        level_params = torch.cat(placed)
         frozen = torch.cat([frozen, level_params])
         frozen_level += [level] * count
         yield LevelDone(level=level, strokes=make_set(level_params, [level] * count),
                         painted=make_set(frozen, frozen_level))
+
+    if refine_iters and len(frozen) > n_init:
+        # Revisit every stroke of this run together, in painting order, at full size:
+        # each was optimised only against the strokes before it; now every stroke also
+        # answers to those painted over it (strokes given as ``init`` stay as they are).
+        last = first_level + levels - 1
+        yield RefineStarted(strokes=len(frozen) - n_init, steps=refine_iters)
+        blocks = 1.0 / torch.tensor(frozen_level[n_init:], dtype=torch.float32, device=device)
+        extent = (width / max(width, height), height / max(width, height))
+        under = render_frozen(spec.name, frozen[:n_init], width, height, bg.expand(height, width, 3))
+        full = _Objective(spec, target_full, 0.0, options, style_loss)
+        occlusion = raster.Occlusion(every=int(options.extra.get("occlusion_every", 4)))
+        steps = refine_steps(spec, frozen[n_init:], blocks,
+                             lambda q: raster.render(spec.name, q, width, height, base=under, occlusion=occlusion),
+                             full, refine_iters, options.extra,
+                             lambda q: project(spec, q, extent, torch.clamp(1.5 * blocks, max=1.0), min_alpha))
+        for it, (moved, loss) in enumerate(steps):
+            done_work += refine_weight
+            if it % 5 == 0 or it == refine_iters - 1:
+                yield Progress(fraction=min(1.0, done_work / max(1.0, total_work)), level=last, loss=loss)
+        frozen = torch.cat([frozen[:n_init], moved])
+        yield Refined(strokes=make_set(frozen, frozen_level))
     yield Done(strokes=make_set(frozen, frozen_level), seconds=time.perf_counter() - start)
+
+
+def refine_steps(spec: StyleSpec, params: torch.Tensor, blocks: torch.Tensor, render_fn, objective: "_Objective",
+                 iterations: int, extra: dict, project_fn) -> Iterator[tuple[torch.Tensor, float]]:
+    """Optimise many strokes together in painting order (every stroke also sees the ones
+    painted after it), each shape moving in steps of a fraction of its own level's
+    block; yields (parameters, loss) after every step."""
+    params = params.detach().clone().requires_grad_(True)
+    lr = torch.full((len(params), spec.dim), float(extra.get("refine_lr_colour", 0.03)), device=params.device)
+    lr[:, shape_indices(spec)] = float(extra.get("refine_lr_shape", 0.02)) * blocks[:, None]
+    opt = _ScaledAdam([params], lr)
+    for _ in range(iterations):
+        opt.zero_grad(set_to_none=True)
+        loss = objective.backward(render_fn(params), params)
+        opt.step()
+        with torch.no_grad():
+            params.data = project_fn(torch.nan_to_num(params.data, nan=0.5))
+        yield params.detach(), loss
 
 
 def _rounds(count: int, round_size: int) -> list[int]:

@@ -15,6 +15,7 @@ so strokes still feel the pull of pixels a few pixels outside their edge.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Callable
 
@@ -24,7 +25,7 @@ import torch.nn.functional as F
 
 from .colour import linear_to_srgb, srgb_to_linear
 from .styles import MIN_RADIUS, box_axis, colour_slices, get_style, taper
-from .texture import bristle_texture
+from .texture import OIL_MIX, mip_level, oil_level, oil_mipmaps
 
 
 def _edge(sd: torch.Tensor, e: torch.Tensor | float) -> torch.Tensor:
@@ -56,7 +57,7 @@ def stroke_bounds(style: str, params: torch.Tensor, extent: tuple[float, float])
 
 
 class Patches:
-    """Where each stroke's square patch lies on the (padded) canvas."""
+    """Where each stroke's square patch lies on the (padded) canvas; one size for all."""
 
     def __init__(self, bounds: torch.Tensor, long_px: int, width: int, height: int,
                  max_patch: int | None = None) -> None:
@@ -66,15 +67,27 @@ class Patches:
         span = np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]) + 3
         size = int(math.ceil(span.max() / 4.0) * 4) if len(span) else 4
         size = max(4, min(size, max_patch or size, max(width, height) + 4))
+        self._place(x0, y0, size, size, long_px, width, height)
+
+    @classmethod
+    def at(cls, x0: np.ndarray, y0: np.ndarray, size: int, pad: int, long_px: int, width: int,
+           height: int) -> "Patches":
+        """Patches of ``size`` px at given corners, indexing a canvas padded by ``pad``."""
+        self = cls.__new__(cls)
+        self._place(x0, y0, size, pad, long_px, width, height)
+        return self
+
+    def _place(self, x0: np.ndarray, y0: np.ndarray, size: int, pad: int, long_px: int,
+               width: int, height: int) -> None:
         # Clamp patches to the canvas plus a margin of one patch, so indices stay valid.
         self.size = size
-        self.pad = size
+        self.pad = pad
         self.x0 = np.clip(x0, -size, width)
         self.y0 = np.clip(y0, -size, height)
         self.long_px = long_px
         self.width, self.height = width, height
-        self.padded_width = width + 2 * size
-        self.padded_height = height + 2 * size
+        self.padded_width = width + 2 * pad
+        self.padded_height = height + 2 * pad
 
     def pixel_centres(self, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
         """Pixel-centre x [N, 1, P] and y [N, P, 1] in long-side units."""
@@ -94,53 +107,124 @@ class Patches:
 
     def waves(self) -> list[np.ndarray]:
         """Groups of non-overlapping strokes, in an order that keeps painting order exact."""
-        n = len(self.x0)
-        if n == 0:
-            return []
-        p = self.size
-        overlap = (np.abs(self.x0[:, None] - self.x0[None, :]) < p) & \
-                  (np.abs(self.y0[:, None] - self.y0[None, :]) < p)
-        wave = np.zeros(n, dtype=np.int64)
-        for j in range(1, n):
-            earlier = overlap[j, :j]
-            if earlier.any():
-                wave[j] = wave[:j][earlier].max() + 1
-        order = np.argsort(wave, kind="stable")
-        bounds = np.searchsorted(wave[order], np.arange(wave.max() + 2))
-        return [order[bounds[k]:bounds[k + 1]] for k in range(len(bounds) - 1) if bounds[k + 1] > bounds[k]]
+        return _waves(self.x0, self.y0, np.full(len(self.x0), self.size))
 
 
-def _closest_t_bezier(p0, a, b, px, py, r0, r2) -> torch.Tensor:
-    """Parameter of the nearest point on B(t) = p0 + 2 t a + t^2 b (no gradient needed:
-    at the minimum the distance's derivative in t is zero, so detaching t is exact).
+def _waves(x0: np.ndarray, y0: np.ndarray, size: np.ndarray) -> list[np.ndarray]:
+    """Strokes grouped so that no two squares (corner x0, y0, side size) of a group
+    overlap, and every earlier stroke that overlaps a stroke sits in an earlier group."""
+    n = len(x0)
+    if n == 0:
+        return []
+    overlap = ((x0[:, None] < x0[None, :] + size[None, :]) & (x0[None, :] < x0[:, None] + size[:, None]) &
+               (y0[:, None] < y0[None, :] + size[None, :]) & (y0[None, :] < y0[:, None] + size[:, None]))
+    wave = np.zeros(n, dtype=np.int64)
+    for j in range(1, n):
+        earlier = overlap[j, :j]
+        if earlier.any():
+            wave[j] = wave[:j][earlier].max() + 1
+    order = np.argsort(wave, kind="stable")
+    bounds = np.searchsorted(wave[order], np.arange(wave.max() + 2))
+    return [order[bounds[k]:bounds[k + 1]] for k in range(len(bounds) - 1) if bounds[k + 1] > bounds[k]]
+
+
+def canvas_pad(width: int, height: int, margin: int = 8) -> int:
+    """Padding around a canvas that fits a square patch as wide as the canvas's long
+    side plus ``margin`` on each side, wherever it is slid."""
+    return (abs(width - height) + 1) // 2 + margin
+
+
+class Layout:
+    """Square patches of each stroke's own size (rounded up to ``step`` px), so a big
+    stroke among small ones costs only its own pixels. Strokes of one size form a
+    bucket that is evaluated as a batch of uniform :class:`Patches`."""
+
+    def __init__(self, bounds: torch.Tensor, long_px: int, width: int, height: int,
+                 max_patch: int | None = None, step: int = 8, pad: int | None = None) -> None:
+        b = (bounds * long_px).detach().cpu().numpy()
+        x0 = np.floor(b[:, 0]).astype(np.int64) - 1
+        y0 = np.floor(b[:, 1]).astype(np.int64) - 1
+        span = np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]) + 3
+        self.pad = max(canvas_pad(width, height, step), pad or 0)
+        # Only pixels on the canvas matter: a patch never needs to be bigger than the
+        # canvas plus its margin, and is slid back inside the padded canvas.
+        cap = min(max_patch or 1 << 30, max(width, height) + 2 * step)
+        self.sizes = np.clip(np.ceil(span / step).astype(np.int64) * step, step, max(step, cap))
+        self._merge_buckets()
+        self.x0 = np.clip(x0, -self.pad, width + self.pad - self.sizes)
+        self.y0 = np.clip(y0, -self.pad, height + self.pad - self.sizes)
+        self.long_px, self.width, self.height = long_px, width, height
+        self.padded_width = width + 2 * self.pad
+        self.padded_height = height + 2 * self.pad
+
+    #: A batch of patches costs a few dozen tensor operations whatever its size; a
+    #: bucket is merged into the next bigger one when that adds fewer pixels than this.
+    BUCKET_OVERHEAD_PX = 12000
+
+    def _merge_buckets(self) -> None:
+        """Group strokes into few patch sizes: each size class costs a fixed overhead,
+        each pixel a little, so neighbouring classes merge while that is cheaper."""
+        sizes, counts = np.unique(self.sizes, return_counts=True)
+        keep = []
+        carried = 0
+        for i, (size, count) in enumerate(zip(sizes.tolist(), counts.tolist())):
+            carried += count
+            if i + 1 < len(sizes) and carried * (sizes[i + 1] ** 2 - size ** 2) < self.BUCKET_OVERHEAD_PX:
+                continue
+            keep.append(size)
+            carried = 0
+        classes = np.asarray(keep, np.int64)
+        self.sizes = classes[np.searchsorted(classes, self.sizes)] if len(self.sizes) else self.sizes
+        self.buckets = [(int(sz), np.flatnonzero(self.sizes == sz)) for sz in classes]
+
+    def __len__(self) -> int:
+        return len(self.x0)
+
+    def bucket(self, k: int) -> Patches:
+        size, idx = self.buckets[k]
+        return Patches.at(self.x0[idx], self.y0[idx], size, self.pad, self.long_px, self.width, self.height)
+
+    def waves(self) -> list[np.ndarray]:
+        return _waves(self.x0, self.y0, self.sizes)
+
+
+def render_patches(style: str, params: torch.Tensor, patches: Patches,
+                   extent: tuple[float, float]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Alpha [N, P, P] and *linear* colour [N, P, P, 3] of every stroke on its patch."""
+    n, size = len(params), patches.size
+    px, py = patches.pixel_centres(params.device)
+    sid = torch.arange(n, device=params.device).repeat_interleave(size * size)
+    alpha, colour = render_pixels(style, params, sid, px.expand(n, size, size).reshape(-1),
+                                  py.expand(n, size, size).reshape(-1), patches.long_px, extent)
+    return alpha.view(n, size, size), colour.view(n, size, size, 3)
+
+
+NEWTON_STEPS = 3
+
+
+def _closest_t_bezier(p0, a, b, qx, qy, r0, r2) -> torch.Tensor:
+    """Parameter of the nearest point on B(t) = p0 + 2 t a + t^2 b to pixels (qx, qy)
+    (per pixel, stroke quantities gathered per pixel; no gradient needed: at the minimum
+    the distance's derivative in t is zero, so detaching t is exact).
 
     Candidates are ranked by signed distance to the tapered outline (distance minus
     radius), not plain distance, so where a stroke doubles back over itself the pixel
     belongs to the thicker branch, as in the union-of-capsules model; Newton then
     refines t on that branch."""
     with torch.no_grad():
-        qx, qy = px - p0[:, 0, None, None], py - p0[:, 1, None, None]
-        ax, ay = a[:, 0, None, None], a[:, 1, None, None]
-        bx, by = b[:, 0, None, None], b[:, 1, None, None]
+        qx, qy = qx - p0[:, 0], qy - p0[:, 1]
+        ax, ay, bx, by = a[:, 0], a[:, 1], b[:, 0], b[:, 1]
         dr = r2 - r0
-        # Coarse search on 9 samples of t. Squared distance splits into an x part that
-        # depends only on the column and a y part only on the row, so the [N, K, P, P]
-        # tensor is built by one broadcast add.
-        ts = torch.linspace(0.0, 1.0, 9, device=px.device)
-        sx = (2 * ts * a[:, 0, None] + ts * ts * b[:, 0, None])[:, :, None]  # [N, K, 1]
-        sy = (2 * ts * a[:, 1, None] + ts * ts * b[:, 1, None])[:, :, None]
-        ddx = ((sx - qx[:, 0][:, None, :]) ** 2).permute(1, 0, 2)[:, :, None, :]  # [K, N, 1, cols]
-        ddy = ((sy - qy[:, :, 0][:, None, :]) ** 2).permute(1, 0, 2)[:, :, :, None]  # [K, N, rows, 1]
-        sd = torch.sqrt(ddy + ddx)  # [K, N, rows, cols]
-        sd -= (r0[:, 0] + ts * dr[:, 0]).T[:, :, None, None]
-        # A running minimum over contiguous slices beats argmin over a tensor axis here.
-        best_d, best_t = sd[0], torch.zeros_like(sd[0])
-        for k in range(1, len(ts)):
-            better = sd[k] < best_d
-            best_d = torch.minimum(best_d, sd[k])
-            best_t = torch.where(better, ts[k], best_t)
+        ts = torch.linspace(0.0, 1.0, 7, device=qx.device)
+        best_d = torch.full_like(qx, float("inf"))
+        best_t = torch.zeros_like(qx)
+        for t in ts.tolist():
+            sd = torch.hypot(2 * t * ax + t * t * bx - qx, 2 * t * ay + t * t * by - qy) - (r0 + t * dr)
+            better = sd < best_d
+            best_d = torch.minimum(best_d, sd)
+            best_t = best_t.masked_fill(better, t)
         t = best_t
-        for _ in range(2):
+        for _ in range(NEWTON_STEPS):
             # Newton on f(t) = d/dt (|B(t) - q| - r(t)) * |B(t) - q| / 2.
             dx = 2 * t * ax + t * t * bx - qx
             dy = 2 * t * ay + t * t * by - qy
@@ -154,75 +238,107 @@ def _closest_t_bezier(p0, a, b, px, py, r0, r2) -> torch.Tensor:
         return t
 
 
-def render_patches(style: str, params: torch.Tensor, patches: Patches,
-                   extent: tuple[float, float]) -> tuple[torch.Tensor, torch.Tensor]:
-    """Alpha [N, P, P] and *linear* colour [N, P, P, 3] of every stroke on its patch."""
-    spec = get_style(style)
-    device = params.device
-    px, py = patches.pixel_centres(device)
-    pix = 1.0 / patches.long_px
-    c0_idx, c2_idx = colour_slices(spec)
-    c0, c2 = params[:, c0_idx], params[:, c2_idx]
-    alpha = params[:, spec.params.index("a")]
+def _signed_distance(spec, params: torch.Tensor, sid: torch.Tensor, px: torch.Tensor, py: torch.Tensor,
+                     extent: tuple[float, float]):
+    """Signed distance to each pixel's stroke outline (long-side units) and what the
+    colour and texture need: (sd, t along the stroke for colour, box frame or None)."""
     ex, ey = extent
-    is_bezier = spec.params[:6] == ("x0", "y0", "x1", "y1", "x2", "y2")
-    if is_bezier:
-        p0 = torch.stack([params[:, 0] * ex, params[:, 1] * ey], 1)
-        p1 = torch.stack([params[:, 2] * ex, params[:, 3] * ey], 1)
-        p2 = torch.stack([params[:, 4] * ex, params[:, 5] * ey], 1)
-        a, b = p1 - p0, p2 - 2 * p1 + p0
-        r0, r2 = taper(params[:, 6, None, None], params[:, 7, None, None])
-        t = _closest_t_bezier(p0, a, b, px, py, r0.detach(), r2.detach())
-        bx = p0[:, 0, None, None] + t * (2 * a[:, 0, None, None] + t * b[:, 0, None, None])
-        by = p0[:, 1, None, None] + t * (2 * a[:, 1, None, None] + t * b[:, 1, None, None])
-        dist = torch.sqrt((px - bx) ** 2 + (py - by) ** 2 + 1e-12)
-        rad = r0 + t * (r2 - r0)
-        sd = dist - rad
-        e = (spec.softness * rad).clamp_min(pix) if spec.softness > 0 else pix
-        cover = _edge(sd, e)
-        tcol = t
+    if spec.params[:6] == ("x0", "y0", "x1", "y1", "x2", "y2"):
+        # Per stroke first, then one gather: per-pixel work is what costs.
+        scale = params.new_tensor([ex, ey])
+        p0, p1, p2 = params[:, 0:2] * scale, params[:, 2:4] * scale, params[:, 4:6] * scale
+        r0, r2 = taper(params[:, 6], params[:, 7])
+        g = torch.cat([p0, p1 - p0, p2 - 2 * p1 + p0, r0[:, None], (r2 - r0)[:, None]], 1).index_select(0, sid)
+        p0, a, b, r0, dr = g[:, 0:2], g[:, 2:4], g[:, 4:6], g[:, 6], g[:, 7]
+        t = _closest_t_bezier(p0, a, b, px, py, r0.detach(), (r0 + dr).detach())
+        bx = p0[:, 0] + t * (2 * a[:, 0] + t * b[:, 0])
+        by = p0[:, 1] + t * (2 * a[:, 1] + t * b[:, 1])
+        rad = r0 + t * dr
+        return torch.sqrt((px - bx) ** 2 + (py - by) ** 2 + 1e-12) - rad, t, rad, None
+    centre, axis, half_long, half_short = box_axis(params, extent)
+    stroke = torch.stack([centre[:, 0], centre[:, 1], axis[:, 0], axis[:, 1], half_long,
+                          half_short.clamp_min(MIN_RADIUS)], 1).index_select(0, sid)
+    cx, cy, nx, ny, hl, hs = stroke.unbind(1)
+    dx, dy = px - cx, py - cy
+    u = dx * nx + dy * ny  # along the stroke, 0 at the centre
+    v = nx * dy - ny * dx  # across it
+    if spec.cap == "flat":
+        sd = torch.maximum(u.abs() - hl, v.abs() - hs)
+        tcol = (u / (2 * hl).clamp_min(1e-9) + 0.5).clamp(0, 1)
     else:
-        centre, axis, half_long, half_short = box_axis(params, extent)
-        hs = half_short.clamp_min(MIN_RADIUS)[:, None, None]
-        hl = half_long[:, None, None]
-        dx = px - centre[:, 0, None, None]
-        dy = py - centre[:, 1, None, None]
-        nx, ny = axis[:, 0, None, None], axis[:, 1, None, None]
-        u = dx * nx + dy * ny  # along the stroke, 0 at the centre
-        v = nx * dy - ny * dx  # across it
-        if spec.cap == "flat":
-            sd = torch.maximum(u.abs() - hl, v.abs() - hs)
-            tcol = (u / (2 * hl).clamp_min(1e-9) + 0.5).clamp(0, 1)
-        else:
-            seg = (hl - hs).clamp_min(0.0)  # half length of the capsule's core segment
-            uc = u.clamp(-seg, seg)
-            sd = torch.sqrt((u - uc) ** 2 + v ** 2 + 1e-12) - hs
-            tcol = (uc / (2 * seg).clamp_min(1e-9) + 0.5).clamp(0, 1)
+        seg = (hl - hs).clamp_min(0.0)  # half length of the capsule's core segment
+        uc = u.clamp(-seg, seg)
+        sd = torch.sqrt((u - uc) ** 2 + v ** 2 + 1e-12) - hs
+        tcol = (uc / (2 * seg).clamp_min(1e-9) + 0.5).clamp(0, 1)
+    return sd, tcol, None, (u, v, hl, hs)
+
+
+def render_pixels(style: str, params: torch.Tensor, sid: torch.Tensor, px: torch.Tensor, py: torch.Tensor,
+                  long_px: int, extent: tuple[float, float]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Alpha [T] and *linear* colour [T, 3] of stroke ``sid[i]`` at pixel centre
+    (``px[i]``, ``py[i]``) (long-side units), for any set of pixels: a whole patch, or
+    only the pixels near a stroke's outline (:class:`PixelSelection`)."""
+    spec = get_style(style)
+    pix = 1.0 / long_px
+    c0_idx, c2_idx = colour_slices(spec)
+    sd, tcol, rad, box = _signed_distance(spec, params, sid, px, py, extent)
+    if spec.softness > 0:
+        cover = _edge(sd, (spec.softness * rad).clamp_min(pix))
+    else:
         cover = _edge(sd, pix)
-        if spec.textured:
-            tex = torch.from_numpy(bristle_texture().copy()).to(device)
-            length = 2 * hl
-            tu = (u + hl) / length.clamp_min(1e-9)  # 0 at the start cap, 1 at the end
-            tv = v / hs
-            # grid_sample's align_corners=False maps -1..1 onto the texture's outer edges,
-            # which is the same pixel-centre convention as the reference renderer.
-            grid = torch.stack([(tu * 2 - 1).expand_as(cover), tv.expand_as(cover)], dim=-1)
-            texture = F.grid_sample(tex[None, None].expand(len(params), 1, -1, -1), grid,
-                                    mode="bilinear", padding_mode="border", align_corners=False)[:, 0]
-            cover = cover * texture
-    a_map = alpha[:, None, None] * cover
+    shade = None
+    if spec.textured:
+        u, v, hl, hs = box
+        tu = (u + hl) / (2 * hl).clamp_min(1e-9)  # 0 at the start cap's tip, 1 at the end's
+        shade, dry = _oil_texture(params, sid, tu, v / hs, long_px, extent, c0_idx, c2_idx)
+        cover = cover * dry
+    alpha = params[:, spec.params.index("a")].index_select(0, sid) * cover
     # Grease Pencil holds each point's colour in linear light and grades linearly
     # between points. Box strokes have two points: grade in linear light. Bezier
     # strokes have many points graded in sRGB by the geometry: grade in sRGB, then
     # convert (exact at the points, within rounding between them).
     if c0_idx == c2_idx:
-        colour = srgb_to_linear(c0)[:, None, None, :]
-    elif is_bezier:
-        colour = srgb_to_linear(c0[:, None, None, :] + tcol[..., None] * (c2 - c0)[:, None, None, :])
+        colour = srgb_to_linear(params[:, c0_idx]).index_select(0, sid)
+    elif rad is not None:
+        c0, c2 = params[:, c0_idx].index_select(0, sid), params[:, c2_idx].index_select(0, sid)
+        colour = srgb_to_linear(c0 + tcol[:, None] * (c2 - c0))
     else:
-        c0, c2 = srgb_to_linear(c0), srgb_to_linear(c2)
-        colour = c0[:, None, None, :] + tcol[..., None] * (c2 - c0)[:, None, None, :]
-    return a_map, colour.expand(-1, patches.size, patches.size, 3)
+        c0 = srgb_to_linear(params[:, c0_idx]).index_select(0, sid)
+        c2 = srgb_to_linear(params[:, c2_idx]).index_select(0, sid)
+        colour = c0 + tcol[:, None] * (c2 - c0)
+    if shade is not None:
+        colour = (1 - OIL_MIX) * colour + OIL_MIX * shade[:, None]
+    return alpha, colour
+
+
+def _oil_texture(params: torch.Tensor, sid: torch.Tensor, tu: torch.Tensor, tv: torch.Tensor, long_px: int,
+                 extent: tuple[float, float], c0_idx: list[int], c2_idx: list[int]
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Oil texture (linear grey T and dry stencil D per pixel) sampled as a GPU would:
+    the level that matches each stroke's brightness, the mip level that matches its
+    size on screen, trilinear between mips, clamped at the edges."""
+    with torch.no_grad():
+        mean = (srgb_to_linear(params[:, c0_idx]) + srgb_to_linear(params[:, c2_idx])) / 2
+        level = oil_level(mean.cpu().numpy())
+        _, _, half_long, half_short = box_axis(params, extent)
+        lod = mip_level((2 * half_short.clamp_min(MIN_RADIUS) * long_px).cpu().numpy(),
+                        (2 * half_long * long_px).cpu().numpy())
+    stack = _texture_stack(params.device)  # [1, 2, LEVELS * MIPS, R, C]
+    depth, mips = stack.shape[2], oil_mipmaps().shape[1]
+    # grid_sample's align_corners=False puts slice centres (and texel centres) at
+    # (2 i + 1) / n - 1: the same pixel-centre convention as the reference renderer.
+    z = torch.as_tensor((level * mips + lod) * 2 + 1, dtype=tu.dtype, device=tu.device) / depth - 1
+    grid = torch.stack([tu * 2 - 1, tv, z.index_select(0, sid)], dim=-1)
+    out = F.grid_sample(stack, grid[None, None, None], mode="bilinear", padding_mode="border",
+                        align_corners=False)[0, :, 0, 0]
+    return out[0], out[1]
+
+
+@functools.lru_cache(maxsize=4)
+def _texture_stack(device: torch.device) -> torch.Tensor:
+    mips = torch.from_numpy(oil_mipmaps().copy())  # [LEVELS, MIPS, 2, R, C]
+    k, m, c, r, w = mips.shape
+    return mips.permute(2, 0, 1, 3, 4).reshape(1, c, k * m, r, w).contiguous().to(device)
 
 
 class _WaveComposite(torch.autograd.Function):
@@ -230,22 +346,22 @@ class _WaveComposite(torch.autograd.Function):
 
     Autograd's out-of-place ``index_put`` would copy the whole canvas once per wave;
     this keeps one canvas and saves only the pixels under each patch, so memory and
-    time scale with the pixels strokes cover. Strokes arrive sorted by wave, so each
-    wave is a contiguous slice and only the canvas itself is gathered and scattered.
+    time scale with the pixels strokes cover. Patch pixels arrive flattened and sorted
+    by wave, so each wave is a contiguous slice and only the canvas itself is gathered
+    and scattered.
     """
 
     @staticmethod
     def forward(ctx, canvas, alpha, colour, idx, bounds):  # type: ignore[override]
         # canvas [3, M] planes (a gather of one float per plane is far cheaper than of
-        # 3-float rows), alpha [N, PP], colour [3, N, PP], idx [N, PP].
+        # 3-float rows), alpha [T], colour [3, T], idx [T]; bounds: wave pixel ranges.
         canvas = canvas.clone()
         before = torch.empty_like(colour)
         for s, e in bounds:
-            flat = idx[s:e].reshape(-1)
+            flat = idx[s:e]
             cur = canvas.index_select(1, flat)
-            before[:, s:e] = cur.view(3, e - s, -1)
-            a = alpha[s:e].reshape(1, -1)
-            canvas.index_copy_(1, flat, torch.addcmul(cur, a, colour[:, s:e].reshape(3, -1) - cur))
+            before[:, s:e] = cur
+            canvas.index_copy_(1, flat, torch.addcmul(cur, alpha[None, s:e], colour[:, s:e] - cur))
         ctx.save_for_backward(alpha, colour, idx, before)
         ctx.bounds = bounds
         return canvas
@@ -257,12 +373,12 @@ class _WaveComposite(torch.autograd.Function):
         grad_alpha = torch.empty_like(alpha)
         grad_colour = torch.empty_like(colour)
         for s, e in reversed(ctx.bounds):
-            flat = idx[s:e].reshape(-1)
-            gw = g.index_select(1, flat).view(3, e - s, -1)
+            flat = idx[s:e]
+            gw = g.index_select(1, flat)
             a = alpha[None, s:e]
             torch.mul(gw, a, out=grad_colour[:, s:e])
             grad_alpha[s:e] = ((colour[:, s:e] - before[:, s:e]) * gw).sum(0)
-            g.index_copy_(1, flat, (gw - gw * a).view(3, -1))
+            g.index_copy_(1, flat, gw - gw * a)
         return g, grad_alpha, grad_colour, None, None
 
 
@@ -271,70 +387,301 @@ def padded_planes(image: torch.Tensor, pad: int) -> torch.Tensor:
     return F.pad(image.permute(2, 0, 1), (pad, pad, pad, pad)).reshape(image.shape[-1], -1)
 
 
-def composite(base: torch.Tensor, alpha: torch.Tensor, colour: torch.Tensor,
-              patches: Patches) -> torch.Tensor:
+class StrokePixels:
+    """Strokes' alpha and linear colour at the pixels they may touch, flattened in wave
+    order (the form :class:`_WaveComposite` paints): ``alpha`` [T], ``colour`` [3, T],
+    ``index`` [T] into the flattened canvas padded by ``layout.pad``, ``sid`` [T] the
+    stroke each belongs to, and ``bounds``, the [start, end) pixel range of each wave."""
+
+    def __init__(self, layout: Layout, alpha: torch.Tensor, colour: torch.Tensor, index: torch.Tensor,
+                 sid: torch.Tensor, bounds: list[tuple[int, int]]) -> None:
+        self.layout, self.alpha, self.colour, self.index, self.sid = layout, alpha, colour, index, sid
+        self.bounds = bounds
+
+    def paint(self, planes: torch.Tensor, index: torch.Tensor | None = None) -> torch.Tensor:
+        """Composite over linear ``planes`` [3, M]; ``index`` replaces :attr:`index` when
+        painting onto a gathered subset of the canvas."""
+        if not len(self.layout):
+            return planes
+        return _WaveComposite.apply(planes, self.alpha, self.colour, self.index if index is None else index,
+                                    self.bounds)
+
+
+def _wave_order(layout: Layout, sid: torch.Tensor) -> tuple[torch.Tensor, list[tuple[int, int]]]:
+    """Where each pixel goes when pixels are regrouped wave by wave, stroke by stroke
+    (``sid`` lists every stroke's pixels contiguously, strokes in any order), and each
+    wave's pixel range."""
+    n = len(layout)
+    waves = layout.waves()
+    order = torch.as_tensor(np.concatenate(waves), device=sid.device)
+    counts = torch.bincount(sid, minlength=n)
+    first = torch.zeros(len(sid), dtype=torch.bool, device=sid.device)
+    first[0] = True
+    first[1:] = sid[1:] != sid[:-1]
+    run_start = torch.zeros(n, dtype=torch.int64, device=sid.device)
+    run_start[sid[first]] = torch.nonzero(first)[:, 0]
+    ordered_counts = counts[order]
+    start = torch.zeros(n, dtype=torch.int64, device=sid.device)
+    start[order] = torch.cumsum(ordered_counts, 0) - ordered_counts
+    position = start[sid] + torch.arange(len(sid), device=sid.device) - run_start[sid]
+    sizes = [len(w) for w in waves]
+    wave_px = torch.cumsum(torch.stack([c.sum() for c in torch.split(ordered_counts, sizes)]), 0).tolist()
+    return position, list(zip([0, *wave_px[:-1]], wave_px))
+
+
+def _from_patches(layout: Layout, alphas: list[torch.Tensor], colours: list[torch.Tensor]) -> StrokePixels:
+    """Whole patches (from a patch renderer, e.g. the neural one) as StrokePixels."""
+    device = alphas[0].device if alphas else torch.device("cpu")
+    if not len(layout):
+        empty = torch.zeros(0, dtype=torch.int64, device=device)
+        return StrokePixels(layout, torch.zeros(0, device=device), torch.zeros(3, 0, device=device), empty, empty, [])
+    sid = torch.cat([torch.as_tensor(idx, device=device).repeat_interleave(size * size)
+                     for size, idx in layout.buckets])
+    position, bounds = _wave_order(layout, sid)
+    alpha = torch.cat([a.reshape(-1) for a in alphas])
+    colour = torch.cat([c.reshape(-1, 3) for c in colours])
+    index = torch.cat([layout.bucket(k).flat_indices(device).reshape(-1) for k in range(len(layout.buckets))])
+    inverse = torch.empty_like(position)
+    inverse[position] = torch.arange(len(position), device=device)
+    return StrokePixels(layout, alpha[inverse], colour[inverse].T.contiguous(), index[inverse], sid[inverse],
+                        bounds)
+
+
+#: Pixels up to this far outside a stroke's outline still get its gradient (the
+#: backward edge is a sigmoid, 1e-3 of its peak at 1.75 px), so they are evaluated.
+GRADIENT_MARGIN_PX = 2.0
+
+
+def _near_outline(style: str, params: torch.Tensor, layout: Layout, extent: tuple[float, float]
+                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The canvas pixels that may lie within :data:`GRADIENT_MARGIN_PX` of each stroke's
+    outline: (stroke, x, y, canvas index), strokes contiguous. Everything else on a
+    patch has zero alpha and zero gradient, so only these need evaluating; for thin or
+    slanted strokes that is a small part of the square."""
+    with torch.no_grad():
+        grow = (0.5 + GRADIENT_MARGIN_PX) / layout.long_px
+        return _row_runs(_covering_rects(get_style(style), params.detach(), extent, grow), layout)
+
+
+def _row_runs(rects: torch.Tensor, layout: Layout) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """:func:`_near_outline` from rectangles that contain each stroke grown by the
+    margin: ``rects`` [N, S, 6] = centre x, y, unit axis x, y, half length, half width of
+    S rectangles per stroke. On each pixel row a rectangle covers one run of pixels,
+    found in closed form; a stroke's run is the span of its rectangles' runs. Only
+    canvas pixels are listed, so this costs the pixels listed, not the patch."""
+    device = rects.device
+    long_px, width, height = layout.long_px, layout.width, layout.height
+    n = rects.shape[0]
+    y0 = torch.as_tensor(np.clip(layout.y0, 0, height), device=device)
+    y1 = torch.as_tensor(np.clip(layout.y0 + layout.sizes, 0, height), device=device)
+    rows = (y1 - y0).clamp_min(0)
+    sid = torch.arange(n, device=device).repeat_interleave(rows)
+    first = torch.cumsum(rows, 0) - rows
+    row = y0[sid] + torch.arange(len(sid), device=device) - first[sid]
+    r = rects.index_select(0, sid)  # [R, S, 6]
+    cx, cyc, nx, ny, hl, hs = r.unbind(-1)
+    cy = (row.to(rects.dtype)[:, None] + 0.5) / long_px - cyc
+    # Pixels x with |u| <= hl and |v| <= hs, where u = (x - cx) nx + cy ny and
+    # v = cy nx - (x - cx) ny: two intervals in x - cx, intersected.
+    lo = torch.full_like(cy, -1e9)
+    hi = torch.full_like(cy, 1e9)
+    for k, off, half in ((nx, cy * ny, hl), (-ny, cy * nx, hs)):
+        flat = k.abs() < 1e-9
+        safe = torch.where(flat, torch.full_like(k, 1e-9), k)
+        a, b = (-half - off) / safe, (half - off) / safe
+        lo = torch.where(flat, lo, torch.maximum(lo, torch.minimum(a, b)))
+        hi = torch.where(flat, hi, torch.minimum(hi, torch.maximum(a, b)))
+        hi = torch.where(flat & (off.abs() > half), lo - 1, hi)
+    empty = hi < lo
+    lo = torch.where(empty, torch.full_like(lo, 1e9), lo + cx).amin(1)
+    hi = torch.where(empty, torch.full_like(hi, -1e9), hi + cx).amax(1)
+    x_lo = torch.ceil(lo * long_px - 0.5).clamp(0, width).long()
+    x_hi = torch.floor(hi * long_px - 0.5).clamp(-1, width - 1).long()
+    counts = (x_hi - x_lo + 1).clamp_min(0)
+    pixel_row = torch.arange(len(counts), device=device).repeat_interleave(counts)
+    start = torch.cumsum(counts, 0) - counts
+    x = x_lo[pixel_row] + torch.arange(len(pixel_row), device=device) - start[pixel_row]
+    y = row[pixel_row]
+    pad = layout.pad
+    index = (y + pad) * layout.padded_width + (x + pad)
+    return (sid[pixel_row], (x.to(rects.dtype) + 0.5) / long_px, (y.to(rects.dtype) + 0.5) / long_px, index)
+
+
+#: Rectangles a Bezier stroke is covered by: one per chord of this many samples.
+_BEZIER_CHORDS = 8
+
+
+def _covering_rects(spec, params: torch.Tensor, extent: tuple[float, float], grow: float) -> torch.Tensor:
+    """[N, S, 6] rectangles (see :func:`_row_runs`) covering each stroke grown by ``grow``.
+
+    A box stroke is its own rectangle (a capsule lies inside it). A Bezier stroke lies
+    within the chords of samples of its curve, thickened by its larger radius plus the
+    chords' largest distance from the curve (|B''| h^2 / 8 for spacing h)."""
+    ex, ey = extent
+    if spec.params[:6] != ("x0", "y0", "x1", "y1", "x2", "y2"):
+        centre, axis, half_long, half_short = box_axis(params, extent)
+        return torch.stack([centre[:, 0], centre[:, 1], axis[:, 0], axis[:, 1], half_long + grow,
+                            half_short.clamp_min(MIN_RADIUS) + grow], 1)[:, None]
+    scale = params.new_tensor([ex, ey])
+    p0, p1, p2 = params[:, 0:2] * scale, params[:, 2:4] * scale, params[:, 4:6] * scale
+    t = torch.linspace(0, 1, _BEZIER_CHORDS + 1, dtype=params.dtype, device=params.device)[None, :, None]
+    pts = (1 - t) ** 2 * p0[:, None] + 2 * (1 - t) * t * p1[:, None] + t ** 2 * p2[:, None]
+    a, b = pts[:, :-1], pts[:, 1:]
+    d = b - a
+    length = d.norm(dim=-1)
+    axis = torch.where(length[..., None] > 1e-12, d / length.clamp_min(1e-12)[..., None],
+                       d.new_tensor([1.0, 0.0]))
+    sag = (2 * (p2 - 2 * p1 + p0)).norm(dim=-1) / (8 * _BEZIER_CHORDS ** 2)
+    r0, r2 = taper(params[:, 6], params[:, 7])
+    half = (torch.maximum(r0, r2) * (1 + 0.5 * spec.softness) + sag + grow)[:, None].expand_as(length)
+    mid = (a + b) / 2
+    return torch.stack([mid[..., 0], mid[..., 1], axis[..., 0], axis[..., 1], length / 2 + half, half], -1)
+
+
+class Occlusion:
+    """Which stroke pixels lay under so much later paint that they could not show
+    (transmittance below ``eps``) when last checked, so that renders between checks
+    skip them: in a painting many layers deep most of an early stroke is covered.
+
+    For passes whose strokes move little per step (the painter's final pass): pixels
+    are checked every ``every`` renders, and a pixel that was not seen at the last check
+    (a stroke moved or grew onto it) is drawn. Occlusion is only counted within a run
+    of strokes drawn together (conservative: later runs never hide earlier ones)."""
+
+    def __init__(self, every: int = 4, eps: float = 1e-3) -> None:
+        self.every, self.eps = every, eps
+        self.renders = 0
+        self.hidden: torch.Tensor | None = None  # sorted keys: stroke * canvas size + pixel
+
+    @property
+    def checking(self) -> bool:
+        return self.hidden is None or self.renders % self.every == 0
+
+    def keep(self, sid: torch.Tensor, index: torch.Tensor, size: int) -> torch.Tensor:
+        """Which of these (stroke, pixel) entries to draw."""
+        if self.hidden is None or not len(self.hidden):
+            return torch.ones(len(sid), dtype=torch.bool, device=sid.device)
+        keys = sid * size + index
+        pos = torch.searchsorted(self.hidden, keys).clamp_max(len(self.hidden) - 1)
+        return self.hidden[pos] != keys
+
+    def record(self, pixels: "StrokePixels", first: int, size: int) -> torch.Tensor:
+        """Find the hidden entries of a render of strokes ``first``... (whole set)."""
+        with torch.no_grad():
+            a, idx = pixels.alpha.detach(), pixels.index
+            trans = torch.ones(size, dtype=a.dtype, device=a.device)
+            above = torch.empty_like(a)
+            for s, e in reversed(pixels.bounds):
+                t = trans.index_select(0, idx[s:e])
+                above[s:e] = t
+                trans.index_copy_(0, idx[s:e], t * (1 - a[s:e]))
+            hidden = above < self.eps
+            return ((pixels.sid[hidden] + first) * size + idx[hidden]).sort().values
+
+
+def stroke_pixels(style: str, params: torch.Tensor, width: int, height: int, max_patch: int | None = None,
+                  pad: int | None = None,
+                  patch_renderer: Callable[..., tuple[torch.Tensor, torch.Tensor]] | None = None,
+                  occlusion: Occlusion | None = None, first: int = 0) -> StrokePixels:
+    """Evaluate strokes at the pixels they may touch, ready to composite in order.
+
+    The analytic renderer evaluates only pixels near each stroke's outline; a patch
+    renderer (the neural one) fills whole patches of each stroke's own size."""
+    long_px = max(width, height)
+    extent = (width / long_px, height / long_px)
+    layout = Layout(stroke_bounds(style, params, extent), long_px, width, height, max_patch, pad=pad)
+    device = params.device
+    if not len(layout):
+        return _from_patches(layout, [], [])
+    if patch_renderer is not None:
+        alphas, colours = [], []
+        for k, (_, idx) in enumerate(layout.buckets):
+            alpha, colour = patch_renderer(style, params[torch.as_tensor(idx, device=device)], layout.bucket(k),
+                                           extent)
+            alphas.append(alpha)
+            colours.append(colour)
+        return _from_patches(layout, alphas, colours)
+    sid, px, py, index = _near_outline(style, params, layout, extent)
+    size = layout.padded_width * layout.padded_height
+    if occlusion is not None and not occlusion.checking:
+        keep = torch.nonzero(occlusion.keep(sid + first, index, size))[:, 0]
+        sid, px, py, index = sid[keep], px[keep], py[keep], index[keep]
+    position, bounds = _wave_order(layout, sid)
+    inverse = torch.empty_like(position)
+    inverse[position] = torch.arange(len(position), device=device)
+    sid, px, py, index = sid[inverse], px[inverse], py[inverse], index[inverse]
+    alpha, colour = render_pixels(style, params, sid, px, py, long_px, extent)
+    return StrokePixels(layout, alpha, colour.T.contiguous(), index, sid, bounds)
+
+
+def _canvas_size(pixels: StrokePixels) -> int:
+    return pixels.layout.padded_width * pixels.layout.padded_height
+
+
+def composite(base: torch.Tensor, pixels: StrokePixels) -> torch.Tensor:
     """Paint strokes over ``base`` [H, W, 3] in order; returns the new [H, W, 3] canvas.
 
     ``base`` and the result are sRGB; strokes are blended in linear light, as Grease
     Pencil (and any physically based renderer) blends them.
     """
-    p = patches.pad
-    canvas = padded_planes(srgb_to_linear(base), p)
-    if len(patches.x0):
-        waves = patches.waves()
-        order = torch.as_tensor(np.concatenate(waves), device=base.device)
-        ends = np.cumsum([len(w) for w in waves])
-        bounds = list(zip([0, *ends[:-1].tolist()], ends.tolist()))
-        n = alpha.shape[0]
-        idx = patches.flat_indices(base.device)[order]
-        colour_planes = colour.reshape(n, -1, 3)[order].permute(2, 0, 1).contiguous()
-        canvas = _WaveComposite.apply(canvas, alpha.reshape(n, -1)[order], colour_planes, idx, bounds)
-    canvas = canvas.reshape(3, patches.padded_height, patches.padded_width)
-    return linear_to_srgb(canvas[:, p:p + patches.height, p:p + patches.width].permute(1, 2, 0))
+    layout = pixels.layout
+    p = layout.pad
+    canvas = pixels.paint(padded_planes(srgb_to_linear(base), p))
+    canvas = canvas.reshape(3, layout.padded_height, layout.padded_width)
+    return linear_to_srgb(canvas[:, p:p + layout.height, p:p + layout.width].permute(1, 2, 0))
 
 
-def _runs(spans: np.ndarray, budget: float) -> list[tuple[int, int]]:
-    """Split strokes, in order, into runs whose square patches fit a pixel budget.
+#: Most strokes drawn in one run: the wave grouping compares every pair of a run.
+MAX_RUN = 2048
 
-    All patches in a run share the run's largest size, so a run also ends where a
-    much bigger stroke follows many small ones (a coarse stroke would otherwise
-    inflate every patch of the run).
-    """
+
+def _runs(areas: np.ndarray, budget: float) -> list[tuple[int, int]]:
+    """Split strokes, in order, into runs whose patches fit a pixel budget."""
     runs = []
-    start, biggest = 0, 0.0
-    for i, s in enumerate(spans.tolist()):
-        grown = max(biggest, s)
-        count = i - start
-        if count and ((count + 1) * grown * grown > budget or (s > 2 * biggest and count >= 8)):
+    start, total = 0, 0.0
+    for i, a in enumerate(areas.tolist()):
+        if i > start and (total + a > budget or i - start >= MAX_RUN):
             runs.append((start, i))
-            start, grown = i, s
-        biggest = grown
-    if start < len(spans):
-        runs.append((start, len(spans)))
+            start, total = i, 0.0
+        total += a
+    if start < len(areas):
+        runs.append((start, len(areas)))
     return runs
 
 
 def render(style: str, params: torch.Tensor, width: int, height: int,
            base: torch.Tensor | None = None, background=(1.0, 1.0, 1.0),
            max_patch: int | None = None, pixel_budget: float = 4e6,
-           patch_renderer: Callable[..., tuple[torch.Tensor, torch.Tensor]] | None = None) -> torch.Tensor:
+           patch_renderer: Callable[..., tuple[torch.Tensor, torch.Tensor]] | None = None,
+           occlusion: Occlusion | None = None) -> torch.Tensor:
     """Render strokes (differentiably) at width x height px over ``base`` or a plain background.
 
     Strokes are drawn in runs of at most ``pixel_budget`` patch pixels, so memory stays
-    bounded however many strokes there are and however their sizes vary.
+    bounded however many strokes there are.
     ``patch_renderer`` replaces :func:`render_patches` (the neural renderer plugs in here).
+    ``occlusion`` skips stroke pixels found hidden by later paint (see :class:`Occlusion`).
     """
     long_px = max(width, height)
     extent = (width / long_px, height / long_px)
     if base is None:
         base = torch.tensor(background, dtype=torch.float32, device=params.device).expand(height, width, 3)
-    bounds = stroke_bounds(style, params, extent)
-    spans = ((bounds[:, 2:] - bounds[:, :2]).amax(dim=1) * long_px + 3).cpu().numpy()
+    with torch.no_grad():
+        bounds = stroke_bounds(style, params, extent)
+        spans = ((bounds[:, 2:] - bounds[:, :2]).amax(dim=1) * long_px + 3).cpu().numpy()
     if max_patch:
         spans = np.minimum(spans, max_patch)
     canvas = base
-    for s, e in _runs(spans, pixel_budget):
-        patches = Patches(bounds[s:e], long_px, width, height, max_patch)
-        alpha, colour = (patch_renderer or render_patches)(style, params[s:e], patches, extent)
-        canvas = composite(canvas, alpha, colour, patches)
+    checking = occlusion is not None and occlusion.checking and patch_renderer is None
+    hidden = []
+    for s, e in _runs(spans * spans, pixel_budget):
+        pixels = stroke_pixels(style, params[s:e], width, height, max_patch, patch_renderer=patch_renderer,
+                               occlusion=occlusion, first=s)
+        if checking:
+            assert occlusion is not None
+            hidden.append(occlusion.record(pixels, s, _canvas_size(pixels)))
+        canvas = composite(canvas, pixels)
+    if occlusion is not None:
+        if checking:
+            occlusion.hidden = torch.cat(hidden).sort().values if hidden else None
+        occlusion.renders += 1
     return canvas

@@ -72,7 +72,7 @@ import numpy as np
 from .colour import linear_to_srgb, srgb_to_linear
 from .errors import PainterError
 from .styles import Geometry
-from .texture import bristle_texture
+from .texture import OIL_MIX, mip_level, oil_level, oil_mipmaps
 
 _ZERO_LENGTH_PX2 = 1e-12
 
@@ -87,6 +87,19 @@ def _pixel_range(lo: float, hi: float, size: int) -> tuple[int, int]:
     a = max(0, math.ceil(lo - 0.5))
     b = min(size, math.floor(hi - 0.5) + 1)
     return a, b
+
+
+def _sample_oil(level: int, lod: float, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Shade T and dry stencil D of oil texture ``level`` at mip ``lod`` (trilinear)."""
+    mips = oil_mipmaps()[level]  # [MIPS, 2, R, C]
+    lo = int(math.floor(lod))
+    hi = min(lo + 1, mips.shape[0] - 1)
+    f = np.float32(lod - lo)
+    out = []
+    for ch in range(2):
+        a = _sample_texture(mips[lo, ch], u, v)
+        out.append(a if hi == lo or f == 0 else a + f * (_sample_texture(mips[hi, ch], u, v) - a))
+    return out[0], out[1]
 
 
 def _sample_texture(tex: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -221,6 +234,7 @@ def _stroke_layer(pts: np.ndarray, rad: np.ndarray, rgb: np.ndarray, alpha: floa
         m = np.float32(0.5) - sd
     np.clip(m, 0.0, 1.0, out=m)
 
+    shade = None
     if textured:
         p0, p1 = pts[0], pts[-1]
         n = _unit(p1 - p0)
@@ -231,17 +245,22 @@ def _stroke_layer(pts: np.ndarray, rad: np.ndarray, rgb: np.ndarray, alpha: floa
         u = (px * np.float32(n[0] / (length + 2 * r0)) + py * np.float32(n[1] / (length + 2 * r0))
              + np.float32(r0 / (length + 2 * r0)))
         v = py * np.float32(n[0] / r0) - px * np.float32(n[1] / r0)
-        m *= _sample_texture(bristle_texture(), u, v)
+        level = int(oil_level(rgb.mean(0)))
+        lod = float(mip_level(np.array([2 * r0]), np.array([length + 2 * r0]))[0])
+        shade, dry = _sample_oil(level, lod, u, v)
+        m *= dry
 
     m *= np.float32(alpha)
     col = rgb.astype(np.float32)
-    if one_colour:
+    if one_colour and shade is None:
         c = [col[0, i] for i in range(3)]
     elif kk is None:
         c = [col[0, i] + t * (col[1, i] - col[0, i]) for i in range(3)]
     else:
         dcol = np.diff(col, axis=0)
         c = [np.take(col[:, i], kk) + t * np.take(dcol[:, i], kk) for i in range(3)]
+    if shade is not None:
+        c = [np.float32(1 - OIL_MIX) * ci + np.float32(OIL_MIX) * shade for ci in c]
     return y0, y1, x0, x1, m, c
 
 

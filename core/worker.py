@@ -40,7 +40,11 @@ events (stdout)::
     {"event": "progress", "fraction": 0.4, "level": 1, "loss": 0.12}
     {"event": "level", "level": 1, "strokes": {StrokeSet JSON}, "geometry": {...}}
         ("stylize": one such event, level = the highest level, with all strokes, each
-         keeping its own level)
+         keeping its own level; geometry["levels"]: each oil stroke's texture level)
+    {"event": "refine_started", "strokes": 120, "steps": 60}
+    {"event": "refined", "strokes": {StrokeSet JSON}, "geometry": {...}}
+        (the final pass moved every stroke of the run: replaces what the "level" events
+         gave, same strokes in the same order)
     {"event": "done", "seconds": 12.3, "strokes": 120}
     {"event": "cancelled"}
     {"event": "error", "message": "one line naming the problem and the fix",
@@ -100,11 +104,16 @@ class Channel:
 def geometry_fields(strokes: Any) -> dict[str, Any]:
     """A StrokeSet plus its geometry: the add-on draws geometry without importing core
     (Blender's Python has no torch); the parameters ride along for Refine."""
+    from .texture import stroke_levels
+
     g = strokes.geometry()
     return {"strokes": strokes.to_json_dict(),
             "geometry": {"points": encode_array(g.points), "radius": encode_array(g.radius),
                          "rgba": encode_array(g.rgba), "cap": g.cap, "softness": float(g.softness),
-                         "textured": bool(g.textured)}}
+                         "textured": bool(g.textured),
+                         # Oil: the texture level (material) of each stroke.
+                         "levels": encode_array(stroke_levels(g.rgba[..., :3]) if g.textured
+                                                else np.zeros(len(g), np.int64))}}
 
 
 # --- Refine: strokes as drawn -> parameters -------------------------------------------
@@ -297,13 +306,15 @@ def _hello(channel: Channel, request: dict[str, Any]) -> None:
     try:
         import torch
 
-        from .texture import bristle_texture
+        from .texture import oil_images
 
         info["torch"] = torch.__version__
         cuda = torch.cuda.is_available()
         mps = bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available())
         info["device"] = "cuda" if cuda else "mps" if mps else "cpu"
-        info["texture"] = encode_array(bristle_texture())
+        # Oil's texture levels as 8-bit images [levels, rows, cols, RGBA] (0..1 here):
+        # Blender's oil materials carry exactly these.
+        info["texture"] = encode_array(oil_images() / 255.0)
     except ImportError:
         info["torch"] = None
     channel.send("hello", **info)
@@ -338,7 +349,7 @@ def run(request: dict[str, Any], channel: Channel, cancelled: Callable[[], bool]
         else:
             assert image is not None
             gen = _painter_engine(request, image, init)
-        from .events import Done, LevelDone, LevelStarted, Progress
+        from .events import Done, LevelDone, LevelStarted, Progress, Refined, RefineStarted
 
         for ev in gen:
             if cancelled():
@@ -351,6 +362,11 @@ def run(request: dict[str, Any], channel: Channel, cancelled: Callable[[], bool]
                 channel.send("progress", fraction=float(ev.fraction), level=ev.level, loss=float(ev.loss))
             elif isinstance(ev, LevelDone):
                 channel.send("level", level=ev.level, **geometry_fields(ev.strokes))
+            elif isinstance(ev, RefineStarted):
+                channel.send("refine_started", strokes=ev.strokes, steps=ev.steps)
+            elif isinstance(ev, Refined):
+                # Every stroke of the run moved: same strokes, same order, new geometry.
+                channel.send("refined", **geometry_fields(ev.strokes))
             elif isinstance(ev, Done):
                 channel.send("done", seconds=float(ev.seconds), strokes=len(ev.strokes))
         return 0

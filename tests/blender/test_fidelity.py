@@ -11,7 +11,9 @@ import pytest
 
 from conftest import bpy, paint
 
-FLOOR_DB = {"marker": 28.0, "tape": 28.0, "oil": 22.0, "watercolor": 22.0}
+# Measured: marker 37.0, tape 44.2, oil 29.7, watercolor 32.9 dB (oil's texture mapped
+# tip to tip as core maps it, one material per texture level).
+FLOOR_DB = {"marker": 32.0, "tape": 38.0, "oil": 27.0, "watercolor": 29.0}
 RENDER_PX = 128
 
 
@@ -62,3 +64,64 @@ def test_build_animation_replays(scene: Any, image_path: Path, tmp_path: Path) -
     assert start.max() < 0.02  # the black canvas only
     painted = lambda im: float((im.max(-1) > 0.05).mean())  # noqa: E731
     assert 0 < painted(mid) < painted(end)
+
+
+def test_one_oil_stroke_shows_the_same_bristle_streaks(scene: Any, tmp_path: Path) -> None:
+    """One large flat mid-grey oil stroke, in Blender and in core's reference: light and
+    dark streaks run along it, and the two renders agree.
+
+    Streak contrast: on lines across the stroke (at 30, 45, 60 and 75 % of its length,
+    over the middle 80 % of its width) the standard deviation of luminance divided by
+    its mean. A flat stroke scores 0; the bristle shading scores about 0.1."""
+    from core.reference import render_strokes
+    from core.strokes import StrokeSet
+    from core.texture import oil_images, stroke_levels
+
+    from blender_neural_painter import gpencil
+
+    grey = [0.5, 0.5, 0.5]
+    params = np.array([[0.5, 0.5, 0.8, 0.3, 0.0] + grey + grey + [1.0]], np.float32)
+    strokes = StrokeSet("oil", 256, 256, params, [1], background=(1.0, 1.0, 1.0))
+    geo = strokes.geometry()
+    canvas = gpencil.Canvas("oil", 256, 256, (1.0, 1.0, 1.0))
+    created = gpencil.Created()
+    obj = gpencil.new_painting(bpy.context, "Stroke", canvas, created, 1)
+    batch = gpencil.StrokeBatch(1, geo.points, geo.radius, geo.rgba, params, np.arange(1), geo.cap,
+                                geo.softness, geo.textured, stroke_levels(geo.rgba[..., :3]))
+    gpencil.add_level(obj, batch, canvas, created, 1, oil_images() / 255.0)
+    size = 512
+    got = render_painting_at(obj, tmp_path / "stroke.png", size)
+    ref = render_strokes(strokes, size)
+
+    def contrast(img: np.ndarray) -> float:
+        lum = img @ np.array([0.2126, 0.7152, 0.0722])
+        # The stroke runs along x from 0.1 to 0.9 of the width; it is 0.3 tall, centred.
+        rows = slice(int(size * (0.5 - 0.12)), int(size * (0.5 + 0.12)))
+        cols = [int(size * (0.1 + 0.8 * f)) for f in (0.3, 0.45, 0.6, 0.75)]
+        return float(np.mean([lum[rows, c].std() / lum[rows, c].mean() for c in cols]))
+
+    def lum_across(img: np.ndarray) -> np.ndarray:
+        return (img @ np.array([0.2126, 0.7152, 0.0722]))[int(size * 0.38):int(size * 0.62), int(size * 0.5)]
+
+    c_got, c_ref = contrast(got), contrast(ref)
+    corr = float(np.corrcoef(lum_across(got), lum_across(ref))[0, 1])
+    print(f"streak contrast: Blender {c_got:.3f}, reference {c_ref:.3f}; across-profile correlation "
+          f"{corr:.3f}; PSNR {psnr(got, ref):.1f} dB")
+    assert c_ref > 0.06 and c_got > 0.06
+    assert abs(c_got - c_ref) < 0.25 * c_ref
+    # The same streaks in the same places: luminance across the stroke correlates.
+    # (Measured: contrast 0.075 in Blender, 0.076 in core; correlation 0.99; 43.7 dB.)
+    assert corr > 0.95
+    assert psnr(got, ref) > 38
+
+
+def render_painting_at(obj: Any, path: Path, size: int) -> np.ndarray:
+    from PIL import Image
+
+    from blender_neural_painter import preview
+
+    scene = bpy.context.scene
+    preview.frame_painting(bpy.context, obj, size)
+    preview.workbench_settings(scene)
+    preview.render_to(scene, str(path), frame=1)
+    return np.asarray(Image.open(path).convert("RGB"), np.float32) / 255.0

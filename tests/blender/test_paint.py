@@ -63,8 +63,16 @@ def check_painting(obj: Any, levels: list[dict[str, Any]], budget: int, start: i
         params = np.stack([attr(drawing, f"np_param_{j:02d}", "value", 1) for j in range(ss.params.shape[1])], 1)
         np.testing.assert_allclose(params, ss.params, atol=1e-6)
         order_seen += [int(v.value) for v in drawing.attributes["np_order"].data]
-        mats = {obj.data.materials[int(v.value)].name for v in drawing.attributes["material_index"].data}
-        assert mats == {gpencil.MATERIAL_NAMES[canvas.style]}
+        mats = [obj.data.materials[int(v.value)].name for v in drawing.attributes["material_index"].data]
+        if canvas.style == "oil":  # one material per texture level, the stroke's own
+            from core.texture import stroke_levels
+            assert mats == [gpencil.OIL_MATERIAL.format(k + 1) for k in stroke_levels(geo.rgba[..., :3])]
+            # The texture runs from cap tip to cap tip, as core maps it.
+            scale, shift = gpencil.oil_uv(canvas.to_world(geo.points), 130)
+            np.testing.assert_allclose(attr(drawing, "u_scale", "value", 1), scale, rtol=2e-3)  # JSON: 6 decimals
+            np.testing.assert_allclose(attr(drawing, "u_translation", "value", 1), shift, rtol=1e-6)
+        else:
+            assert set(mats) == {gpencil.MATERIAL_NAMES[canvas.style]}
     # Layer order then stroke order is painting order.
     assert order_seen == list(range(1, budget + 1))
     # Build animation: one modifier per level, keyframed back to back over the duration.
@@ -116,11 +124,24 @@ def test_styles_attributes_and_shared_materials(scene: Any, image_path: Path, st
     check_painting(obj, job.received, 24, 1, 100)
     from blender_neural_painter import gpencil
 
-    mat = bpy.data.materials[gpencil.MATERIAL_NAMES[style]]
     if style == "oil":
-        assert mat.grease_pencil.stroke_style == "TEXTURE"
-        img = mat.grease_pencil.stroke_image
-        assert img is not None and img.packed_file is not None
+        from core.texture import OIL_MIX, oil_images
+        used = {m.name for m in obj.data.materials if m.name.startswith("NP Oil ")}
+        assert used
+        for name in used:
+            g = bpy.data.materials[name].grease_pencil
+            assert g.stroke_style == "TEXTURE" and g.pixel_size == pytest.approx(500)
+            assert 1 - g.mix_stroke_factor == pytest.approx(OIL_MIX) == gpencil.OIL_TEXTURE_MIX
+            img = g.stroke_image
+            assert img is not None and img.packed_file is not None
+            # The image is core's texture of that level, rows flipped (Blender's are bottom up).
+            k = int(name.split()[-1]) - 1
+            want = oil_images()[k][::-1].astype(np.float32) / 255
+            got = np.empty(want.size, np.float32)
+            img.pixels.foreach_get(got)
+            np.testing.assert_allclose(got.reshape(want.shape), want, atol=1 / 255)
+    else:
+        bpy.data.materials[gpencil.MATERIAL_NAMES[style]]
     n_mats, n_imgs = len(bpy.data.materials), len(bpy.data.images)
     result, _ = paint(scene, image_path, engine="random", style=style, strokes=10, levels=1)
     assert result == {"FINISHED"}

@@ -6,7 +6,7 @@ import torch
 
 from core import raster
 from core.errors import PainterError
-from core.events import Done, LevelDone, LevelStarted, Progress
+from core.events import Done, LevelDone, LevelStarted, Progress, RefineStarted, Refined
 from core.painter import PaintOptions, default_levels, paint, parse_background, run, strokes_per_level
 from core.strokes import StrokeSet
 
@@ -22,6 +22,7 @@ def make_image(h: int = 48, w: int = 64) -> np.ndarray:
 
 
 def quick(style="tape", strokes=20, **kw):
+    kw.setdefault("refine", 4)
     return PaintOptions(style=style, strokes=strokes, size=48, iterations=4, **kw)
 
 
@@ -72,9 +73,28 @@ def test_events_arrive_in_order_and_levels_add_up():
     assert [len(e.painted) for e in done] == np.cumsum([len(e.strokes) for e in done]).tolist()
     fractions = [e.fraction for e in events if isinstance(e, Progress)]
     assert fractions == sorted(fractions) and 0 < fractions[0] and fractions[-1] == pytest.approx(1.0)
+    # After the levels, the final pass moves every stroke and says so once.
+    assert kinds.index(RefineStarted) > kinds.index(LevelDone) + 2 and kinds.count(Refined) == 1
+    assert kinds.index(Refined) == len(kinds) - 2
     final = events[-1].strokes
-    assert final.level.tolist() == sorted(final.level.tolist())
-    assert np.array_equal(final.params, done[-1].painted.params)
+    refined = events[-2].strokes
+    assert np.array_equal(final.params, refined.params)
+    assert final.level.tolist() == sorted(final.level.tolist()) == done[-1].painted.level.tolist()
+    assert not np.array_equal(final.params, done[-1].painted.params)
+
+
+def test_the_final_pass_lowers_the_error_and_can_be_turned_off():
+    img = make_image()
+    greedy = run(img, quick(strokes=30, levels=3, refine=0))
+    refined = run(img, quick(strokes=30, levels=3, refine=30))
+    assert greedy.meta["refine"] == 0 and refined.meta["refine"] == 30
+    def error(s):
+        with torch.no_grad():
+            out = raster.render("tape", torch.from_numpy(s.params), s.width, s.height, background=s.background)
+        target = torch.nn.functional.interpolate(torch.from_numpy(img).permute(2, 0, 1)[None],
+                                                 size=(s.height, s.width), mode="area")[0].permute(1, 2, 0)
+        return float(((out - target) ** 2).mean())
+    assert error(refined) < 0.8 * error(greedy)
 
 
 def test_same_seed_same_painting_other_seed_differs():

@@ -99,11 +99,63 @@ def test_degenerate_strokes_give_no_nan():
     assert torch.isfinite(out).all() and torch.isfinite(p.grad).all()
 
 
-def test_runs_bound_patch_memory_for_mixed_sizes():
-    """A huge stroke among many tiny ones must not give every stroke a huge patch."""
-    spans = np.array([4.0] * 50 + [500.0] + [4.0] * 50)
-    runs = raster._runs(spans, budget=1e5)
-    assert runs[0] == (0, 50)
-    assert sum(e - s for s, e in runs) == len(spans)
+def test_a_huge_stroke_does_not_give_small_strokes_huge_patches():
+    """Each stroke gets a patch of its own size, so one big stroke among many tiny ones
+    costs only its own pixels; runs split the strokes by a pixel budget."""
+    n = 101
+    bounds = torch.zeros(n, 4)
+    bounds[:, 0] = torch.linspace(0.05, 0.9, n)
+    bounds[:, 1] = 0.5
+    bounds[:, 2] = bounds[:, 0] + 0.01
+    bounds[:, 3] = 0.51
+    bounds[50] = torch.tensor([0.0, 0.0, 1.0, 1.0])
+    layout = raster.Layout(bounds, 256, 256, 256)
+    assert layout.sizes[50] >= 256
+    assert (np.delete(layout.sizes, 50) <= 8).all()
+    assert {size for size, _ in layout.buckets} == {8, int(layout.sizes[50])}
+    areas = np.array([16.0] * 50 + [250000.0] + [16.0] * 50)
+    runs = raster._runs(areas, budget=1e5)
+    assert runs[0] == (0, 50) and runs[1] == (50, 51)
+    assert sum(e - s for s, e in runs) == n
     for s, e in runs:
-        assert (e - s) * spans[s:e].max() ** 2 <= 1e5 or e - s == 1
+        assert areas[s:e].sum() <= 1e5 or e - s == 1
+
+
+def test_mixed_sizes_render_like_one_at_a_time():
+    """Ragged patches composite exactly as painting the strokes one by one."""
+    spec = get_style("tape")
+    p = random_params(spec, 40, torch.Generator().manual_seed(3), max_size=0.6)
+    p[::7, 2] = 0.9  # a few big strokes among small ones
+    together = raster.render("tape", p, 64, 48)
+    one_by_one = torch.ones(48, 64, 3)
+    for i in range(len(p)):
+        one_by_one = raster.render("tape", p[i:i + 1], 64, 48, base=one_by_one)
+    assert torch.allclose(together, one_by_one, atol=1e-5)
+
+
+def test_occlusion_skips_hidden_pixels_and_draws_the_same():
+    """Pixels under opaque later paint are skipped between checks; the picture holds."""
+    spec = get_style("tape")
+    p = random_params(spec, 40, torch.Generator().manual_seed(5), max_size=0.5)
+    p[:, spec.params.index("a")] = 1.0
+    p[-1, :5] = torch.tensor([0.5, 0.5, 0.9, 0.9, 0.0])  # a last stroke over most of the canvas
+    plain = raster.render("tape", p, 96, 96)
+    occ = raster.Occlusion(every=3)
+    checked = raster.render("tape", p, 96, 96, occlusion=occ)  # a check: everything drawn
+    assert occ.hidden is not None and len(occ.hidden) > 1000
+    skipping = raster.render("tape", p, 96, 96, occlusion=occ)  # between checks
+    assert torch.allclose(checked, plain, atol=1e-6) and torch.allclose(skipping, plain, atol=2e-3)
+    full = raster.stroke_pixels("tape", p, 96, 96)
+    fewer = raster.stroke_pixels("tape", p, 96, 96, occlusion=occ)
+    assert len(fewer.alpha) < 0.6 * len(full.alpha)
+    # A stroke that moves onto pixels never checked is drawn there all the same ...
+    q = p.clone()
+    q[0, :5] = torch.tensor([0.02, 0.02, 0.03, 0.03, 0.0])  # the first stroke, now in the open corner
+    assert torch.allclose(raster.render("tape", q, 96, 96, occlusion=occ), raster.render("tape", q, 96, 96),
+                          atol=2e-3)
+    # ... and when the cover itself moves away, the next check draws what it uncovered.
+    q[-1, :5] = torch.tensor([0.9, 0.9, 0.1, 0.1, 0.0])
+    while not occ.checking:
+        raster.render("tape", q, 96, 96, occlusion=occ)
+    assert torch.allclose(raster.render("tape", q, 96, 96, occlusion=occ), raster.render("tape", q, 96, 96),
+                          atol=1e-6)

@@ -12,7 +12,7 @@ from core.errors import PainterError
 from core.reference import output_size, render, render_strokes, stroke_layers
 from core.strokes import StrokeSet
 from core.styles import Geometry, get_style, random_params, to_geometry
-from core.texture import bristle_texture
+from core.texture import OIL_MIX, mip_level, oil_level, oil_mipmaps
 
 STYLES = ["marker", "watercolor", "oil", "tape"]
 WHITE = (1.0, 1.0, 1.0)
@@ -65,9 +65,6 @@ def brute_force(geo: Geometry, width: int, height: int, background=WHITE) -> np.
     x = np.stack([xs, ys], -1)
     out = np.empty((height, width, 3))
     out[:] = to_linear(background)
-    tex = bristle_texture().astype(np.float64)
-    rows, cols = tex.shape
-
     def unit(v):
         n = np.linalg.norm(v)
         return v / n if n > 0 else v * 0
@@ -96,15 +93,30 @@ def brute_force(geo: Geometry, width: int, height: int, background=WHITE) -> np.
         c = col[k] + t[..., None] * (col[k + 1] - col[k])
         if geo.textured:
             n = unit(p[1] - p[0])
-            u = ((x - p[0]) @ n + r[0]) / (np.linalg.norm(p[1] - p[0]) + 2 * r[0])
+            length = np.linalg.norm(p[1] - p[0]) + 2 * r[0]
+            u = ((x - p[0]) @ n + r[0]) / length
             v = (n[0] * (x[..., 1] - p[0, 1]) - n[1] * (x[..., 0] - p[0, 0])) / r[0]
-            rc = np.clip((v + 1) / 2 * rows - 0.5, 0, rows - 1)
-            cc = np.clip(u * cols - 0.5, 0, cols - 1)
-            i0 = np.minimum(rc.astype(int), rows - 2)
-            j0 = np.minimum(cc.astype(int), cols - 2)
-            fr, fc = rc - i0, cc - j0
-            m = m * ((tex[i0, j0] * (1 - fc) + tex[i0, j0 + 1] * fc) * (1 - fr)
-                     + (tex[i0 + 1, j0] * (1 - fc) + tex[i0 + 1, j0 + 1] * fc) * fr)
+            # The texture level that matches the stroke's brightness, the mip level that
+            # matches its size in pixels, trilinear between mips, clamped at the edges.
+            mips = oil_mipmaps()[int(oil_level(col.mean(0)))].astype(np.float64)
+            lod = float(mip_level(np.array([2 * r[0] * long_px]), np.array([length * long_px]))[0])
+            lo = int(lod)
+            hi = min(lo + 1, len(mips) - 1)
+
+            def bilinear(tex):
+                rows, cols = tex.shape
+                rc = np.clip((v + 1) / 2 * rows - 0.5, 0, rows - 1)
+                cc = np.clip(u * cols - 0.5, 0, cols - 1)
+                i0 = np.minimum(rc.astype(int), rows - 2)
+                j0 = np.minimum(cc.astype(int), cols - 2)
+                fr, fc = rc - i0, cc - j0
+                return ((tex[i0, j0] * (1 - fc) + tex[i0, j0 + 1] * fc) * (1 - fr)
+                        + (tex[i0 + 1, j0] * (1 - fc) + tex[i0 + 1, j0 + 1] * fc) * fr)
+
+            shade, dry = [bilinear(mips[lo, ch]) * (1 - (lod - lo)) + bilinear(mips[hi, ch]) * (lod - lo)
+                          for ch in (0, 1)]
+            m = m * dry
+            c = (1 - OIL_MIX) * c + OIL_MIX * shade[..., None]
         a = (geo.rgba[s, 0, 3] * m)[..., None]
         out = out * (1 - a) + a * c
     return to_srgb(out)
@@ -217,10 +229,19 @@ def test_colour_runs_from_the_first_to_the_last_point(style):
         # At full coverage the ends are exactly the end colours.
         np.testing.assert_array_equal(img[200, int(x0) - 10], red)
         np.testing.assert_array_equal(img[200, int(x1) + 10], blue)
-    else:  # the bristle texture lets some white through, but the hue is exact
-        # (coverage > 0.5 at the start and > 0.3 at the end, read off in linear light)
-        assert start[0] == 1.0 and start[1] == pytest.approx(start[2]) and to_linear(start[1]) < 0.5
-        assert end[2] == 1.0 and end[0] == pytest.approx(end[1]) and to_linear(end[0]) < 0.7
+    else:  # oil: 1 - OIL_MIX of the colour, the rest the grey bristle shading, opaque
+        # where the brush is loaded (the start); the dry tail lets the white ground
+        # through, which adds the same to every channel. So in linear light G = B at the
+        # start, R - G is all of 1 - OIL_MIX there, and everywhere the share of blue in
+        # the colour, (B - G) / (R + B - 2 G), is how far along the core segment we are.
+        lin = to_linear(img[200].astype(np.float64))
+        assert lin[90, 0] - lin[90, 1] == pytest.approx(1 - OIL_MIX, abs=1e-3)
+        assert lin[90, 1] == pytest.approx(lin[90, 2], abs=1e-4) and 0 < lin[90, 1] < OIL_MIX * 0.5
+        seg0, seg1 = 80 + 24, 320 - 24  # the core segment: the ends inset by the radius
+        for x in (120, 200, 250, 280):
+            t = (x + 0.5 - seg0) / (seg1 - seg0)
+            share = (lin[x, 2] - lin[x, 1]) / (lin[x, 0] + lin[x, 2] - 2 * lin[x, 1])
+            assert share == pytest.approx(t, abs=0.01)
         assert mid[1] > 0 and abs(mid[0] - mid[2]) < 0.2
 
 
@@ -303,7 +324,9 @@ def test_resolution_independent(style):
         geo = random_geometry(style, 100, width, height, seed=3)
         low = render(geo, width, height)
         high = render(geo, 4 * width, 4 * height).reshape(height, 4, width, 4, 3).mean((1, 3))
-        assert psnr(low, high) > 38
+        # Oil's bristle shading is mip-filtered, as a GPU samples a texture, which is
+        # close to supersampling but not equal to it (34.9 and 35.3 dB when written).
+        assert psnr(low, high) > (34 if style == "oil" else 38)
 
 
 def test_non_square_canvas_positions():
