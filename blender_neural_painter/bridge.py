@@ -50,7 +50,7 @@ BOOTSTRAP = (
     "    except ImportError:\n"
     "        missing.append({'PIL': 'pillow'}.get(name, name))\n"
     "if missing:\n"
-    "    print(json.dumps({'event': 'error', 'message': ', '.join(missing) + ' is not installed for '\n"
+    "    print(json.dumps({'event': 'error', 'kind': 'input', 'message': ', '.join(missing) + ' is not installed for '\n"
     "        + sys.executable + ': install torch from the add-on preferences, or choose a Python that has '\n"
     "        + 'torch, numpy and pillow'}), flush=True)\n"
     "    sys.exit(2)\n"
@@ -76,7 +76,17 @@ def worker_command(python: str | None = None, site_dir: str | None = None) -> tu
 
 
 class Worker:
-    """One running engine process and the events it has sent so far."""
+    """One running engine process and the events it has sent so far.
+
+    Cancelling escalates: the engine is asked to stop after its current step; if it is
+    still running ``terminate_after`` seconds later (a long step: a download, a big
+    level) it gets SIGTERM, which the worker turns into an immediate stop; after
+    ``kill_after`` seconds it is killed. Each check happens in :meth:`poll`, which never
+    waits, so Blender's UI stays responsive throughout.
+    """
+
+    terminate_after = 3.0
+    kill_after = 6.0
 
     def __init__(self, request: dict[str, Any], python: str | None = None, site_dir: str | None = None) -> None:
         self.request = dict(request, protocol=PROTOCOL)
@@ -86,6 +96,8 @@ class Worker:
         self.stderr_tail: collections.deque[str] = collections.deque(maxlen=40)
         self._threads: list[threading.Thread] = []
         self.finished = False  # the event stream has ended (process output closed)
+        self.cancel_time: float | None = None
+        self.escalated: list[str] = []  # "terminate", "kill": what cancelling took
 
     def start(self) -> None:
         flags = getattr(subprocess, "CREATE_NO_WINDOW", 0)
@@ -129,6 +141,7 @@ class Worker:
 
     def poll(self, timeout: float | None = 0.0) -> list[dict[str, Any]]:
         """Events received so far; waits up to ``timeout`` s for the first (None: forever)."""
+        self._escalate()
         out: list[dict[str, Any]] = []
         try:
             first = self.events.get(timeout=timeout) if timeout != 0.0 else self.events.get_nowait()
@@ -158,7 +171,10 @@ class Worker:
         return self.proc.poll()
 
     def cancel(self) -> None:
-        """Ask the engine to stop after its current step (it sends "cancelled")."""
+        """Ask the engine to stop after its current step (it sends "cancelled"); later
+        polls escalate if it does not."""
+        if self.cancel_time is None:
+            self.cancel_time = time.monotonic()
         if self.proc is None or self.proc.poll() is not None:
             return
         try:
@@ -168,9 +184,30 @@ class Worker:
         except (BrokenPipeError, OSError, ValueError):
             pass
 
-    def stop(self, grace: float = 3.0) -> None:
-        """Make sure the process is gone: polite first, then terminate, then kill."""
+    def _escalate(self) -> None:
+        """Terminate, then kill, a process that ignores a cancel; never waits."""
+        if self.cancel_time is None or self.proc is None or self.proc.poll() is not None:
+            return
+        waited = time.monotonic() - self.cancel_time
+        try:
+            if waited >= self.kill_after and "kill" not in self.escalated:
+                self.escalated.append("kill")
+                self.proc.kill()
+            elif waited >= self.terminate_after and not self.escalated:
+                self.escalated.append("terminate")
+                self.proc.terminate()
+        except OSError:
+            pass  # it exited meanwhile
+
+    def stop(self, grace: float = 3.0, wait: bool = True) -> None:
+        """Make sure the process is gone: polite first, then terminate, then kill. With
+        ``wait=False`` (Blender's UI) that happens on a helper thread that touches only
+        the process, so the caller never blocks."""
         if self.proc is None:
+            return
+        if not wait:
+            self.cancel()
+            threading.Thread(target=self.stop, args=(grace, True), daemon=True).start()
             return
         if self.proc.poll() is None:
             self.cancel()

@@ -2,7 +2,8 @@
 
 Blender renamed and reshaped Grease Pencil twice (GPv2 -> GPv3 in 4.3, the data
 collection renamed in 5.0); keeping every call in one module means one place to fix
-when it moves again, and the rest of the add-on works with numpy arrays only.
+when it moves again, and the rest of the add-on works with numpy arrays only. Names
+that differ between the supported versions come from ``compat``.
 
 Writes use whole-array ``foreach_set`` on drawing attributes: per-point Python loops
 are about a thousand times slower and would make 10,000 strokes take minutes.
@@ -11,11 +12,13 @@ are about a thousand times slower and would make 10,000 strokes take minutes.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Sequence
 
 import bpy
 import numpy as np
+
+from . import compat
 
 #: Custom property on every object, material and image the add-on creates, so a run
 #: can recognise (and reuse or clean up) its own data.
@@ -51,11 +54,8 @@ def layer_level(name: str) -> int | None:
 
 
 def gp_datablocks() -> Any:
-    """The Grease Pencil v3 data collection: ``grease_pencils_v3`` in 4.3-4.5 (where
-    ``grease_pencils`` still holds legacy v2 data), ``grease_pencils`` from 5.0 on."""
-    if hasattr(bpy.data, "grease_pencils_v3"):
-        return bpy.data.grease_pencils_v3
-    return bpy.data.grease_pencils
+    """The Grease Pencil v3 data collection (its name depends on the version)."""
+    return compat.gp_datablocks()
 
 
 # --- colour ----------------------------------------------------------------------------
@@ -143,6 +143,12 @@ class StrokeBatch:
 
     def __len__(self) -> int:
         return int(self.points.shape[0])
+
+    def subset(self, rows: slice | np.ndarray, order: np.ndarray) -> "StrokeBatch":
+        """These strokes with these painting-order numbers (0-based)."""
+        return replace(self, points=self.points[rows], radius=self.radius[rows], rgba=self.rgba[rows],
+                       params=self.params[rows], order=np.asarray(order),
+                       levels=None if self.levels is None else np.asarray(self.levels)[rows])
 
 
 @dataclass
@@ -249,8 +255,7 @@ def ensure_material(style: str, created: Created, texture: Textures | None = Non
     mat[TAG] = style
     created.materials.append(mat)
     g: Any = mat.grease_pencil
-    g.show_stroke = True
-    g.show_fill = False
+    compat.show_stroke_only(g)
     g.mode = "LINE"
     g.color = (1.0, 1.0, 1.0, 1.0)
     if style == "oil":
@@ -441,32 +446,25 @@ def _write_batch(drawing: Any, obj: Any, batch: StrokeBatch, canvas: Canvas,
                   u_scale=a["u_scale"], u_translation=a["u_translation"])
 
 
-def stroke_count(obj: Any, frame: int | None = None) -> int:
-    """Painted strokes (canvas excluded) in the latest drawing of every level layer."""
-    total = 0
+def level_layers(obj: Any) -> list[tuple[int, Any, Any]]:
+    """(level, layer, its latest frame) for every level layer with frames, bottom layer
+    first: painting order, in which Refine reads strokes back and Restyle rewrites them.
+    The latest frame holds the whole level (earlier ones are Keyframes steps)."""
+    out = []
     for layer in obj.data.layers:
-        if layer_level(layer.name) is None or len(layer.frames) == 0:
+        level = layer_level(layer.name)
+        if level is None or len(layer.frames) == 0:
             continue
-        fr = max(layer.frames, key=lambda f: f.frame_number) if frame is None else layer.get_frame_at(frame)
-        if fr is not None:
-            total += len(fr.drawing.strokes)
-    return total
+        out.append((level, layer, max(layer.frames, key=lambda f: f.frame_number)))
+    return out
+
+
+def stroke_count(obj: Any) -> int:
+    """Painted strokes (canvas excluded) in the latest drawing of every level layer."""
+    return sum(len(fr.drawing.strokes) for _, _, fr in level_layers(obj))
 
 
 # --- animation -------------------------------------------------------------------------
-
-def _fcurves(action: Any, obj: Any) -> Iterable[Any]:
-    """F-curves of an object's action: slotted channel bags in 4.4+/5.x, legacy list before."""
-    try:
-        from bpy_extras.anim_utils import action_get_channelbag_for_slot
-        slot = obj.animation_data.action_slot
-        bag = action_get_channelbag_for_slot(action, slot)
-        if bag is not None:
-            return list(bag.fcurves)
-    except (ImportError, AttributeError):
-        pass
-    return list(getattr(action, "fcurves", []))
-
 
 def build_modifier_name(level: int) -> str:
     return f"NP Build {level_layer_name(level)}"
@@ -476,19 +474,18 @@ def setup_build(obj: Any, start: int, duration: int, created: Created) -> list[A
     """Replay the painting in painting order: one Build modifier per level layer (the
     modifier builds each layer independently), its percentage keyframed linearly over
     that level's share of ``duration`` so strokes appear at an even rate throughout."""
-    levels = sorted((layer_level(l.name), l) for l in obj.data.layers if layer_level(l.name) is not None)
-    counts = [max(1, len(max(l.frames, key=lambda f: f.frame_number).drawing.strokes)) if len(l.frames) else 1
-              for _, l in levels]
+    levels = level_layers(obj)
+    counts = [max(1, len(fr.drawing.strokes)) for _, _, fr in levels]
     total = float(sum(counts)) or 1.0
     mods = []
     done = 0
-    for (level, layer), count in zip(levels, counts):
-        name = build_modifier_name(int(level or 0))
+    for (level, layer, _), count in zip(levels, counts):
+        name = build_modifier_name(level)
         mod = obj.modifiers.get(name) or obj.modifiers.new(name, "GREASE_PENCIL_BUILD")
         mod.mode = "SEQUENTIAL"
         mod.transition = "GROW"
         mod.time_mode = "PERCENTAGE"
-        mod.tree_node_filter = layer.name
+        compat.set_build_layer(mod, layer.name)
         f0 = start + duration * done / total
         done += count
         f1 = start + duration * done / total
@@ -501,7 +498,7 @@ def setup_build(obj: Any, start: int, duration: int, created: Created) -> list[A
     if ad is not None and ad.action is not None:
         if ad.action not in created.actions:
             created.actions.append(ad.action)
-        for fc in _fcurves(ad.action, obj):
+        for fc in compat.object_fcurves(obj):
             for kp in fc.keyframe_points:
                 kp.interpolation = "LINEAR"
     return mods
@@ -510,10 +507,7 @@ def setup_build(obj: Any, start: int, duration: int, created: Created) -> list[A
 def build_keyframes(obj: Any) -> dict[str, list[tuple[float, float]]]:
     """(frame, value) keyframes of each Build modifier's percentage, for tests and UI."""
     out: dict[str, list[tuple[float, float]]] = {}
-    ad = obj.animation_data
-    if ad is None or ad.action is None:
-        return out
-    for fc in _fcurves(ad.action, obj):
+    for fc in compat.object_fcurves(obj):
         if fc.data_path.endswith("percentage_factor"):
             name = fc.data_path.split('"')[1]
             out[name] = [(kp.co[0], kp.co[1]) for kp in fc.keyframe_points]
@@ -525,11 +519,8 @@ def setup_keyframes(obj: Any, start: int, duration: int, every: int, canvas: Can
     """Explicit frames instead of a modifier: a drawing every ``every`` strokes, for
     artists who want to retime or edit individual steps. Each level layer gets a drawing
     holding its strokes painted up to that step (empty before the level starts)."""
-    layers = sorted((layer_level(l.name), l) for l in obj.data.layers if layer_level(l.name) is not None)
-    info = []
-    for level, layer in layers:
-        fr = max(layer.frames, key=lambda f: f.frame_number)
-        info.append((level, layer, fr.frame_number, read_drawing(fr.drawing, canvas)))
+    info = [(level, layer, fr.frame_number, read_drawing(fr.drawing, canvas))
+            for level, layer, fr in level_layers(obj)]
     total = sum(len(d["order"]) for *_, d in info)
     every = max(1, int(every))
     steps = max(1, -(-total // every))
@@ -626,11 +617,7 @@ def read_painting(obj: Any) -> list[dict[str, Any]]:
     if canvas is None:
         raise ValueError(f"{obj.name} was not made by Neural Painter")
     out = []
-    for layer in obj.data.layers:
-        level = layer_level(layer.name)
-        if level is None or len(layer.frames) == 0:
-            continue
-        fr = max(layer.frames, key=lambda f: f.frame_number)
+    for level, _, fr in level_layers(obj):
         d = read_drawing(fr.drawing, canvas)
         d["level"] = level
         out.append(d)
@@ -642,14 +629,8 @@ def read_painting(obj: Any) -> list[dict[str, Any]]:
 def level_frames(obj: Any) -> list[tuple[Any, list[int], int]]:
     """(layer, its frame numbers, strokes in its latest drawing) for every level layer with
     frames, bottom first: the order :func:`read_painting` reads strokes in."""
-    out = []
-    for layer in obj.data.layers:
-        if layer_level(layer.name) is None or len(layer.frames) == 0:
-            continue
-        numbers = sorted(int(f.frame_number) for f in layer.frames)
-        latest = layer.get_frame_at(numbers[-1])
-        out.append((layer, numbers, len(latest.drawing.strokes)))
-    return out
+    return [(layer, sorted(int(f.frame_number) for f in layer.frames), len(fr.drawing.strokes))
+            for _, layer, fr in level_layers(obj)]
 
 
 def replace_strokes(obj: Any, canvas: Canvas, batch: StrokeBatch, created: Created,
@@ -669,7 +650,7 @@ def replace_strokes(obj: Any, canvas: Canvas, batch: StrokeBatch, created: Creat
         counts = [len(layer.get_frame_at(f).drawing.strokes) for f in numbers]
         latest = layer.get_frame_at(numbers[-1]).drawing
         plan.append((layer, numbers, counts, n, _get_curves(latest, ORDER_ATTR, n, 0, np.int32)))
-    a = _batch_arrays(obj, batch, canvas, created, texture)
+    a = _batch_arrays(obj, batch, canvas, created, texture)  # fails here, before anything changed
     material = np.broadcast_to(np.asarray(a["material_index"], np.int32), (len(batch),))
     start = 0
     for layer, numbers, counts, n, order in plan:

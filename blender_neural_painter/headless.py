@@ -2,6 +2,12 @@
 
 The add-on's own paint operator run through the ``bpy`` module, without a Blender window:
 the quickest way to try the project and the path CI exercises end to end.
+
+Fails like the engine's CLI (``python -m core``): bad input (a missing or unreadable
+image, a value out of range, an output that cannot be written) is one line on stderr
+and exit code 2, found before painting starts where it can be (an unreadable image is
+found by the engine, before it paints a stroke); a crash of the engine is exit code 1;
+Ctrl+C keeps and saves what was painted (exit code 130).
 """
 
 from __future__ import annotations
@@ -9,13 +15,31 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Any, Sequence
+import tempfile
+from pathlib import Path
+from typing import Any, NoReturn, Sequence
+
+#: Command-line option -> the Neural Painter setting it sets (whose range it must meet).
+RANGED = {"strokes": "strokes", "levels": "levels", "size": "size", "seed": "seed", "width": "width_m",
+          "duration": "anim_duration", "every": "keyframe_every", "style_weight": "style_weight"}
+PREVIEW_SIZE = (16, 16384)
+
+
+class InputError(Exception):
+    """Bad input to the command: one line, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line and exit code 2, as in the engine's CLI."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {message} (see `python -m blender_neural_painter paint --help`)\n")
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m blender_neural_painter",
-                                description="Paint an image as a Grease Pencil painting in a .blend file.")
-    sub = p.add_subparsers(dest="command", required=True)
+    p = _Parser(prog="python -m blender_neural_painter",
+                description="Paint an image as a Grease Pencil painting in a .blend file.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     a = sub.add_parser("paint", help="paint IMAGE and save a .blend (and a preview render)")
     a.add_argument("image", help="reference image (PNG, JPEG, ...)")
     a.add_argument("--out", default="painting.blend", help="output .blend file")
@@ -43,71 +67,159 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    try:
-        import bpy
-    except ImportError:
-        print("error: the bpy module is not installed; run `pip install bpy` (Python 3.11) or use Blender",
-              file=sys.stderr)
-        return 2
-    import blender_neural_painter as addon
+# --- checks before anything runs ------------------------------------------------------------
 
-    from . import gpencil, preview
-
-    bpy.ops.wm.read_factory_settings(use_empty=True)
+def _background(text: str) -> list[float] | None:
+    """None for a named background, else the colour (InputError unless r,g,b in 0..1)."""
+    if text in {"white", "black", "mean"}:
+        return None
     try:
-        addon.register()
+        rgb = [float(v) for v in text.split(",")]
     except ValueError:
-        pass  # already registered in this process
-    context: Any = bpy.context
-    scene = context.scene
-    s = scene.neural_painter
+        rgb = []
+    if len(rgb) != 3:
+        raise InputError(f"--background {text!r} is not white, black, mean or r,g,b; fix it")
+    if not all(0.0 <= c <= 1.0 for c in rgb):
+        raise InputError(f"--background {text} is out of range: each of r,g,b must be within 0..1")
+    return rgb
+
+
+def _check_ranges(args: argparse.Namespace, settings_type: Any) -> None:
+    """Each value within the range of the setting it goes to (Blender would clamp it
+    silently: --strokes 0 would paint one stroke)."""
+    props = settings_type.bl_rna.properties
+    for option, name in RANGED.items():
+        value = getattr(args, option)
+        lo, hi = props[name].hard_min, props[name].hard_max
+        if not lo <= value <= hi:
+            shown = f"{lo:g} to {hi:g}" if hi < 1e9 else f"at least {lo:g}"
+            raise InputError(f"--{option.replace('_', '-')} {value:g} is out of range: use {shown}")
+    if not PREVIEW_SIZE[0] <= args.preview_size <= PREVIEW_SIZE[1]:
+        raise InputError(f"--preview-size {args.preview_size} is out of range: use {PREVIEW_SIZE[0]} to "
+                         f"{PREVIEW_SIZE[1]} px")
+
+
+def _check_output(path: str, option: str, suffix: str) -> str:
+    """An output file that can be written, checked by writing beside it (so a missing or
+    read-only folder fails now, not after the painting is done)."""
+    out = Path(os.path.abspath(path))
+    if out.suffix.lower() != suffix:
+        raise InputError(f"{option} {path} must name a {suffix} file; fix the name")
+    if out.is_dir():
+        raise InputError(f"{option} {path} is a folder; give a file name ending in {suffix}")
+    if not out.parent.is_dir():
+        raise InputError(f"{option} {path}: the folder {out.parent} does not exist; create it or choose another")
+    try:
+        with tempfile.NamedTemporaryFile(dir=out.parent, prefix=".neural-painter-write-test-"):
+            pass
+    except OSError as exc:
+        raise InputError(f"{option} {path}: cannot write to {out.parent} ({exc.strerror or exc}); "
+                         "choose a writable folder") from None
+    return str(out)
+
+
+def _check(args: argparse.Namespace, settings_type: Any) -> None:
+    from . import sources
+    from .errors import UserError
+
+    try:
+        args.image = sources.check_image_file(args.image)
+        if args.style_image:
+            args.style_image = sources.check_image_file(args.style_image, "style image", "choose an existing file")
+    except UserError as exc:
+        raise InputError(str(exc)) from None
+    args.background_rgb = _background(args.background)
+    _check_ranges(args, settings_type)
+    args.out = _check_output(args.out, "--out", ".blend")
+    if args.preview:
+        args.preview = _check_output(args.preview, "--preview", ".png")
+    if args.python and not (os.path.isfile(args.python) and os.access(args.python, os.X_OK)):
+        raise InputError(f"--python {args.python} is not an executable file; give the path of a Python with torch")
+
+
+# --- the run ------------------------------------------------------------------------------
+
+def _settings(context: Any, args: argparse.Namespace) -> None:
+    s = context.scene.neural_painter
     s.source = "FILE"
-    s.image_path = os.path.abspath(args.image)
+    s.image_path = args.image
     s.style, s.strokes, s.levels, s.size, s.seed = args.style, args.strokes, args.levels, args.size, args.seed
     s.device = args.device
-    if args.background in {"white", "black", "mean"}:
+    if args.background_rgb is None:
         s.background = args.background
     else:
-        try:
-            rgb = [float(v) for v in args.background.split(",")]
-            assert len(rgb) == 3
-        except (ValueError, AssertionError):
-            print(f"error: --background {args.background!r} is not white, black, mean or r,g,b; fix it",
-                  file=sys.stderr)
-            return 2
-        s.background, s.background_color = "CUSTOM", rgb
+        s.background, s.background_color = "CUSTOM", args.background_rgb
     s.width_m = args.width
     s.renderer = args.renderer
     if args.style_image:
         s.style_source = "FILE"
-        s.style_image_path = os.path.abspath(args.style_image)
+        s.style_image_path = args.style_image
         s.style_mode, s.style_weight, s.style_features = args.style_mode, args.style_weight, args.style_features
     s.animation = args.animation.upper()
     s.anim_start, s.anim_duration, s.keyframe_every = args.start, args.duration, args.every
-    if args.python:
-        os.environ["NEURAL_PAINTER_PYTHON"] = args.python
+
+
+def _paint(args: argparse.Namespace) -> int:
+    import bpy
+
+    from . import gpencil, jobs, preview
+
+    context: Any = bpy.context
+    _settings(context, args)
+    before = jobs.last_job()
     try:
-        result = getattr(bpy.ops, "neural_painter").paint()
+        bpy.ops.neural_painter.paint()  # type: ignore[attr-defined]
     except RuntimeError as exc:  # the operator reported an error: show its one line
-        print(f"error: {str(exc).removeprefix('Error: ').strip()}", file=sys.stderr)
-        return 1
-    run = context.window_manager.neural_painter_run
-    obj = context.view_layer.objects.active
-    if result != {"FINISHED"} or gpencil.painting_canvas(obj) is None:
-        print(f"error: {run.status or 'painting failed'}", file=sys.stderr)
-        return 1
+        job = jobs.last_job()
+        message = job.error if job is not before and job is not None and job.error else \
+            str(exc).removeprefix("Error: ").strip()
+        print(f"error: {' '.join(message.split())}", file=sys.stderr)
+        # No job: the operator refused the input before starting one.
+        return 2 if job is before or job is None or job.error_kind == "input" else 1
+    job = jobs.last_job()
+    obj = job.obj if job is not None else None
+    if obj is None or gpencil.painting_canvas(obj) is None:
+        print(f"error: {job.status if job is not None else 'nothing was painted'}", file=sys.stderr)
+        return 130 if job is not None and job.cancelled else 1
     print(f"painted {gpencil.stroke_count(obj)} strokes into '{obj.name}'")
+    scene = context.scene
     preview.frame_painting(context, obj, args.preview_size)
     preview.workbench_settings(scene)
     scene.frame_start = min(scene.frame_start, args.start)
     scene.frame_end = max(scene.frame_end, args.start + args.duration)
     if args.preview:
-        preview.render_to(scene, os.path.abspath(args.preview), frame=args.start + args.duration)
+        preview.render_to(scene, args.preview, frame=args.start + args.duration)
         print(f"preview: {args.preview}")
     scene.frame_set(args.start + args.duration)
-    out = os.path.abspath(args.out)
-    bpy.ops.wm.save_as_mainfile(filepath=out, compress=True)
-    print(f"saved: {out}")
+    bpy.ops.wm.save_as_mainfile(filepath=args.out, compress=True)
+    print(f"saved: {args.out}")
+    if job is not None and job.cancelled:
+        print(f"interrupted: {job.status}", file=sys.stderr)
+        return 130
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        import bpy
+    except ImportError:
+        print("error: the bpy module is not installed; run `pip install bpy` (Python 3.11 for Blender 4.3-5.0, "
+              "3.13 for 5.1+) or use Blender", file=sys.stderr)
+        return 2
+    import blender_neural_painter as addon
+
+    from .props import NeuralPainterSettings
+
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    addon.register()
+    try:
+        _check(args, NeuralPainterSettings)
+        if args.python:
+            os.environ["NEURAL_PAINTER_PYTHON"] = args.python
+        return _paint(args)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        addon.unregister()  # before the interpreter exits (4.3 segfaults, 4.5 hangs otherwise)

@@ -2,28 +2,29 @@
 
 Torch is too large to ship inside an extension, so the add-on finds it at run time:
 already importable by Blender's Python, installed on request into the extension's own
-user directory, or in an external interpreter the user points at (an existing CUDA
-environment). Checks and installs run in subprocesses and threads that never touch bpy;
-a timer on the main thread picks up their results.
+user directory (``torch_setup``), or in an external interpreter the user points at (an
+existing CUDA environment). Checks and installs run in subprocesses and threads that
+never touch bpy; a timer on the main thread redraws while they run, and unregistering
+removes it (a timer left behind crashes Blender 4.3 and hangs 4.5 at exit).
 """
 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import threading
 from typing import Any
 
 import bpy
 from bpy.props import EnumProperty, StringProperty
 
-from . import bridge
+from . import bridge, torch_setup
 
 PACKAGE = __package__ or "blender_neural_painter"
+#: How many lines of pip's output the preferences show while installing.
+INSTALL_LINES = 6
 
 #: Shared between the checking/installing threads and the UI (plain values only).
-STATE: dict[str, Any] = {"torch": "unknown", "info": {}, "install": "", "installing": False}
+STATE: dict[str, Any] = {"torch": "unknown", "info": {}, "install": None}
 
 
 def preferences() -> Any | None:
@@ -35,13 +36,17 @@ def preferences() -> Any | None:
 
 
 def site_dir(create: bool = False) -> str | None:
-    """The extension's private directory for torch, if Blender gives it one."""
-    if not PACKAGE.startswith("bl_ext."):
-        return None
+    """The add-on's own folder for torch, in the user's Blender directory (writable by
+    the user): the extension's user directory once installed as an extension, else a
+    folder of Blender's user data. None when it does not exist (and ``create`` is off)."""
     try:
-        return str(bpy.utils.extension_path_user(PACKAGE, path="site", create=create))
-    except (ValueError, AttributeError, OSError):
+        if PACKAGE.startswith("bl_ext."):
+            path = str(bpy.utils.extension_path_user(PACKAGE, path="site", create=create))
+        else:
+            path = bpy.utils.user_resource("DATAFILES", path=os.path.join("neural_painter", "site"), create=create)
+    except (ValueError, OSError):
         return None
+    return path if path and os.path.isdir(path) else None
 
 
 def python_for_worker() -> str | None:
@@ -79,17 +84,24 @@ def check_torch_async() -> None:
     _watch()
 
 
-def _watch() -> None:
-    def tick() -> float | None:
-        for window in getattr(bpy.context.window_manager, "windows", []):
-            for area in window.screen.areas:
-                if area.type in {"VIEW_3D", "PREFERENCES"}:
-                    area.tag_redraw()
-        busy = STATE["torch"] == "checking" or STATE["installing"]
-        return 0.5 if busy else None
+def _busy() -> bool:
+    install = STATE["install"]
+    return STATE["torch"] == "checking" or (install is not None and install.running)
 
-    if not bpy.app.timers.is_registered(tick):
-        bpy.app.timers.register(tick, first_interval=0.5)
+
+def _tick() -> float | None:
+    """Redraw the panels while a check or an install runs; stops itself after."""
+    wm: Any = bpy.context.window_manager
+    for window in wm.windows:
+        for area in window.screen.areas:
+            if area.type in {"VIEW_3D", "PREFERENCES"}:
+                area.tag_redraw()
+    return 0.5 if _busy() else None
+
+
+def _watch() -> None:
+    if not bpy.app.timers.is_registered(_tick):
+        bpy.app.timers.register(_tick, first_interval=0.5)
 
 
 def torch_summary() -> str:
@@ -116,41 +128,31 @@ class NEURAL_PAINTER_OT_check_torch(bpy.types.Operator):
 class NEURAL_PAINTER_OT_install_torch(bpy.types.Operator):
     bl_idname = "neural_painter.install_torch"
     bl_label = "Install Torch"
-    bl_description = ("Download torch and Pillow with pip into this extension's own directory "
-                      "(about 200 MB for the CPU build; needs online access)")
-
-    cpu_only: bpy.props.BoolProperty(  # type: ignore[valid-type]
-        name="CPU Build", description="Install the smaller CPU-only build of torch", default=True)
+    bl_description = (f"Download torch {torch_setup.TORCH_VERSION} (CPU build, about 200 MB) and Pillow with pip "
+                      "into this add-on's own folder, for Blender's Python; needs online access")
 
     def execute(self, context: Any) -> set[Any]:
-        if not getattr(bpy.app, "online_access", True):
+        install = STATE["install"]
+        if install is not None and install.running:
+            self.report({"WARNING"}, "Torch is being installed already; see the add-on preferences")
+            return {"CANCELLED"}
+        if not bpy.app.online_access:
             self.report({"ERROR"}, "Online access is off: allow it in Preferences > System > Network, "
                                    "or choose an external Python with torch")
             return {"CANCELLED"}
         target = site_dir(create=True)
         if target is None:
-            self.report({"ERROR"}, "Installing needs the add-on installed as an extension; "
+            self.report({"ERROR"}, "Blender gives the add-on no folder to install into; "
                                    "choose an external Python with torch instead")
             return {"CANCELLED"}
-        if STATE["installing"]:
-            return {"CANCELLED"}
-        cmd = [sys.executable, "-m", "pip", "install", "--upgrade", "--target", target, "torch", "pillow"]
-        if self.cpu_only:
-            cmd += ["--extra-index-url", "https://download.pytorch.org/whl/cpu"]
-        STATE["installing"] = True
-        STATE["install"] = "Installing torch (this takes a few minutes)..."
+        install = torch_setup.Install(target)
+        install.summary = f"Installing torch {torch_setup.TORCH_VERSION} (CPU) into {target}..."
+        install.running = True
+        STATE["install"] = install
 
         def work() -> None:
-            try:
-                subprocess.run([sys.executable, "-m", "ensurepip", "--upgrade"], capture_output=True, timeout=300)
-                out = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
-                STATE["install"] = ("Torch installed" if out.returncode == 0 else
-                                    "Install failed: " + ((out.stderr or out.stdout).strip().splitlines() or ["?"])[-1][:200])
-            except (OSError, subprocess.TimeoutExpired) as exc:
-                STATE["install"] = f"Install failed: {exc}"
-            finally:
-                STATE["installing"] = False
-                STATE["torch"] = "unknown"
+            install.run()
+            STATE["torch"] = "unknown"  # look again: the panels then show the new torch
 
         threading.Thread(target=work, daemon=True).start()
         _watch()
@@ -191,14 +193,30 @@ class NeuralPainterPreferences(bpy.types.AddonPreferences):
             err = STATE["info"].get("error")
             if err:
                 box.label(text=str(err)[:120])
+        install = STATE["install"]
         if self.torch_source == "BLENDER":
-            box.operator(NEURAL_PAINTER_OT_install_torch.bl_idname, icon="IMPORT")
-        if STATE["install"]:
-            box.label(text=STATE["install"])
+            row = box.row()
+            row.enabled = install is None or not install.running
+            row.operator(NEURAL_PAINTER_OT_install_torch.bl_idname, icon="IMPORT")
+        if install is not None:
+            box.label(text=install.summary, icon="ERROR" if install.ok is False else "INFO")
+            if install.running or install.ok is False:
+                out = box.column(align=True)
+                for line in list(install.lines)[-INSTALL_LINES:]:
+                    out.label(text=line[:160])
         layout.prop(self, "vgg_weights")
 
 
 CLASSES = (NEURAL_PAINTER_OT_check_torch, NEURAL_PAINTER_OT_install_torch, NeuralPainterPreferences)
 
 
-register, unregister = bpy.utils.register_classes_factory(CLASSES)
+def register() -> None:
+    for cls in CLASSES:
+        bpy.utils.register_class(cls)
+
+
+def unregister() -> None:
+    if bpy.app.timers.is_registered(_tick):
+        bpy.app.timers.unregister(_tick)
+    for cls in reversed(CLASSES):
+        bpy.utils.unregister_class(cls)

@@ -8,7 +8,7 @@ from typing import Any
 
 import bpy
 
-from . import gpencil
+from . import compat, gpencil
 
 
 def frame_painting(context: Any, obj: Any, long_side: int = 1024, name: str = "Painting Camera") -> Any:
@@ -49,15 +49,12 @@ def workbench_settings(scene: Any) -> None:
     scene.view_settings.gamma = 1.0
     scene.render.film_transparent = False
     scene.render.filter_size = 1.0
-    gp = scene.grease_pencil_settings
-    gp.antialias_threshold_render = 0.0
-    gp.aa_samples = 32
+    compat.set_gp_render_antialiasing(scene, 32)
 
 
 def render_to(scene: Any, path: str, frame: int | None = None) -> None:
     if frame is not None:
         scene.frame_set(frame)
     scene.render.filepath = path
-    scene.render.image_settings.file_format = "PNG"
-    scene.render.image_settings.color_mode = "RGB"
+    compat.set_png_output(scene.render.image_settings, "RGB")
     bpy.ops.render.render(write_still=True)

@@ -3,10 +3,16 @@
 The same class serves the modal operator (polled from a timer, so Blender stays
 responsive), the synchronous operator call and the headless command (a blocking loop:
 timers never fire in ``--background``), so all three paint through one code path.
+
+However a run ends, it ends through :meth:`PaintJob._close` (a normal end or a cancel)
+or :meth:`PaintJob.abort` (anything unexpected): a failure never leaves half a painting,
+a running worker or an exception escaping into Blender's event loop.
 """
 
 from __future__ import annotations
 
+import sys
+import traceback
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -14,6 +20,23 @@ import numpy as np
 
 from . import gpencil
 from .bridge import Worker, decode_array
+
+
+def decode_batch(ev: dict[str, Any], first_order: int = 0) -> gpencil.StrokeBatch:
+    """A worker event holding strokes ("init", "level") as one batch: geometry to draw,
+    parameters for Refine, painting order from ``first_order`` on."""
+    strokes, geo = ev["strokes"], ev["geometry"]
+    points, radius, rgba = (decode_array(geo[k]) for k in ("points", "radius", "rgba"))
+    n = points.shape[0]
+    params = np.asarray([s["params"] for s in strokes["strokes"]], np.float32).reshape(n, -1)
+    level = int(ev.get("level", strokes["strokes"][0].get("level", 1) if n else 1))
+    return gpencil.StrokeBatch(level, points, radius, rgba, params, np.arange(first_order, first_order + n),
+                               str(geo["cap"]), float(geo["softness"]), bool(geo["textured"]), _levels(geo, n))
+
+
+def stroke_levels(ev: dict[str, Any]) -> np.ndarray:
+    """The level of each stroke in an event (Refine's "init" spans several)."""
+    return np.asarray([s.get("level", 1) for s in ev["strokes"]["strokes"]], np.int32)
 
 
 @dataclass
@@ -53,6 +76,13 @@ class PaintJob:
         self.strokes_written = 0
         self.next_order = 0
         self.error: str | None = None
+        #: "input" when the user's input or set-up is at fault (the headless command's
+        #: exit code 2, as the engine CLI's), "engine" for crashes and bugs.
+        self.error_kind: str | None = None
+        #: Stop the worker without waiting (Blender's UI); scripts and the headless
+        #: command wait, so no process outlives the call.
+        self.wait_for_worker = True
+        self.closed = False
         self.cancelled = False
         self.cancel_requested = False
         self.done = False
@@ -78,26 +108,27 @@ class PaintJob:
         return self.done or self.error is not None or self.cancelled
 
     def pump(self, timeout: float | None = 0.0) -> bool:
-        """Handle the events that have arrived; True once the run is over."""
-        if self.finished:
+        """Handle the events that have arrived; True once the run is over. Never raises:
+        anything going wrong while writing ends the run through :meth:`abort`."""
+        if self.closed:
             return True
         try:
-            for ev in self.worker.poll(timeout):
-                self._handle(ev)
-                if self.finished:
-                    break
+            if not self.finished:
+                for ev in self.worker.poll(timeout):
+                    self._handle(ev)
+                    if self.finished:
+                        break
             if not self.finished and self.worker.finished:
                 # Output closed without "done": the process died (or was cancelled hard).
                 if self.cancel_requested:
                     self.cancelled = True
                 else:
-                    self._fail(self.worker.crash_message())
-        except Exception as exc:  # a bug in the writer must not leave half a painting
-            self._fail(f"writing the painting failed ({type(exc).__name__}: {exc}); please report it")
-            raise
-        finally:
+                    self._fail(self.worker.crash_message(), "engine")
             if self.finished:
+                self.closed = True
                 self._close()
+        except Exception as exc:
+            self.abort(failure_message(exc))
         return self.finished
 
     def run_blocking(self, poll_seconds: float = 0.25) -> None:
@@ -106,8 +137,26 @@ class PaintJob:
         while not self.pump(timeout=poll_seconds):
             pass
 
+    def abort(self, message: str) -> None:
+        """End the run because something unexpected happened (a writer bug, the painting
+        deleted or undone mid-run, Blender closing the operator): stop the engine, remove
+        everything the run created so the scene is as before, and keep ``message`` (one
+        line) as the error. Safe to call at any point, more than once."""
+        if self.error is None:
+            self._fail(message, "engine")
+        self.closed = True
+        self.obj = None
+        try:
+            self.worker.stop(wait=self.wait_for_worker)
+        except Exception:  # the process may be gone already; nothing else to do
+            traceback.print_exc(file=sys.stderr)
+        try:
+            gpencil.remove_created(self.created)
+        except Exception:
+            traceback.print_exc(file=sys.stderr)
+
     def _close(self) -> None:
-        self.worker.stop()
+        self.worker.stop(wait=self.wait_for_worker)
         if self.error is not None:
             gpencil.remove_created(self.created)
             self.obj = None
@@ -122,16 +171,17 @@ class PaintJob:
                            else f"Done: {self.strokes_written} strokes")
             self.fraction = 1.0 if self.done else self.fraction
 
-    def _fail(self, message: str) -> None:
-        self.error = message
-        self.status = message
+    def _fail(self, message: str, kind: str = "engine") -> None:
+        self.error = " ".join(str(message).split())  # one line, whatever it came from
+        self.error_kind = kind
+        self.status = self.error
 
     # --- events ------------------------------------------------------------------------
 
     def _handle(self, ev: dict[str, Any]) -> None:
         kind = ev.get("event")
         if kind == "hello":
-            self.engine_info = {k: ev.get(k) for k in ("torch", "device", "protocol")}
+            self.engine_info = {k: ev.get(k) for k in ("torch", "device", "protocol", "python", "numpy")}
             if ev.get("texture"):
                 self.texture.oil = decode_array(ev["texture"])
             if ev.get("wash"):
@@ -159,7 +209,7 @@ class PaintJob:
         elif kind == "cancelled":
             self.cancelled = True
         elif kind == "error":
-            self._fail(str(ev.get("message", "the painting engine failed")))
+            self._fail(str(ev.get("message", "the painting engine failed")), str(ev.get("kind", "engine")))
 
     def _ensure_object(self, strokes: dict[str, Any]) -> None:
         if self.obj is not None:
@@ -172,27 +222,23 @@ class PaintJob:
                                         self.frame, self.location)
 
     def _write_strokes(self, ev: dict[str, Any], by_level: bool) -> None:
-        strokes = ev["strokes"]
-        self._ensure_object(strokes)
+        """Write an event's strokes: one level ("level"), or Refine's start ("init"),
+        split by the level each stroke belongs to."""
+        self._ensure_object(ev["strokes"])
         assert self.canvas is not None
-        geo = ev["geometry"]
-        points, radius, rgba = (decode_array(geo[k]) for k in ("points", "radius", "rgba"))
-        n = points.shape[0]
-        params = np.asarray([s["params"] for s in strokes["strokes"]], np.float32).reshape(n, -1)
-        levels = np.asarray([s.get("level", 1) for s in strokes["strokes"]], np.int32).reshape(n)
-        groups = sorted(set(levels.tolist())) if by_level else [int(ev.get("level", levels[0] if n else 1))]
-        for level in groups:
-            idx = np.nonzero(levels == level)[0] if by_level else np.arange(n)
-            if idx.size == 0:
-                continue
-            batch = gpencil.StrokeBatch(level, points[idx], radius[idx], rgba[idx], params[idx],
-                                        np.arange(self.next_order, self.next_order + idx.size),
-                                        str(geo["cap"]), float(geo["softness"]), bool(geo["textured"]),
-                                        _levels(geo, n)[idx])
-            gpencil.add_level(self.obj, batch, self.canvas, self.created, self.frame, self.texture)
+        batch = decode_batch(ev)
+        if by_level:
+            levels = stroke_levels(ev)
+            parts = [(int(level), np.nonzero(levels == level)[0]) for level in sorted(set(levels.tolist()))]
+        else:
+            parts = [(batch.level, np.arange(len(batch)))]
+        for level, idx in parts:
+            part = batch.subset(idx, np.arange(self.next_order, self.next_order + idx.size))
+            part.level = level
+            gpencil.add_level(self.obj, part, self.canvas, self.created, self.frame, self.texture)
             self.next_order += idx.size
             self.strokes_written += idx.size
-        self.obj.data.update_tag() if hasattr(self.obj.data, "update_tag") else None
+        self.obj.data.update_tag()
 
     def _refine_written(self, ev: dict[str, Any]) -> None:
         """The engine's final pass moved every stroke: rewrite them in place (same
@@ -200,13 +246,7 @@ class PaintJob:
         written level by level stand as they are."""
         if self.obj is None or self.canvas is None:
             return
-        geo = ev["geometry"]
-        points, radius, rgba = (decode_array(geo[k]) for k in ("points", "radius", "rgba"))
-        n = points.shape[0]
-        params = np.asarray([s["params"] for s in ev["strokes"]["strokes"]], np.float32).reshape(n, -1)
-        batch = gpencil.StrokeBatch(0, points, radius, rgba, params, np.arange(n), str(geo["cap"]),
-                                    float(geo["softness"]), bool(geo["textured"]), _levels(geo, n))
-        gpencil.replace_strokes(self.obj, self.canvas, batch, self.created, self.texture)
+        gpencil.replace_strokes(self.obj, self.canvas, decode_batch(ev), self.created, self.texture)
         # What the painting holds now, level by level, as the level events gave it.
         by_level: dict[int, list[Any]] = {}
         for stroke in ev["strokes"]["strokes"]:
@@ -283,16 +323,12 @@ class RestyleJob(PaintJob):
             self._fail("the painting was deleted while restyling; nothing was changed")
             return
         if not self.unchanged():
-            self._fail("the painting was edited while restyling, so nothing was changed; run Restyle again")
+            self._fail("the painting was edited while restyling, so nothing was changed; run Restyle again",
+                       "input")
             return
         assert self.canvas is not None
-        strokes, geo = ev["strokes"], ev["geometry"]
-        points, radius, rgba = (decode_array(geo[k]) for k in ("points", "radius", "rgba"))
-        n = points.shape[0]
-        params = np.asarray([s["params"] for s in strokes["strokes"]], np.float32).reshape(n, -1)
-        batch = gpencil.StrokeBatch(int(ev.get("level", 1)), points, radius, rgba, params, np.arange(n),
-                                    str(geo["cap"]), float(geo["softness"]), bool(geo["textured"]),
-                                    _levels(geo, n))
+        batch = decode_batch(ev)
+        n = len(batch)
         backup = obj.data.copy()
         try:
             gpencil.replace_strokes(obj, self.canvas, batch, self.created, self.texture)
@@ -313,7 +349,7 @@ class RestyleJob(PaintJob):
         self.done = True
 
     def _close(self) -> None:
-        self.worker.stop()
+        self.worker.stop(wait=self.wait_for_worker)
         if self.error is not None or not self.done:
             gpencil.remove_created(self.created)  # only what a failed write may have added
             self.obj = None
@@ -322,3 +358,14 @@ class RestyleJob(PaintJob):
             return
         self.status = f"Restyled {self.strokes_written} strokes"
         self.fraction = 1.0
+
+
+def failure_message(exc: BaseException) -> str:
+    """One line for an unexpected exception during a run (the traceback goes to the
+    console for a bug report)."""
+    if isinstance(exc, ReferenceError):
+        return ("the painting was removed while it was being painted (deleted, or undone); "
+                "the run was stopped and nothing was added")
+    traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else "no details"
+    return f"writing the painting failed ({type(exc).__name__}: {text}); please report it with the system console"

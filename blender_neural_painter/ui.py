@@ -6,8 +6,8 @@ from typing import Any
 
 import bpy
 
-from . import gpencil, prefs
-from .operators import active_job, online_access, style_chosen, vgg16_cache_path, vgg16_download_needed
+from . import consent, gpencil, jobs, prefs
+from .sources import style_chosen
 
 
 class NEURAL_PAINTER_PT_main(bpy.types.Panel):
@@ -20,10 +20,10 @@ class NEURAL_PAINTER_PT_main(bpy.types.Panel):
     def draw(self, context: Any) -> None:
         layout: Any = self.layout
         s = context.scene.neural_painter
-        job = active_job()
+        run = jobs.active()
 
         col = layout.column()
-        col.enabled = job is None
+        col.enabled = run is None
         col.prop(s, "source")
         if s.source == "FILE":
             col.prop(s, "image_path", text="")
@@ -50,19 +50,16 @@ class NEURAL_PAINTER_PT_main(bpy.types.Panel):
             box.label(text="Install it or choose a Python with torch in")
             box.label(text="Edit > Preferences > Add-ons > Neural Painter.")
 
-        if job is None:
+        if run is None:
             row = layout.row()
             row.scale_y = 1.5
             row.operator("neural_painter.paint", icon="BRUSH_DATA")
+            last = context.window_manager.neural_painter_run.status
+            if last:
+                layout.label(text=last)
         else:
-            if hasattr(layout, "progress"):
-                layout.progress(factor=job.fraction, type="BAR", text=job.status)
-            else:
-                layout.label(text=f"{job.fraction * 100:.0f}%  {job.status}")
+            layout.progress(factor=run.fraction, type="BAR", text=run.status)
             layout.operator("neural_painter.cancel", icon="CANCEL")
-        run = getattr(context.window_manager, "neural_painter_run", None)
-        if job is None and run is not None and run.status:
-            layout.label(text=run.status)
 
 
 class _SubPanel:
@@ -82,7 +79,7 @@ class NEURAL_PAINTER_PT_engine(_SubPanel, bpy.types.Panel):
         s = context.scene.neural_painter
         layout: Any = self.layout
         col = layout.column()
-        col.enabled = active_job() is None
+        col.enabled = jobs.active() is None
         col.prop(s, "size")
         col.prop(s, "renderer")
         col.prop(s, "device")
@@ -127,7 +124,7 @@ class NEURAL_PAINTER_PT_style(_SubPanel, bpy.types.Panel):
         s = context.scene.neural_painter
         layout: Any = self.layout
         col = layout.column()
-        col.enabled = active_job() is None
+        col.enabled = jobs.active() is None
         col.prop(s, "style_source", text="")
         if s.style_source == "FILE":
             col.prop(s, "style_image_path", text="")
@@ -138,9 +135,10 @@ class NEURAL_PAINTER_PT_style(_SubPanel, bpy.types.Panel):
         sub.prop(s, "style_mode", expand=True)
         sub.prop(s, "style_weight")
         sub.prop(s, "style_features")
-        if s.style_features == "vgg16" and vgg16_download_needed(s):
-            if online_access():
-                sub.label(text=f"Downloads VGG-16 (~528 MB) to {vgg16_cache_path().parent}", icon="URL")
+        if s.style_features == "vgg16" and consent.download_needed(s):
+            if consent.online_access():
+                sub.label(text=f"Downloads VGG-16 (~{consent.VGG16_DOWNLOAD_MB} MB) to "
+                               f"{consent.vgg16_cache_path().parent}", icon="URL")
             else:
                 sub.label(text="VGG-16 needs Allow Online Access (Preferences > System)", icon="ERROR")
         if not style_chosen(s):

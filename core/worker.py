@@ -33,7 +33,8 @@ level already sent stays valid.
 
 events (stdout)::
 
-    {"event": "hello", "protocol": 1, "torch": "2.x", "device": "cpu", "texture": array, "wash": array}
+    {"event": "hello", "protocol": 1, "torch": "2.x", "device": "cpu", "texture": array, "wash": array,
+     "python": "3.13.0", "numpy": "2.2.6"}
     {"event": "init", "strokes": {StrokeSet JSON}, "geometry": {...}}   (Refine only)
     {"event": "level_started", "level": 1, "levels": 3, "strokes": 40}
     {"event": "progress", "fraction": 0.4, "level": 1, "loss": 0.12}
@@ -46,7 +47,9 @@ events (stdout)::
          gave, same strokes in the same order)
     {"event": "done", "seconds": 12.3, "strokes": 120}
     {"event": "cancelled"}
-    {"event": "error", "message": "one line naming the problem and the fix"}
+    {"event": "error", "message": "one line naming the problem and the fix",
+     "kind": "input" | "engine"}   ("input": the user's input or set-up is wrong, as the
+                                    engine CLI's exit code 2; "engine": a crash or a bug)
 
 Arrays travel as {"shape": [...], "data": base64 of little-endian float32}: a 10,000-stroke
 level is a few megabytes, which JSON number lists would make several times larger and
@@ -199,7 +202,9 @@ def reconcile(init: Any, drawn: list[dict[str, Any]] | None) -> Any:
 def _random_engine(request: dict[str, Any], image: np.ndarray) -> Iterator[Any]:
     """A stand-in engine for tests of the Blender side: random strokes, level by level,
     with the painter's event sequence. ``fail_after_level`` kills the process abruptly
-    (a crashed worker); ``delay`` slows it down (so a test can cancel mid-run)."""
+    (a crashed worker); ``delay`` slows it down (so a test can cancel mid-run);
+    ``hang_after_level`` starts a step that never ends (a long download or level), which
+    only SIGTERM stops, or with ``ignore_sigterm`` only SIGKILL."""
     import torch
 
     from .events import Done, LevelDone, LevelStarted, Progress
@@ -236,6 +241,11 @@ def _random_engine(request: dict[str, Any], image: np.ndarray) -> Iterator[Any]:
         yield LevelDone(level=level, strokes=part, painted=StrokeSet.concat(done))
         if request.get("fail_after_level") == level:
             os._exit(9)
+        if request.get("hang_after_level") == level:
+            if request.get("ignore_sigterm"):
+                signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            while True:
+                time.sleep(0.05)
     yield Done(strokes=StrokeSet.concat(done), seconds=time.perf_counter() - start)
 
 
@@ -292,7 +302,7 @@ def _load(request: dict[str, Any]) -> np.ndarray:
 
 
 def _hello(channel: Channel, request: dict[str, Any]) -> None:
-    info: dict[str, Any] = {"protocol": PROTOCOL}
+    info: dict[str, Any] = {"protocol": PROTOCOL, "python": sys.version.split()[0], "numpy": np.__version__}
     try:
         import torch
 
@@ -318,7 +328,7 @@ def run(request: dict[str, Any], channel: Channel, cancelled: Callable[[], bool]
         import torch  # noqa: F401
     except ImportError:
         channel.send("error", message=f"torch is not installed for {sys.executable}: install it from "
-                                      "the add-on preferences, or choose a Python that has torch")
+                                      "the add-on preferences, or choose a Python that has torch", kind="input")
         return 2
     from .errors import PainterError
     from .strokes import StrokeSet
@@ -363,20 +373,20 @@ def run(request: dict[str, Any], channel: Channel, cancelled: Callable[[], bool]
                 channel.send("done", seconds=float(ev.seconds), strokes=len(ev.strokes))
         return 0
     except PainterError as exc:
-        channel.send("error", message=str(exc))
+        channel.send("error", message=str(exc), kind="input")
         return 2
     except KeyboardInterrupt:
         channel.send("cancelled")
         return 0
     except MemoryError:
         channel.send("error", message="the painting engine ran out of memory; use fewer strokes or a "
-                                      "smaller working size")
+                                      "smaller working size", kind="engine")
         return 3
     except Exception as exc:  # a bug: say so in one line, details to stderr
         traceback.print_exc(file=sys.stderr)
         channel.send("error", message=f"the painting engine failed ({type(exc).__name__}: "
                                       f"{str(exc).splitlines()[0] if str(exc) else 'no details'}); "
-                                      "please report it with the system console output")
+                                      "please report it with the system console output", kind="engine")
         return 3
     finally:
         if gen is not None:

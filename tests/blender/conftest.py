@@ -25,21 +25,16 @@ bpy = pytest.importorskip("bpy")
 def addon() -> Any:
     import blender_neural_painter as addon
 
-    try:
-        addon.register()
-    except ValueError:
-        pass
+    addon.register()
     yield addon
+    addon.unregister()  # before exit: bpy 4.3 segfaults, 4.5 deadlocks with classes registered
 
 
 @pytest.fixture
 def scene(addon: Any) -> Any:
     """A fresh empty scene with the add-on registered."""
     bpy.ops.wm.read_factory_settings(use_empty=True)
-    try:
-        addon.register()
-    except ValueError:
-        pass
+    addon.register()
     return bpy.context.scene
 
 
@@ -63,7 +58,7 @@ def image_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def paint(scene: Any, image: Path, engine: str = "painter", test_options: str = "", **settings: Any) -> Any:
     """Run the Paint operator synchronously; returns (result, job)."""
-    from blender_neural_painter import operators
+    from blender_neural_painter import jobs
 
     s = scene.neural_painter
     s.source = "FILE"
@@ -76,7 +71,7 @@ def paint(scene: Any, image: Path, engine: str = "painter", test_options: str = 
         result = bpy.ops.neural_painter.paint(engine=engine, test_options=test_options)
     except RuntimeError:  # the operator reported an error (the job holds the message)
         result = {"CANCELLED"}
-    return result, operators.last_job()
+    return result, jobs.last_job()
 
 
 def counts() -> dict[str, int]:

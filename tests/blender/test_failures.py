@@ -30,7 +30,7 @@ def test_unreadable_image_is_a_clear_error(scene: Any, tmp_path: Path) -> None:
 
 
 def test_unsupported_extension_and_missing_file(scene: Any, tmp_path: Path) -> None:
-    from blender_neural_painter import operators
+    from blender_neural_painter import jobs
 
     before = counts()
     odd = tmp_path / "painting.xyz"
@@ -40,7 +40,7 @@ def test_unsupported_extension_and_missing_file(scene: Any, tmp_path: Path) -> N
         scene.neural_painter.image_path = str(path)
         with pytest.raises(RuntimeError, match="not a supported image|does not exist"):
             bpy.ops.neural_painter.paint()
-        assert operators.active_job() is None
+        assert jobs.active() is None
     assert_unchanged(before)
 
 
@@ -79,11 +79,12 @@ def test_missing_torch_says_what_to_do(scene: Any, image_path: Path, tmp_path: P
 
 
 def _job(scene: Any, image: Path, **request: Any) -> Any:
+    from blender_neural_painter import prefs
     from blender_neural_painter.runner import Animation, PaintJob
 
     req = {"image": str(image), "options": {"style": "tape", "strokes": 30, "levels": 3, "size": 48},
            "engine": "random", **request}
-    return PaintJob(bpy.context, req, animation=Animation("BUILD", 1, 30))
+    return PaintJob(bpy.context, req, animation=Animation("BUILD", 1, 30), python=prefs.python_for_worker())
 
 
 def test_cancel_mid_run_keeps_finished_levels(scene: Any, image_path: Path) -> None:

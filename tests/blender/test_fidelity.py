@@ -14,6 +14,10 @@ from conftest import bpy, paint
 # Measured: marker 37.0, tape 44.2, oil 29.7, watercolor 29.7 dB (oil's texture mapped
 # tip to tip as core maps it, one material per texture level).
 FLOOR_DB = {"marker": 32.0, "tape": 38.0, "oil": 27.0, "watercolor": 27.0}
+# Before 4.5 Grease Pencil renders have no supersampling, only an edge blur
+# (compat.GP_RENDER_AA), so hard edges score lower. Measured on 4.3.0 and 4.4.0 alike:
+# marker 32.1, tape 33.4, oil 29.1, watercolor 32.3 dB.
+FLOOR_DB_BEFORE_4_5 = {**FLOOR_DB, "marker": 30.0, "tape": 31.0}
 RENDER_PX = 128
 
 
@@ -49,7 +53,10 @@ def test_workbench_matches_reference(scene: Any, image_path: Path, tmp_path: Pat
     assert got.shape == ref.shape
     score = psnr(got, ref)
     print(f"{style}: Workbench vs core reference {score:.1f} dB")
-    assert score >= FLOOR_DB[style], f"{style}: {score:.1f} dB < {FLOOR_DB[style]} dB"
+    from blender_neural_painter import compat
+
+    floor = (FLOOR_DB if compat.at_least(4, 5) else FLOOR_DB_BEFORE_4_5)[style]
+    assert score >= floor, f"{style}: {score:.1f} dB < {floor} dB"
 
 
 def test_build_animation_replays(scene: Any, image_path: Path, tmp_path: Path) -> None:

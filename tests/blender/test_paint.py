@@ -26,7 +26,7 @@ def attr(drawing: Any, name: str, key: str, width: int) -> np.ndarray:
 
 
 def check_painting(obj: Any, levels: list[dict[str, Any]], budget: int, start: int, duration: int) -> None:
-    from blender_neural_painter import gpencil
+    from blender_neural_painter import compat, gpencil
     from core.strokes import StrokeSet
 
     canvas = gpencil.painting_canvas(obj)
@@ -81,7 +81,7 @@ def check_painting(obj: Any, levels: list[dict[str, Any]], budget: int, start: i
     for data in levels:
         level = data["strokes"][0]["level"]
         mod = obj.modifiers[gpencil.build_modifier_name(level)]
-        assert mod.type == "GREASE_PENCIL_BUILD" and mod.tree_node_filter == f"Level {level}"
+        assert mod.type == "GREASE_PENCIL_BUILD" and compat.build_layer(mod) == f"Level {level}"
         assert mod.time_mode == "PERCENTAGE" and mod.mode == "SEQUENTIAL"
         (f0, v0), (f1, v1) = keys[mod.name]
         assert (v0, v1) == (0.0, 1.0) and f1 > f0

@@ -11,7 +11,7 @@ from conftest import bpy, paint
 
 
 def test_refine_reads_moved_recoloured_and_deleted_strokes(scene: Any, image_path: Path) -> None:
-    from blender_neural_painter import gpencil, operators
+    from blender_neural_painter import gpencil, jobs
     from core.strokes import StrokeSet
 
     result, job = paint(scene, image_path, engine="random", style="marker", strokes=12, levels=1)
@@ -32,9 +32,9 @@ def test_refine_reads_moved_recoloured_and_deleted_strokes(scene: Any, image_pat
     try:
         res = bpy.ops.neural_painter.refine(engine="painter")
     except RuntimeError as exc:
-        raise AssertionError(operators.last_job().error) from exc
+        raise AssertionError(jobs.last_job().error) from exc
     assert res == {"FINISHED"}
-    job2 = operators.last_job()
+    job2 = jobs.last_job()
     init = StrokeSet.from_json_dict(job2.init_strokes)
     assert len(init) == 11  # one deleted
     dx = 0.1 / canvas.scale / canvas.extent[0]  # as a fraction of the canvas width

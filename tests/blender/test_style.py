@@ -129,9 +129,9 @@ def test_restyle_colour_mode_keeps_shapes_and_changes_colours(scene: Any, image_
     except RuntimeError as exc:
         raise AssertionError(exc) from exc
     assert res == {"FINISHED"}
-    from blender_neural_painter import operators
+    from blender_neural_painter import jobs, readback
 
-    job = operators.last_job()
+    job = jobs.last_job()
     assert job.worker.request["engine"] == "stylize" and job.status == "Restyled 11 strokes"
     assert Path(job.worker.request["options"]["style_image"]).name == "style.png"
     assert not Path(job.worker.request["options"]["style_image"]).exists()  # the temporary folder is gone
@@ -150,14 +150,14 @@ def test_restyle_colour_mode_keeps_shapes_and_changes_colours(scene: Any, image_
         .min(1))
     # The Build animation still reveals every stroke; the stored parameters moved with the colours.
     assert {m.name for m in obj.modifiers} == {gpencil.build_modifier_name(1), gpencil.build_modifier_name(2)}
-    _, drawn = operators.drawn_strokes(obj)
+    _, drawn = readback.drawn_strokes(obj)
     assert all(d["params"] is not None for d in drawn)
 
 
 def test_write_png_round_trip(tmp_path: Path) -> None:
     from PIL import Image
 
-    from blender_neural_painter.operators import write_png
+    from blender_neural_painter.sources import write_png
 
     rng = np.random.default_rng(0)
     for channels, mode in ((3, "RGB"), (4, "RGBA")):
@@ -168,19 +168,19 @@ def test_write_png_round_trip(tmp_path: Path) -> None:
 
 
 def test_missing_style_image_is_refused_and_changes_nothing(scene: Any, image_path: Path, tmp_path: Path) -> None:
-    from blender_neural_painter import operators
+    from blender_neural_painter import consent, driver, jobs, operators
 
     result, _ = paint(scene, image_path, engine="random", style="marker", strokes=8, levels=1, size=32)
     assert result == {"FINISHED"}
     obj = bpy.context.view_layer.objects.active
-    strokes, before, last = read_strokes(obj), counts(), operators.last_job()
+    strokes, before, last = read_strokes(obj), counts(), jobs.last_job()
     missing = tmp_path / "no_such_style.png"
     set_style(scene, missing)
     for op in (bpy.ops.neural_painter.paint, bpy.ops.neural_painter.restyle):
         with pytest.raises(RuntimeError, match="style image .*no_such_style.png does not exist") as info:
             op()
         assert "\n" not in str(info.value).strip()
-        assert operators.active_job() is None and operators.last_job() is last  # no job was started
+        assert jobs.active_job() is None and jobs.last_job() is last  # no job was started
     assert counts() == before and not orphans()
     assert_same_strokes(read_strokes(obj), strokes)
 
@@ -199,18 +199,18 @@ def test_unreadable_style_image_fails_in_the_engine_and_changes_nothing(scene: A
     assert job.error and "\n" not in job.error and "style image" in job.error and "broken_style.png" in job.error
     assert counts() == before and not orphans()
     bpy.context.view_layer.objects.active = obj
-    from blender_neural_painter import operators
+    from blender_neural_painter import consent, driver, jobs, operators
 
     with pytest.raises(RuntimeError, match="broken_style.png"):
         bpy.ops.neural_painter.restyle()
-    job = operators.last_job()
+    job = jobs.last_job()
     assert job.error and "\n" not in job.error and job.obj is None
     assert counts() == before and not orphans()
     assert_same_strokes(read_strokes(obj), strokes)
 
 
 def test_cancelled_restyle_changes_nothing(scene: Any, image_path: Path, stripes: Path) -> None:
-    from blender_neural_painter import operators
+    from blender_neural_painter import consent, driver, jobs, operators
     from blender_neural_painter.runner import RestyleJob
 
     result, _ = paint(scene, image_path, engine="random", style="oil", strokes=8, levels=1, size=32)
@@ -236,47 +236,48 @@ def test_cancelled_restyle_changes_nothing(scene: Any, image_path: Path, stripes
 
 
 def test_vgg16_cache_path_matches_torch(torch_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from blender_neural_painter import operators
+    from blender_neural_painter import consent, driver, jobs, operators
     from core import features
 
-    assert operators.vgg16_cache_path() == features.vgg16_cache_path() == \
+    assert consent.vgg16_cache_path() == features.vgg16_cache_path() == \
         torch_home / "hub" / "checkpoints" / "vgg16-397923af.pth"
     monkeypatch.delenv("TORCH_HOME")
     monkeypatch.setenv("XDG_CACHE_HOME", str(torch_home / "xdg"))
-    assert operators.vgg16_cache_path() == features.vgg16_cache_path()
+    assert consent.vgg16_cache_path() == features.vgg16_cache_path()
 
 
 def test_vgg16_download_refused_when_blender_is_offline(scene: Any, image_path: Path, stripes: Path,
                                                         torch_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from blender_neural_painter import operators
+    from blender_neural_painter import consent, driver, jobs, operators
 
     result, _ = paint(scene, image_path, engine="random", style="marker", strokes=8, levels=1, size=32)
     assert result == {"FINISHED"}
     obj = bpy.context.view_layer.objects.active
-    strokes, before, last = read_strokes(obj), counts(), operators.last_job()
-    monkeypatch.setattr(operators, "online_access", lambda: False)
+    strokes, before, last = read_strokes(obj), counts(), jobs.last_job()
+    monkeypatch.setattr(consent, "online_access", lambda: False)
     set_style(scene, stripes, features="vgg16")
     for op in (bpy.ops.neural_painter.paint, bpy.ops.neural_painter.restyle):
         with pytest.raises(RuntimeError, match="Allow Online Access is off") as info:
             op()
         assert str(info.value).strip().startswith("Error: VGG-16 weights need a one-time download")
         assert "\n" not in str(info.value).strip()
-        assert operators.active_job() is None and operators.last_job() is last  # no worker started
+        assert jobs.active_job() is None and jobs.last_job() is last  # no worker started
     # From the panel (invoke): refused the same way, without asking.
-    op, ctx = fake_invoke(operators, confirm=True)
-    assert operators._JobOperator.invoke(op, ctx, None) == {"CANCELLED"}
-    assert op.reports == [({"ERROR"}, operators.OFFLINE_VGG16)] and ctx.window_manager.asked == []
+    op, ctx = fake_invoke(confirm=True)
+    assert driver.JobOperator.invoke(op, ctx, None) == {"CANCELLED"}
+    assert op.reports == [({"ERROR"}, consent.OFFLINE_VGG16)] and ctx.window_manager.asked == []
     assert not torch_home.exists()  # nothing downloaded, not even a directory made
     assert counts() == before and not orphans()
     assert_same_strokes(read_strokes(obj), strokes)
 
 
-def fake_invoke(operators: Any, confirm: bool) -> tuple[Any, Any]:
+def fake_invoke(confirm: bool) -> tuple[Any, Any]:
     """The Paint operator's invoke on a plain object: bpy.ops in the bpy module (background)
     always calls execute, so the confirmation is reached this way. The window manager's
     invoke_confirm records what it was asked and answers as the user would."""
+    from blender_neural_painter import driver, operators
 
-    class Op(operators._JobOperator):
+    class Op(driver.JobOperator):
         make_job = operators.NEURAL_PAINTER_OT_paint.make_job
 
         def __init__(self) -> None:
@@ -301,36 +302,36 @@ def fake_invoke(operators: Any, confirm: bool) -> tuple[Any, Any]:
 
 def test_invoke_asks_before_downloading(scene: Any, image_path: Path, stripes: Path, torch_home: Path,
                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    from blender_neural_painter import operators
+    from blender_neural_painter import consent, driver, jobs, operators
 
-    monkeypatch.setattr(operators, "online_access", lambda: True)
+    monkeypatch.setattr(consent, "online_access", lambda: True)
     s = scene.neural_painter
     s.source, s.image_path, s.style, s.strokes, s.levels, s.size = "FILE", str(image_path), "marker", 4, 1, 32
     set_style(scene, stripes, features="vgg16")
-    before, last = counts(), operators.last_job()
-    op, ctx = fake_invoke(operators, confirm=False)  # the user says no
-    assert operators._JobOperator.invoke(op, ctx, None) == {"CANCELLED"}
+    before, last = counts(), jobs.last_job()
+    op, ctx = fake_invoke(confirm=False)  # the user says no
+    assert driver.JobOperator.invoke(op, ctx, None) == {"CANCELLED"}
     (asked,) = ctx.window_manager.asked
     assert "528 MB" in asked["message"] and str(torch_home) in asked["message"]
-    assert operators.last_job() is last and counts() == before and not torch_home.exists()
-    op, ctx = fake_invoke(operators, confirm=True)  # the user says Download
-    assert operators._JobOperator.invoke(op, ctx, None) == {"FINISHED"}
+    assert jobs.last_job() is last and counts() == before and not torch_home.exists()
+    op, ctx = fake_invoke(confirm=True)  # the user says Download
+    assert driver.JobOperator.invoke(op, ctx, None) == {"FINISHED"}
     assert len(ctx.window_manager.asked) == 1
-    job = operators.last_job()
+    job = jobs.last_job()
     assert job is not last and job.worker.request["options"]["allow_download"] is True
     set_style(scene, stripes, features="offline")  # nothing to download: no question
-    op, ctx = fake_invoke(operators, confirm=True)
-    assert operators._JobOperator.invoke(op, ctx, None) == {"FINISHED"}
+    op, ctx = fake_invoke(confirm=True)
+    assert driver.JobOperator.invoke(op, ctx, None) == {"FINISHED"}
     assert ctx.window_manager.asked == []
-    assert operators.last_job().worker.request["options"]["allow_download"] is False
+    assert jobs.last_job().worker.request["options"]["allow_download"] is False
 
 
 def test_download_allowed_only_when_needed_and_online(scene: Any, image_path: Path, stripes: Path,
                                                       torch_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """What the request asks of the engine (the random engine never loads VGG-16)."""
-    from blender_neural_painter import operators
+    from blender_neural_painter import consent, driver, jobs, operators
 
-    monkeypatch.setattr(operators, "online_access", lambda: True)
+    monkeypatch.setattr(consent, "online_access", lambda: True)
     small = dict(engine="random", style="marker", strokes=4, levels=1, size=32)
     set_style(scene, stripes, features="vgg16")
     result, job = paint(scene, image_path, **small)
@@ -338,7 +339,7 @@ def test_download_allowed_only_when_needed_and_online(scene: Any, image_path: Pa
     set_style(scene, stripes, features="offline")  # no download needed: never allowed
     result, job = paint(scene, image_path, **small)
     assert job.worker.request["options"]["allow_download"] is False
-    cached = operators.vgg16_cache_path()
+    cached = consent.vgg16_cache_path()
     cached.parent.mkdir(parents=True)
     cached.write_bytes(b"already here")
     set_style(scene, stripes, features="vgg16")
@@ -349,14 +350,14 @@ def test_download_allowed_only_when_needed_and_online(scene: Any, image_path: Pa
 def test_broken_vgg16_weights_name_the_file_and_change_nothing(scene: Any, image_path: Path, stripes: Path,
                                                                torch_home: Path, tmp_path: Path,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    from blender_neural_painter import operators, prefs
+    from blender_neural_painter import consent, driver, jobs, operators, prefs
 
-    monkeypatch.setattr(operators, "online_access", lambda: False)  # a file is there: no download asked
+    monkeypatch.setattr(consent, "online_access", lambda: False)  # a file is there: no download asked
     result, _ = paint(scene, image_path, engine="random", style="marker", strokes=8, levels=1, size=32)
     assert result == {"FINISHED"}
     obj = bpy.context.view_layer.objects.active
     strokes, before = read_strokes(obj), counts()
-    cached = operators.vgg16_cache_path()
+    cached = consent.vgg16_cache_path()
     cached.parent.mkdir(parents=True)
     cached.write_bytes(os.urandom(4096))
     set_style(scene, stripes, mode="color", features="vgg16")
@@ -372,7 +373,7 @@ def test_broken_vgg16_weights_name_the_file_and_change_nothing(scene: Any, image
     bpy.context.view_layer.objects.active = obj
     with pytest.raises(RuntimeError, match="my_vgg16.pth"):
         bpy.ops.neural_painter.restyle()
-    job = operators.last_job()
+    job = jobs.last_job()
     assert job.worker.request["options"]["vgg_weights"] == str(chosen)
     assert job.error and "\n" not in job.error and str(chosen) in job.error
     assert counts() == before and not orphans()
@@ -435,7 +436,7 @@ def read_drawing_positions(drawing: Any) -> np.ndarray:
 
 def test_restyle_that_fails_while_writing_puts_the_painting_back(scene: Any, image_path: Path, stripes: Path,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    from blender_neural_painter import gpencil, operators
+    from blender_neural_painter import gpencil, jobs
 
     result, _ = paint(scene, image_path, engine="random", style="marker", strokes=8, levels=2, size=32)
     assert result == {"FINISHED"}
@@ -451,8 +452,8 @@ def test_restyle_that_fails_while_writing_puts_the_painting_back(scene: Any, ima
     set_style(scene, stripes, mode="color", weight=5.0)
     with pytest.raises(RuntimeError):
         bpy.ops.neural_painter.restyle(test_options='{"options": {"iterations": 3}}')
-    job = operators.last_job()
+    job = jobs.last_job()
     assert job.error and "simulated writer bug" in job.error and "\n" not in job.error
-    assert operators.active_job() is None  # later runs are not blocked
+    assert jobs.active_job() is None  # later runs are not blocked
     assert obj.data.name == data_name and counts() == before and not orphans()
     assert_same_strokes(read_strokes(obj), strokes)

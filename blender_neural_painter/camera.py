@@ -1,0 +1,168 @@
+"""The active camera as the reference image.
+
+From the panel the render runs as Blender's own render job: the Paint run waits for it
+in its timer, the status bar shows the render's progress, Esc cancels it, and the rest
+of Blender stays usable. Scripts and the headless command render in the foreground.
+
+Blender keeps a render result's pixels out of Python's reach, so the result is saved
+to a PNG through the scene's output settings: they are switched to 8-bit PNG for that
+one call only, and every image-format setting is put back afterwards, in an order that
+keeps dependent settings intact (a 32-bit EXR set back from PNG comes back 16-bit if
+the depth is restored before the format). Nothing else of the scene is touched; the
+render handlers this module adds are removed whatever happens (left behind, they
+crash or hang Blender 4.3 and 4.5 at exit).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import bpy
+
+from . import compat
+from .errors import UserError
+
+RESULT_FILE = "camera.png"
+
+
+def _check(scene: Any) -> None:
+    if scene.camera is None:
+        raise UserError("the scene has no active camera: add one or choose another source")
+
+
+# --- settings snapshot -------------------------------------------------------------------
+
+def snapshot(struct: Any, depth: int = 2) -> dict[str, Any]:
+    """Every writable setting of an RNA struct (and of the structs it holds, ``depth``
+    levels down), for :func:`restore` and for tests to compare."""
+    out: dict[str, Any] = {}
+    for prop in struct.bl_rna.properties:
+        key = prop.identifier
+        if key == "rna_type":
+            continue
+        if prop.type == "POINTER":
+            sub = getattr(struct, key)
+            if depth > 0 and sub is not None and not isinstance(sub, bpy.types.ID):
+                out[key] = snapshot(sub, depth - 1)
+        elif prop.type != "COLLECTION" and not prop.is_readonly:
+            value = getattr(struct, key)
+            out[key] = tuple(value) if hasattr(value, "__len__") and not isinstance(value, str) else value
+    return out
+
+
+def restore(struct: Any, saved: dict[str, Any], first: tuple[str, ...] = ()) -> None:
+    """Put back what :func:`snapshot` saw: ``first`` in that order, then the rest."""
+    keys = list(first) + [k for k in saved if k not in first]
+    for key in keys:
+        if key not in saved:
+            continue
+        value = saved[key]
+        if isinstance(value, dict):
+            restore(getattr(struct, key), value)
+            continue
+        now = getattr(struct, key)
+        if (tuple(now) if hasattr(now, "__len__") and not isinstance(now, str) else now) != value:
+            try:
+                setattr(struct, key, value)
+            except (AttributeError, TypeError, ValueError):
+                pass  # not settable in this state (Blender derives it); the test compares all
+
+
+def save_result(scene: Any, folder: str) -> str:
+    """The last render as an 8-bit PNG in ``folder``, the scene's output settings as before."""
+    result = next((img for img in bpy.data.images if img.type == "RENDER_RESULT"), None)
+    if result is None:
+        raise UserError("the camera render produced no image; check the render settings and try again")
+    path = os.path.join(folder, RESULT_FILE)
+    settings = scene.render.image_settings
+    saved = snapshot(settings)
+    try:
+        compat.set_png_output(settings, "RGBA")
+        result.save_render(path, scene=scene)
+    except RuntimeError as exc:
+        raise UserError(f"the camera render could not be saved ({exc}); check the render settings") from None
+    finally:
+        restore(settings, saved, compat.IMAGE_FORMAT_FIRST)
+    if not os.path.isfile(path):
+        raise UserError("the camera render produced no image; check the render settings and try again")
+    return path
+
+
+def render_blocking(context: Any, folder: str) -> str:
+    """Render the active camera in the foreground (scripts, headless) and save it."""
+    scene = context.scene
+    _check(scene)
+    bpy.ops.render.render(write_still=False)
+    return save_result(scene, folder)
+
+
+# --- the render job ------------------------------------------------------------------------
+
+_WAITING: list["CameraRender"] = []
+
+
+def _on_complete(*_args: Any) -> None:
+    for r in _WAITING:
+        r.outcome = r.outcome or "done"
+
+
+def _on_cancel(*_args: Any) -> None:
+    for r in _WAITING:
+        r.outcome = r.outcome or "cancelled"
+
+
+def _listen(on: bool) -> None:
+    pairs = ((bpy.app.handlers.render_complete, _on_complete), (bpy.app.handlers.render_cancel, _on_cancel))
+    for handlers, fn in pairs:
+        if on and fn not in handlers:
+            handlers.append(fn)
+        elif not on and fn in handlers:
+            handlers.remove(fn)
+
+
+class CameraRender:
+    """One camera render for a Paint run: :meth:`start` launches Blender's render job,
+    :meth:`poll` says "rendering", "done" or "cancelled", :meth:`save` writes the PNG.
+    Whatever happens, :meth:`close` (called by the run's teardown) removes the handlers."""
+
+    def __init__(self, context: Any, folder: str) -> None:
+        self.scene = context.scene
+        _check(self.scene)
+        self.folder = folder
+        self.outcome: str | None = None
+
+    def start(self) -> None:
+        _WAITING.append(self)
+        _listen(True)
+        try:
+            result = bpy.ops.render.render("INVOKE_DEFAULT", write_still=False)
+        except RuntimeError as exc:
+            self.close()
+            raise UserError(f"the camera render could not start ({exc}); check the render settings") from None
+        if "CANCELLED" in result:
+            self.close()
+            raise UserError("the camera render could not start (is another render running?); "
+                            "wait for it and try again")
+        if "FINISHED" in result:  # rendered within the call (no UI to run a job in)
+            self.outcome = self.outcome or "done"
+
+    def poll(self) -> str:
+        if self.outcome is None and not bpy.app.is_job_running("RENDER"):
+            self.outcome = "done"  # ended without telling us how; the result says
+        return self.outcome or "rendering"
+
+    def save(self) -> str:
+        self.close()
+        return save_result(self.scene, self.folder)
+
+    def close(self) -> None:
+        if self in _WAITING:
+            _WAITING.remove(self)
+        if not _WAITING:
+            _listen(False)
+
+
+def unregister() -> None:
+    _WAITING.clear()
+    _listen(False)
