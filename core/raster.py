@@ -539,51 +539,9 @@ def _covering_rects(spec, params: torch.Tensor, extent: tuple[float, float], gro
     return torch.stack([mid[..., 0], mid[..., 1], axis[..., 0], axis[..., 1], length / 2 + half, half], -1)
 
 
-class Occlusion:
-    """Which stroke pixels lay under so much later paint that they could not show
-    (transmittance below ``eps``) when last checked, so that renders between checks
-    skip them: in a painting many layers deep most of an early stroke is covered.
-
-    For passes whose strokes move little per step (the painter's final pass): pixels
-    are checked every ``every`` renders, and a pixel that was not seen at the last check
-    (a stroke moved or grew onto it) is drawn. Occlusion is only counted within a run
-    of strokes drawn together (conservative: later runs never hide earlier ones)."""
-
-    def __init__(self, every: int = 4, eps: float = 1e-3) -> None:
-        self.every, self.eps = every, eps
-        self.renders = 0
-        self.hidden: torch.Tensor | None = None  # sorted keys: stroke * canvas size + pixel
-
-    @property
-    def checking(self) -> bool:
-        return self.hidden is None or self.renders % self.every == 0
-
-    def keep(self, sid: torch.Tensor, index: torch.Tensor, size: int) -> torch.Tensor:
-        """Which of these (stroke, pixel) entries to draw."""
-        if self.hidden is None or not len(self.hidden):
-            return torch.ones(len(sid), dtype=torch.bool, device=sid.device)
-        keys = sid * size + index
-        pos = torch.searchsorted(self.hidden, keys).clamp_max(len(self.hidden) - 1)
-        return self.hidden[pos] != keys
-
-    def record(self, pixels: "StrokePixels", first: int, size: int) -> torch.Tensor:
-        """Find the hidden entries of a render of strokes ``first``... (whole set)."""
-        with torch.no_grad():
-            a, idx = pixels.alpha.detach(), pixels.index
-            trans = torch.ones(size, dtype=a.dtype, device=a.device)
-            above = torch.empty_like(a)
-            for s, e in reversed(pixels.bounds):
-                t = trans.index_select(0, idx[s:e])
-                above[s:e] = t
-                trans.index_copy_(0, idx[s:e], t * (1 - a[s:e]))
-            hidden = above < self.eps
-            return ((pixels.sid[hidden] + first) * size + idx[hidden]).sort().values
-
-
 def stroke_pixels(style: str, params: torch.Tensor, width: int, height: int, max_patch: int | None = None,
                   pad: int | None = None,
-                  patch_renderer: Callable[..., tuple[torch.Tensor, torch.Tensor]] | None = None,
-                  occlusion: Occlusion | None = None, first: int = 0) -> StrokePixels:
+                  patch_renderer: Callable[..., tuple[torch.Tensor, torch.Tensor]] | None = None) -> StrokePixels:
     """Evaluate strokes at the pixels they may touch, ready to composite in order.
 
     The analytic renderer evaluates only pixels near each stroke's outline; a patch
@@ -603,10 +561,6 @@ def stroke_pixels(style: str, params: torch.Tensor, width: int, height: int, max
             colours.append(colour)
         return _from_patches(layout, alphas, colours)
     sid, px, py, index = _near_outline(style, params, layout, extent)
-    size = layout.padded_width * layout.padded_height
-    if occlusion is not None and not occlusion.checking:
-        keep = torch.nonzero(occlusion.keep(sid + first, index, size))[:, 0]
-        sid, px, py, index = sid[keep], px[keep], py[keep], index[keep]
     position, bounds = _wave_order(layout, sid)
     inverse = torch.empty_like(position)
     inverse[position] = torch.arange(len(position), device=device)
@@ -614,9 +568,6 @@ def stroke_pixels(style: str, params: torch.Tensor, width: int, height: int, max
     alpha, colour = render_pixels(style, params, sid, px, py, long_px, extent)
     return StrokePixels(layout, alpha, colour.T.contiguous(), index, sid, bounds)
 
-
-def _canvas_size(pixels: StrokePixels) -> int:
-    return pixels.layout.padded_width * pixels.layout.padded_height
 
 
 def composite(base: torch.Tensor, pixels: StrokePixels) -> torch.Tensor:
@@ -653,14 +604,12 @@ def _runs(areas: np.ndarray, budget: float) -> list[tuple[int, int]]:
 def render(style: str, params: torch.Tensor, width: int, height: int,
            base: torch.Tensor | None = None, background=(1.0, 1.0, 1.0),
            max_patch: int | None = None, pixel_budget: float = 4e6,
-           patch_renderer: Callable[..., tuple[torch.Tensor, torch.Tensor]] | None = None,
-           occlusion: Occlusion | None = None) -> torch.Tensor:
+           patch_renderer: Callable[..., tuple[torch.Tensor, torch.Tensor]] | None = None) -> torch.Tensor:
     """Render strokes (differentiably) at width x height px over ``base`` or a plain background.
 
     Strokes are drawn in runs of at most ``pixel_budget`` patch pixels, so memory stays
     bounded however many strokes there are.
     ``patch_renderer`` replaces :func:`render_patches` (the neural renderer plugs in here).
-    ``occlusion`` skips stroke pixels found hidden by later paint (see :class:`Occlusion`).
     """
     long_px = max(width, height)
     extent = (width / long_px, height / long_px)
@@ -672,17 +621,7 @@ def render(style: str, params: torch.Tensor, width: int, height: int,
     if max_patch:
         spans = np.minimum(spans, max_patch)
     canvas = base
-    checking = occlusion is not None and occlusion.checking and patch_renderer is None
-    hidden = []
     for s, e in _runs(spans * spans, pixel_budget):
-        pixels = stroke_pixels(style, params[s:e], width, height, max_patch, patch_renderer=patch_renderer,
-                               occlusion=occlusion, first=s)
-        if checking:
-            assert occlusion is not None
-            hidden.append(occlusion.record(pixels, s, _canvas_size(pixels)))
+        pixels = stroke_pixels(style, params[s:e], width, height, max_patch, patch_renderer=patch_renderer)
         canvas = composite(canvas, pixels)
-    if occlusion is not None:
-        if checking:
-            occlusion.hidden = torch.cat(hidden).sort().values if hidden else None
-        occlusion.renders += 1
     return canvas

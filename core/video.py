@@ -35,7 +35,7 @@ from .errors import PainterError
 from .events import Done, LevelDone, Progress
 from .flow import occlusion, optical_flow, reliable_flow, sample_field, warp_image, warp_params
 from .painter import (PaintOptions, _blur, _Level, _Objective, _optimizer, _patch_renderer, _resize, _rounds,
-                      _ScaledAdam, DEFAULT_OT_WEIGHT, default_levels, load_style_loss, paint)
+                      _ScaledAdam, DEFAULT_CANDIDATES, DEFAULT_OT_WEIGHT, default_levels, load_style_loss, paint)
 from .strokes import StrokeSet
 from .styles import MIN_RADIUS, colour_slices, get_style
 
@@ -352,7 +352,7 @@ def _add_strokes(spec, kept: torch.Tensor, target: torch.Tensor, base: torch.Ten
     placed = []
     for r_count in _rounds(count, int(options.extra.get("round", 16))):
         with torch.no_grad():
-            new = lvl.place(r_count, lvl.base, int(options.extra.get("candidates", 24)))
+            new = lvl.place(r_count, lvl.base, int(options.extra.get("candidates", DEFAULT_CANDIDATES[spec.name])))
         params = new.clone().requires_grad_(True)
         opt = _optimizer(spec, params, lvl.block, options.extra)
         for _ in range(topts.add_iterations):

@@ -132,30 +132,3 @@ def test_mixed_sizes_render_like_one_at_a_time():
         one_by_one = raster.render("tape", p[i:i + 1], 64, 48, base=one_by_one)
     assert torch.allclose(together, one_by_one, atol=1e-5)
 
-
-def test_occlusion_skips_hidden_pixels_and_draws_the_same():
-    """Pixels under opaque later paint are skipped between checks; the picture holds."""
-    spec = get_style("tape")
-    p = random_params(spec, 40, torch.Generator().manual_seed(5), max_size=0.5)
-    p[:, spec.params.index("a")] = 1.0
-    p[-1, :5] = torch.tensor([0.5, 0.5, 0.9, 0.9, 0.0])  # a last stroke over most of the canvas
-    plain = raster.render("tape", p, 96, 96)
-    occ = raster.Occlusion(every=3)
-    checked = raster.render("tape", p, 96, 96, occlusion=occ)  # a check: everything drawn
-    assert occ.hidden is not None and len(occ.hidden) > 1000
-    skipping = raster.render("tape", p, 96, 96, occlusion=occ)  # between checks
-    assert torch.allclose(checked, plain, atol=1e-6) and torch.allclose(skipping, plain, atol=2e-3)
-    full = raster.stroke_pixels("tape", p, 96, 96)
-    fewer = raster.stroke_pixels("tape", p, 96, 96, occlusion=occ)
-    assert len(fewer.alpha) < 0.6 * len(full.alpha)
-    # A stroke that moves onto pixels never checked is drawn there all the same ...
-    q = p.clone()
-    q[0, :5] = torch.tensor([0.02, 0.02, 0.03, 0.03, 0.0])  # the first stroke, now in the open corner
-    assert torch.allclose(raster.render("tape", q, 96, 96, occlusion=occ), raster.render("tape", q, 96, 96),
-                          atol=2e-3)
-    # ... and when the cover itself moves away, the next check draws what it uncovered.
-    q[-1, :5] = torch.tensor([0.9, 0.9, 0.1, 0.1, 0.0])
-    while not occ.checking:
-        raster.render("tape", q, 96, 96, occlusion=occ)
-    assert torch.allclose(raster.render("tape", q, 96, 96, occlusion=occ), raster.render("tape", q, 96, 96),
-                          atol=1e-6)
