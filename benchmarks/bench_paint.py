@@ -502,6 +502,17 @@ def run_section(plan: list[dict], label, summary, markdown_fn, script: str, argv
     return rows
 
 
+def publish(text: str, out: str | None, begin: str, end: str, rows: list[dict], json_name: str) -> None:
+    """A benchmark's last step: its section into ``out`` (raw rows beside it as
+    ``json_name``), or the section on stdout when there is no ``out``."""
+    if not out:
+        print(text)
+        return
+    write_section(Path(out), text.rstrip("\n"), begin, end)
+    Path(out).with_name(json_name).write_text(json.dumps(rows, indent=1) + "\n")
+    print(f"wrote {out} and {Path(out).with_name(json_name)}")
+
+
 def write_section(path: Path, section: str, begin: str = BEGIN, end: str = END) -> None:
     """Replace the marked section of ``path`` (or append it), keeping the rest of the file."""
     BEGIN, END = begin, end  # noqa: N806 - the other benchmarks have sections of their own

@@ -133,7 +133,7 @@ def markdown(rows: list[dict], args, command: str) -> str:
     lines += [header, "|---|" + "--:|" * (len(photos) + 4) + "---|---|"]
     styles = [s for s in args.styles] + sorted({r["style"] for r in rows if r["style"].startswith("primitive")})
     for style in styles:
-        by_photo = {r["photo"]: r for r in rows if r["style"] == style}
+        by_photo = {r["photo"]: r for r in rows if r["style"] == style and r.get("kind") != "large"}
         cells = []
         for p in photos:
             r = by_photo.get(p)

@@ -73,7 +73,7 @@ def blender_render(work: Path, size: int) -> None:
 
     textures = gpencil.Textures(oil=oil_images() / 255.0, wash=wash_profile(np.arange(201) * 0.01))
 
-    for path in sorted(work.glob("*.json")):
+    for path in sorted(p for p in work.glob("*.json") if p.name != "runs.json"):
         bpy.ops.wm.read_factory_settings(use_empty=True)
         strokes = StrokeSet.load_json(path)
         canvas = gpencil.Canvas(strokes.style, strokes.width, strokes.height, strokes.background)
