@@ -5,7 +5,7 @@ engine's render beside Blender's, and one photo beside a greedy shape fitter.
 
 0. ``docs/images/strokes.png``: single oil strokes and watercolour washes of flat
    colours, large.
-1. ``docs/images/gallery.png``: ``samples/astronaut.png`` painted by ``core`` in each
+1. ``docs/images/gallery.jpg``: ``samples/astronaut.png`` painted by ``core`` in each
    style with each stroke count (default options, ``--size`` px canvas); for each, the
    engine's reference render and a Workbench render of the same strokes written into
    Grease Pencil by the add-on's own writer (``blender_neural_painter.gpencil``), side by
@@ -126,8 +126,8 @@ def compose_gallery(work: Path, runs: list[dict], args: argparse.Namespace) -> P
                 _label(img, f"{style} {count} {'engine' if kind == 'engine' else 'Blender'} {score:.1f} dB")
                 x = (2 * c + k) * (tile + gap)
                 sheet.paste(img, (x, r * (tile + gap)))
-    out = IMAGES / "gallery.png"
-    sheet.save(out, optimize=True)
+    out = IMAGES / "gallery.jpg"  # 24 paintings: a PNG would be 2 MB
+    sheet.save(out, quality=90, optimize=True)
     return out
 
 

@@ -1,6 +1,6 @@
 """Regenerate the README pictures of the Blender side.
 
-    python scripts/make_readme_images.py [--strokes 400] [--size 320] [--frames 16]
+    python scripts/make_readme_images.py [--strokes 800] [--size 384] [--frames 16]
 
 1. ``docs/images/blender_oil.png``: the add-on's headless path
    (``python -m blender_neural_painter paint``, the same code as the Paint button)
@@ -85,8 +85,8 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--image", default=str(ROOT / "samples" / "astronaut.png"))
     p.add_argument("--style", default="oil")
-    p.add_argument("--strokes", type=int, default=400)
-    p.add_argument("--size", type=int, default=320, help="engine working size (long side, px)")
+    p.add_argument("--strokes", type=int, default=800)
+    p.add_argument("--size", type=int, default=384, help="engine working size (long side, px)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto")
     p.add_argument("--preview-size", type=int, default=512, help="long side of blender_oil.png, px")
