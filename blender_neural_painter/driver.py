@@ -57,6 +57,10 @@ class JobOperator:
     def worker_engine(self) -> str:
         return str(self.engine)
 
+    def download_check(self, context: Any) -> bool:
+        """Whether the run needs the VGG-16 download (UserError when it cannot have it)."""
+        return consent.check(context.scene.neural_painter)
+
     def on_success(self, context: Any, job: PaintJob) -> None:
         """After a run that painted something (Refine hides its source)."""
 
@@ -68,7 +72,7 @@ class JobOperator:
     def _begin(self, context: Any) -> jobs.Run | None:
         """Checks that need no worker, then a run in the one slot (None: refused)."""
         try:
-            self._download = consent.check(context.scene.neural_painter)
+            self._download = self.download_check(context)
             run = jobs.begin()
         except UserError as exc:
             self._report("ERROR", str(exc))
@@ -158,7 +162,7 @@ class JobOperator:
 
     def invoke(self, context: Any, event: Any) -> set[Any]:
         try:
-            download = consent.check(context.scene.neural_painter)
+            download = self.download_check(context)
         except UserError as exc:
             self._report("ERROR", str(exc))
             return {"CANCELLED"}

@@ -1,4 +1,4 @@
-"""The four operators: Paint, Refine, Restyle and Cancel.
+"""The operators: Paint, Refine, Restyle, Import Painting and Cancel.
 
 Each makes its job from the panel's settings; ``driver.JobOperator`` runs it (modal
 from the panel, blocking from scripts), ``jobs`` holds it while it runs.
@@ -9,8 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 import bpy
+from bpy_extras.io_utils import ImportHelper
 
-from . import gpencil, jobs, prefs, readback, sources
+from . import gpencil, importer, jobs, prefs, readback, sources
 from .driver import JobOperator
 from .errors import UserError
 from .request import animation_of, paint_options
@@ -41,7 +42,8 @@ class NEURAL_PAINTER_OT_refine(JobOperator, bpy.types.Operator):
 
     @classmethod
     def poll(cls, context: Any) -> bool:
-        return gpencil.painting_canvas(context.active_object) is not None
+        return gpencil.painting_canvas(context.active_object) is not None \
+            and gpencil.shot_info(context.active_object) is None  # a still, not a painted shot
 
     def make_job(self, context: Any, folder: str, camera_image: str | None = None) -> PaintJob:
         """The painting's own style and size, whatever the panel says; the scene's
@@ -78,7 +80,8 @@ class NEURAL_PAINTER_OT_restyle(JobOperator, bpy.types.Operator):
     def poll(cls, context: Any) -> bool:
         settings = getattr(context.scene, "neural_painter", None)
         return (settings is not None and sources.style_chosen(settings)
-                and gpencil.painting_canvas(context.active_object) is not None)
+                and gpencil.painting_canvas(context.active_object) is not None
+                and gpencil.shot_info(context.active_object) is None)
 
     def uses_camera(self, context: Any) -> bool:
         return False  # the painting itself is the content
@@ -107,6 +110,41 @@ class NEURAL_PAINTER_OT_restyle(JobOperator, bpy.types.Operator):
                           site_dir=prefs.site_dir())
 
 
+class NEURAL_PAINTER_OT_import(JobOperator, ImportHelper, bpy.types.Operator):
+    bl_idname = "neural_painter.import_strokes"
+    bl_label = "Import Neural Painter Strokes"
+    bl_description = ("Import a strokes .json (a still painting) or a folder of frame_0001.json ... files "
+                      "(a painted shot, one drawing per frame) as a new Grease Pencil painting")
+    bl_options = {"REGISTER", "UNDO"}
+
+    filename_ext = ".json"
+    filter_glob: bpy.props.StringProperty(default="*.json", options={"HIDDEN"})  # type: ignore[valid-type]
+    start_frame: bpy.props.IntProperty(  # type: ignore[valid-type]
+        name="Start Frame", description="Scene frame on which a shot's frame 1 lands", default=1)
+
+    def invoke(self, context: Any, event: Any) -> set[Any]:
+        # Import from the file browser runs like Paint from the panel: modal, so Blender
+        # stays responsive while the worker reads the files.
+        self.run_modal = True
+        return set(ImportHelper.invoke(self, context, event))
+
+    def uses_camera(self, context: Any) -> bool:
+        return False
+
+    def worker_engine(self) -> str:
+        return "import"
+
+    def download_check(self, context: Any) -> bool:
+        return False  # nothing to download: no style pass
+
+    def make_job(self, context: Any, folder: str, camera_image: str | None = None) -> PaintJob:
+        return importer.make_job(context, self.filepath, int(self.start_frame))
+
+
+def menu_import(self: Any, context: Any) -> None:
+    self.layout.operator(NEURAL_PAINTER_OT_import.bl_idname, text="Neural Painter strokes (.json)")
+
+
 class NEURAL_PAINTER_OT_cancel(bpy.types.Operator):
     bl_idname = "neural_painter.cancel"
     bl_label = "Cancel Painting"
@@ -123,15 +161,18 @@ class NEURAL_PAINTER_OT_cancel(bpy.types.Operator):
         return {"FINISHED"}
 
 
-CLASSES = (NEURAL_PAINTER_OT_paint, NEURAL_PAINTER_OT_refine, NEURAL_PAINTER_OT_restyle, NEURAL_PAINTER_OT_cancel)
+CLASSES = (NEURAL_PAINTER_OT_paint, NEURAL_PAINTER_OT_refine, NEURAL_PAINTER_OT_restyle, NEURAL_PAINTER_OT_import,
+           NEURAL_PAINTER_OT_cancel)
 
 
 def register() -> None:
     for cls in CLASSES:
         bpy.utils.register_class(cls)
+    bpy.types.TOPBAR_MT_file_import.append(menu_import)
 
 
 def unregister() -> None:
     jobs.end_active()
+    bpy.types.TOPBAR_MT_file_import.remove(menu_import)
     for cls in reversed(CLASSES):
         bpy.utils.unregister_class(cls)
