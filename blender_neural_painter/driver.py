@@ -51,8 +51,14 @@ class JobOperator:
         raise NotImplementedError
 
     def uses_camera(self, context: Any) -> bool:
-        """Whether the job's reference image is a render of the active camera."""
-        return context.scene.neural_painter.source == "CAMERA"
+        """Whether the job's reference image (or shot) is rendered from the active camera."""
+        return context.scene.neural_painter.source in {"CAMERA", "CAMERA_RANGE"}
+
+    def camera_frames(self, context: Any) -> list[int] | None:
+        """The scene frames a camera source renders (None: just the current one)."""
+        if context.scene.neural_painter.source == "CAMERA_RANGE":
+            return camera.scene_range(context.scene)
+        return None
 
     def worker_engine(self) -> str:
         return str(self.engine)
@@ -185,7 +191,7 @@ class JobOperator:
         try:
             jobs.show(run, context)
             if self.uses_camera(context):
-                run.render = camera.CameraRender(context, run.tmp)
+                run.render = camera.CameraRender(context, run.tmp, self.camera_frames(context))
                 run.render.start()
             else:
                 self._start_job(context, run)

@@ -47,7 +47,9 @@ class Run:
     def status(self) -> str:
         if self.job is not None:
             return self.job.status
-        return "Cancelling the camera render..." if self.cancel_requested else "Rendering the camera..."
+        if self.cancel_requested:
+            return "Cancelling the camera render..."
+        return str(getattr(self.render, "text", "Rendering the camera..."))
 
     @property
     def fraction(self) -> float:

@@ -6,31 +6,53 @@ from the panel, blocking from scripts), ``jobs`` holds it while it runs.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import bpy
 from bpy_extras.io_utils import ImportHelper
 
-from . import gpencil, importer, jobs, prefs, readback, sources
+from . import camera, gpencil, importer, jobs, prefs, readback, sources
 from .driver import JobOperator
 from .errors import UserError
 from .request import animation_of, paint_options
-from .runner import PaintJob, RestyleJob
+from .runner import PaintJob, RestyleJob, ShotJob
 
 
 class NEURAL_PAINTER_OT_paint(JobOperator, bpy.types.Operator):
     bl_idname = "neural_painter.paint"
     bl_label = "Paint"
-    bl_description = "Paint the reference image as a new Grease Pencil object (Esc cancels and keeps the strokes so far)"
+    bl_description = ("Paint the reference image (or every frame of a shot) as a new Grease Pencil object "
+                      "(Esc cancels and keeps the strokes, or the frames, so far)")
     bl_options = {"REGISTER", "UNDO"}
 
     def make_job(self, context: Any, folder: str, camera_image: str | None = None) -> PaintJob:
         settings = context.scene.neural_painter
+        if settings.source in {"MOVIE", "CAMERA_RANGE"}:
+            return self._shot_job(context, folder, camera_image)
         src, name = sources.reference(context, settings, folder, camera_image)
         request = {**src, "options": paint_options(settings, folder)}
         return PaintJob(context, request, name=name, width_m=settings.width_m,
                         location=tuple(context.scene.cursor.location), animation=animation_of(settings),
                         python=prefs.python_for_worker(), site_dir=prefs.site_dir())
+
+
+    def _shot_job(self, context: Any, folder: str, camera_frames: str | None) -> PaintJob:
+        """A shot: the temporal painter (``core.shot``, as ``paint-frames``) over a movie or
+        sequence, or over the camera's renders of the frame range (each painted frame
+        lands on the frame it was rendered at)."""
+        settings = context.scene.neural_painter
+        if settings.source == "CAMERA_RANGE":
+            spec = camera_frames or camera.render_range_blocking(context, folder)
+            name, start, frames = "Camera", int(context.scene.frame_start), None
+        else:
+            spec, name = sources.shot_input(settings)
+            start, frames = int(settings.shot_start), settings.shot_frames.strip() or None
+        request = {"frames": {"input": spec, "range": frames, "out": os.path.join(folder, "painted")},
+                   "options": paint_options(settings, folder)}
+        return ShotJob(context, request, start=start, name=f"Shot {name}", width_m=settings.width_m,
+                       location=tuple(context.scene.cursor.location), python=prefs.python_for_worker(),
+                       site_dir=prefs.site_dir())
 
 
 class NEURAL_PAINTER_OT_refine(JobOperator, bpy.types.Operator):
