@@ -217,10 +217,13 @@ class CameraRender:
         return self.outcome or "rendering"
 
     def save(self) -> str:
-        self.close()
         if self.frames:
-            save_result(self.scene, self.folder, frame_file(self.index + 1))
+            try:
+                save_result(self.scene, self.folder, frame_file(self.index + 1))
+            finally:
+                self.close()
             return self.folder
+        self.close()
         return save_result(self.scene, self.folder)
 
     def close(self) -> None:

@@ -97,7 +97,9 @@ class JobOperator:
         if self.test_options:
             extra = json.loads(self.test_options)
             options.update(extra.pop("options", {}))
-            request.update(extra)
+            for key, value in extra.items():  # nested objects ("frames") merge too
+                both = isinstance(value, dict) and isinstance(request.get(key), dict)
+                request[key] = {**request[key], **value} if both else value
         request["engine"] = self.worker_engine()
         job.wait_for_worker = run.timer is None  # a modal run never waits on the worker
         job.start()
