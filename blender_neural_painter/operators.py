@@ -160,7 +160,7 @@ class NEURAL_PAINTER_OT_import(JobOperator, ImportHelper, bpy.types.Operator):
         return False  # nothing to download: no style pass
 
     def make_job(self, context: Any, folder: str, camera_image: str | None = None) -> PaintJob:
-        return importer.make_job(context, self.filepath, int(self.start_frame))
+        return importer.make_job(context, str(self.filepath), int(self.start_frame))  # type: ignore[attr-defined]
 
 
 def menu_import(self: Any, context: Any) -> None:
@@ -190,11 +190,11 @@ CLASSES = (NEURAL_PAINTER_OT_paint, NEURAL_PAINTER_OT_refine, NEURAL_PAINTER_OT_
 def register() -> None:
     for cls in CLASSES:
         bpy.utils.register_class(cls)
-    bpy.types.TOPBAR_MT_file_import.append(menu_import)
+    bpy.types.TOPBAR_MT_file_import.append(menu_import)  # type: ignore[arg-type]
 
 
 def unregister() -> None:
     jobs.end_active()
-    bpy.types.TOPBAR_MT_file_import.remove(menu_import)
+    bpy.types.TOPBAR_MT_file_import.remove(menu_import)  # type: ignore[arg-type]
     for cls in reversed(CLASSES):
         bpy.utils.unregister_class(cls)
