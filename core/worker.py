@@ -21,12 +21,21 @@ request (stdin, first line)::
      "drawn": [stroke, ...] | null,           (Refine, Restyle: strokes as they are drawn now,
                                                see reconcile())
      "add_levels": 0,
-     "engine": "painter" | "stylize" | "random"}
-        "painter": paint the image (on top of init if given);
+     "frames": {"input": video | folder | pattern, "range": "A-B" | null, "out": folder,
+                "temporal": {TemporalOptions fields}} | null,
+                                              (a shot: no image; see "frame" below)
+     "import": {"files": [[frame number | null, path], ...], "name": str},
+                                              (engine "import" only)
+     "engine": "painter" | "stylize" | "import" | "random"}
+        "painter": paint the image (on top of init if given), or with "frames" paint
+                   the shot with core.shot.paint_shot (as `paint-frames`, into "out");
+        "import": read strokes JSON files, all checked before the first event: one
+                  file with frame number null arrives as a painting ("level" events,
+                  "done"), frames of a shot as "frame" events;
         "stylize": restyle init (needs init and options.style_image) with
                    core.painter.stylize, keeping the painting's own look as content:
                    one "level" event holding every stroke, same count and order;
-        "random": a test stand-in, see _random_engine.
+        "random": a test stand-in, see _random_engine (with "frames": _random_shot).
 
 after the request, a line "cancel" (or closing stdin, or SIGTERM) stops the run; every
 level already sent stays valid.
@@ -45,7 +54,13 @@ events (stdout)::
     {"event": "refined", "strokes": {StrokeSet JSON}, "geometry": {...}}
         (the final pass moved every stroke of the run: replaces what the "level" events
          gave, same strokes in the same order)
-    {"event": "done", "seconds": 12.3, "strokes": 120}
+    {"event": "shot", "first": 1, "last": 48, "frames": 48, "fps": 24.0, "source": "..."}
+    {"event": "frame_started", "number": 5, "index": 5, "total": 48, "how": "continue"}
+    {"event": "progress", "fraction": 0.1, "frame": 5, "level": 0, "loss": 0.0}   (of the whole shot)
+    {"event": "frame", "number": 5, "index": 5, "total": 48, "strokes": {StrokeSet JSON with ids},
+     "geometry": {...}}                        (a finished frame; source frame numbers)
+    {"event": "note", "text": "..."}          (a damaged frame file moved aside, ...)
+    {"event": "done", "seconds": 12.3, "strokes": 120}   (a shot: "frames": n instead)
     {"event": "cancelled"}
     {"event": "error", "message": "one line naming the problem and the fix",
      "kind": "input" | "engine"}   ("input": the user's input or set-up is wrong, as the
