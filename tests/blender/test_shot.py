@@ -144,6 +144,25 @@ def test_import_single_json_is_the_painting_paint_makes(scene: Any, tmp_path: Pa
     assert [layer.name for layer in imported.data.layers] == ["Canvas", "Level 1", "Level 2"]
 
 
+def test_a_level_that_empties_shows_nothing_on_that_frame(scene: Any, tmp_path: Path) -> None:
+    """Frame 2 has no level-2 strokes (all dropped): its level-2 drawing is empty rather
+    than frame 1's held over, and frame 3's strokes come back on their own drawing."""
+    from blender_neural_painter import gpencil
+
+    frames = write_frames(tmp_path / "shot", numbers=(1, 2, 3))
+    middle = frames[1]
+    keep = middle.level == 1
+    middle.params, middle.level, middle.ids = middle.params[keep], middle.level[keep], middle.ids[keep]
+    middle.save_json(tmp_path / "shot" / "frame_0002.json")
+    assert bpy.ops.neural_painter.import_strokes(filepath=str(tmp_path / "shot")) == {"FINISHED"}
+    from blender_neural_painter import jobs
+
+    obj = jobs.last_job().obj
+    level2 = [(n, c) for n, c in layer_frames(obj)["Level 2"]]
+    assert level2 == [(1, int((frames[0].level == 2).sum())), (2, 0), (3, int((frames[2].level == 2).sum()))]
+    assert len(gpencil.shot_frames(obj)[2][1].strokes) == int(keep.sum())
+
+
 def test_headless_import_writes_the_shot(tmp_path: Path) -> None:
     frames = write_frames(tmp_path / "shot", style="marker")
     out = tmp_path / "shot.blend"
