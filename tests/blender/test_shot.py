@@ -194,7 +194,12 @@ def _bad_imports(tmp_path: Path) -> dict[str, tuple[str, str, str]]:
     foreign = tmp_path / "foreign"
     write_frames(foreign, numbers=(1, 2))
     (foreign / "frame_0002.json").write_text(json.dumps({"schema": "someone-else/strokes", "version": 1}))
+    mixed = tmp_path / "mixed"
+    write_frames(mixed, numbers=(1,))
+    write_frames(tmp_path / "other", style="tape", numbers=(2,))
+    (tmp_path / "other" / "frame_0002.json").rename(mixed / "frame_0002.json")
     return {
+        "mixed shot": (str(mixed), out, f"{mixed / 'frame_0002.json'} is a tape painting of 96x64 px but"),
         "missing path": (str(tmp_path / "nope"), out, "does not exist"),
         "no frame JSONs": (str(tmp_path / "empty"), out, "holds no frame JSONs"),
         "half-written frame": (str(cut), out, f"{cut / 'frame_0002.json'} is not valid JSON"),
@@ -204,7 +209,7 @@ def _bad_imports(tmp_path: Path) -> dict[str, tuple[str, str, str]]:
     }
 
 
-@pytest.mark.parametrize("case", ["missing path", "no frame JSONs", "half-written frame", "wrong schema",
+@pytest.mark.parametrize("case", ["mixed shot", "missing path", "no frame JSONs", "half-written frame", "wrong schema",
                                   "unwritable out", "out not a blend"])
 def test_headless_import_bad_input_is_one_line_and_exit_2(tmp_path: Path, case: str) -> None:
     path, out, expected = _bad_imports(tmp_path)[case]
@@ -226,6 +231,23 @@ def test_import_bad_frame_leaves_the_scene(scene: Any, tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="frame_0003.json is not valid JSON"):
         bpy.ops.neural_painter.import_strokes(filepath=str(tmp_path / "shot"))
     assert counts() == before and jobs.last_job().obj is None
+
+
+def test_import_from_the_file_browser_runs_modal(scene: Any, tmp_path: Path) -> None:
+    """What the file browser's Import does: the run goes modal, frames arrive on timer
+    ticks, and it ends torn down like a Paint run."""
+    from blender_neural_painter import gpencil, jobs, operators
+
+    frames = write_frames(tmp_path / "shot", style="tape", numbers=(1, 2))
+    op = standins.operator(operators.NEURAL_PAINTER_OT_import)
+    op.filepath, op.start_frame, op.run_modal = str(tmp_path / "shot") + "/", 1, True
+    ctx = standins.ui_context()
+    assert op.execute(ctx) == {"RUNNING_MODAL"}
+    assert tick_until(op, ctx, lambda: False) == {"FINISHED"}, op.reports
+    job = jobs.last_job()
+    assert_torn_down(ctx, job)
+    assert_shot_matches(job.obj, frames, (1, 2), 1)
+    assert op.reports == [({"INFO"}, "Done: 2 frames on frames 1-2")]
 
 
 # --- Painting a shot from the panel ---------------------------------------------------------------
