@@ -287,7 +287,6 @@ class ShotJob(PaintJob):
         super().__init__(context, request, animation=Animation("NONE"), frame=start, **kwargs)
         self.start_frame = int(start)
         self.frames_total = 0
-        self.frame_index = 0
         #: Source frame numbers written, in order, and the notes to report at the end.
         self.numbers: list[int] = []
         self.notes: list[str] = []
@@ -302,7 +301,6 @@ class ShotJob(PaintJob):
             self.frame = self.scene_frame(int(ev.get("first", 1)))
             self.status = f"Frame 1 of {self.frames_total}: starting"
         elif kind == "frame_started":
-            self.frame_index = int(ev.get("index", 0))
             if ev.get("how") in ("scratch", "continue"):
                 self.status = (f"Frame {ev.get('index')} of {ev.get('total')}: painting source frame "
                                f"{ev.get('number')}" + (" from scratch" if ev.get("how") == "scratch" else ""))
@@ -315,6 +313,7 @@ class ShotJob(PaintJob):
             self._write_strokes(ev, by_level=True, frame=self.scene_frame(number))
             gpencil.close_frame(self.obj, self.scene_frame(number))
             self.numbers.append(number)
+            gpencil.mark_shot(self.obj, self.start_frame, self.numbers)  # a shot from its first frame on
             total = int(ev.get("total", self.frames_total) or 1)
             self.fraction = max(self.fraction, int(ev.get("index", len(self.numbers))) / total)
             self.status = f"Frame {ev.get('index', len(self.numbers))} of {total} finished"
@@ -327,7 +326,6 @@ class ShotJob(PaintJob):
         super()._close()
         if self.obj is None or self.error is not None:
             return
-        gpencil.mark_shot(self.obj, self.start_frame, self.numbers)
         n = len(self.numbers)
         frames = f"{n} frame{'s' if n != 1 else ''}"
         span = (f" on frames {self.scene_frame(self.numbers[0])}-{self.scene_frame(self.numbers[-1])}"

@@ -313,6 +313,7 @@ def _shot_engine(request: dict[str, Any]) -> Iterator[Any]:
     """Paint frames of a video, image folder or pattern with the temporal painter, as
     ``python -m core paint-frames`` does (``core.shot.paint_shot``: the same resumable
     folder of per-frame JSONs, here the add-on's temporary folder)."""
+    from .errors import PainterError
     from .shot import paint_shot
     from .video import TemporalOptions
     from .video_io import open_source, parse_frames, require_cv2
@@ -323,7 +324,12 @@ def _shot_engine(request: dict[str, Any]) -> Iterator[Any]:
     known = set(TemporalOptions.__dataclass_fields__)
     topts = TemporalOptions(**{k: v for k, v in dict(spec.get("temporal") or {}).items() if k in known})
     topts.validate()
-    require_cv2()
+    try:
+        require_cv2()
+    except PainterError:
+        raise PainterError(f"painting a shot needs OpenCV (for the optical flow) in the engine's Python "
+                           f"{sys.executable}: install opencv-python-headless there, or choose a Python that "
+                           "has it in the add-on's preferences") from None
     source = open_source(spec["input"], fps=spec.get("fps"))
     first, last = parse_frames(spec.get("range") or None, source.count)
     out = spec["out"]

@@ -351,6 +351,24 @@ def test_paint_a_clip_with_the_temporal_painter(scene: Any, tmp_path: Path) -> N
     assert shared.size >= 6  # strokes live on from frame to frame
 
 
+def test_a_shot_without_opencv_says_so_in_one_line(scene: Any, tmp_path: Path) -> None:
+    """Where the engine's Python has no OpenCV (the 4.3 and 5.3 test environments), a
+    shot is refused in one line naming what to install, and nothing is added."""
+    import importlib.util
+
+    if importlib.util.find_spec("cv2") is not None:
+        pytest.skip("OpenCV is installed here; the temporal painter test covers this environment")
+    from blender_neural_painter import jobs
+
+    s = scene.neural_painter
+    s.source, s.shot_source, s.movie_path = "MOVIE", "FILE", str(make_clip(tmp_path / "clip", 2))
+    before = counts()
+    with pytest.raises(RuntimeError, match="painting a shot needs OpenCV"):
+        bpy.ops.neural_painter.paint()
+    job = jobs.last_job()
+    assert job.error_kind == "input" and "\n" not in job.error and counts() == before
+
+
 def test_camera_animation_renders_each_frame_then_paints(scene: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """Camera Animation: each frame of the range is rendered at that frame into the
     folder the engine paints; the current frame and the render settings come back."""
