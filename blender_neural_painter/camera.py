@@ -175,6 +175,7 @@ class CameraRender:
         self.outcome: str | None = None
         self.frames = list(frames or [])
         self.index = 0  # frames of the range saved so far
+        self.stopping = False  # the run was cancelled: render no further frame
         self.current = self.scene.frame_current
         if self.frames:
             self.folder = os.path.join(folder, FRAMES_FOLDER)
@@ -208,13 +209,18 @@ class CameraRender:
     def poll(self) -> str:
         if self.outcome is None and not bpy.app.is_job_running("RENDER"):
             self.outcome = "done"  # ended without telling us how; the result says
-        while self.frames and self.outcome == "done" and self.index < len(self.frames) - 1:
+        while self.frames and self.outcome == "done" and not self.stopping and self.index < len(self.frames) - 1:
             # A frame of the range is rendered: keep it, go on with the next.
             save_result(self.scene, self.folder, frame_file(self.index + 1))
             self.index += 1
             self.outcome = None
             self.start()
         return self.outcome or "rendering"
+
+    def stop(self) -> None:
+        """The run's Cancel: the frame being rendered finishes (Esc in the render job
+        cancels it at once), no further frame starts."""
+        self.stopping = True
 
     def save(self) -> str:
         if self.frames:

@@ -59,6 +59,8 @@ class Run:
         """Esc or the Cancel button: the job stops (escalating if it has to) and keeps the
         strokes painted so far; a camera render is cancelled by Blender's own Esc."""
         self.cancel_requested = True
+        if self.job is None and self.render is not None:
+            self.render.stop()
         if self.job is not None and not self.job.cancel_requested:
             self.job.cancel()
 

@@ -400,3 +400,36 @@ def test_camera_animation_renders_each_frame_then_paints(scene: Any, monkeypatch
     assert list(gpencil.shot_frames(job.obj)) == [3, 4, 5]
     assert scene.frame_current == 9 and camera.snapshot(scene.render) == before
     assert camera._on_complete not in bpy.app.handlers.render_complete
+
+
+def test_cancel_during_the_camera_range_renders_no_further_frame(scene: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Cancel button while frame 1 of 3 renders: that render ends, no other starts,
+    nothing is painted and the current frame comes back."""
+    from blender_neural_painter import camera, driver, jobs, operators
+    from test_interactive import camera_scene
+
+    camera_scene(scene)
+    scene.frame_start, scene.frame_end, scene.frame_current = 1, 3, 2
+    started: list[int] = []
+
+    def start_without_rendering(self: Any) -> None:  # Blender's render job, only started
+        started.append(self.frames[self.index])
+        self.scene.frame_set(self.frames[self.index])
+        if self not in camera._WAITING:
+            camera._WAITING.append(self)
+        camera._listen(True)
+
+    monkeypatch.setattr(camera.CameraRender, "start", start_without_rendering)
+    monkeypatch.setattr(camera, "save_result", lambda *a, **k: "")
+    scene.neural_painter.source = "CAMERA_RANGE"
+    before = counts()
+    op, ctx = paint_op(), standins.ui_context()
+    assert op.invoke(ctx, None) == {"RUNNING_MODAL"}
+    assert jobs.active().status == "Rendering the camera: frame 1 of 3"
+    operators.NEURAL_PAINTER_OT_cancel.execute(None, bpy.context)  # the panel's Cancel button
+    camera._on_complete(scene, None)  # frame 1's render ends
+    assert op.modal(ctx, TIMER) == {"CANCELLED"}
+    assert started == [1] and op.reports == [({"WARNING"}, driver.CAMERA_CANCELLED)]
+    assert scene.frame_current == 2 and counts() == before and jobs.active() is None
+    assert camera._on_complete not in bpy.app.handlers.render_complete
+
