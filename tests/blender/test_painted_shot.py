@@ -280,7 +280,7 @@ def test_modal_shot_esc_after_the_first_frame_keeps_the_finished_frames(scene: A
     assert op.reports[-1][0] == {"WARNING"}
 
 
-def test_shot_worker_crash_keeps_finished_frames_and_says_so(scene: Any) -> None:
+def test_shot_engine_crash_leaves_the_scene_as_before(scene: Any) -> None:
     """The engine dying after frame 2: the run ends with its error in one line; the scene
     is as before (a failed run adds nothing, as a failed Paint)."""
     from blender_neural_painter import jobs
