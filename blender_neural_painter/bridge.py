@@ -220,7 +220,12 @@ class Worker:
                 self.proc.wait(2.0)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
-                self.proc.wait(2.0)
+                try:
+                    self.proc.wait(5.0)
+                except subprocess.TimeoutExpired:
+                    # Killed, but not yet reaped: on a starved machine that can take a
+                    # while. Never let it turn a finished run into a failed one.
+                    threading.Thread(target=self.proc.wait, daemon=True).start()
         for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
             try:
                 if stream is not None:

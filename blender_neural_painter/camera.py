@@ -11,6 +11,11 @@ keeps dependent settings intact (a 32-bit EXR set back from PNG comes back 16-bi
 the depth is restored before the format). Nothing else of the scene is touched; the
 render handlers this module adds are removed whatever happens (left behind, they
 crash or hang Blender 4.3 and 4.5 at exit).
+
+"Camera Animation" renders the scene frame range this way, one frame after another, into
+``frame_0001.png`` ... of a folder (the shot the engine then paints): the same render job
+per frame, the same output-settings dance per save, and the scene's current frame put
+back at the end, whether the range finished, was cancelled or failed.
 """
 
 from __future__ import annotations
@@ -69,12 +74,13 @@ def restore(struct: Any, saved: dict[str, Any], first: tuple[str, ...] = ()) -> 
                 pass  # not settable in this state (Blender derives it); the test compares all
 
 
-def save_result(scene: Any, folder: str) -> str:
-    """The last render as an 8-bit PNG in ``folder``, the scene's output settings as before."""
+def save_result(scene: Any, folder: str, name: str = RESULT_FILE) -> str:
+    """The last render as an 8-bit PNG ``name`` in ``folder``, the scene's output settings
+    as before."""
     result = next((img for img in bpy.data.images if img.type == "RENDER_RESULT"), None)
     if result is None:
         raise UserError("the camera render produced no image; check the render settings and try again")
-    path = os.path.join(folder, RESULT_FILE)
+    path = os.path.join(folder, name)
     settings = scene.render.image_settings
     saved = snapshot(settings)
     try:
@@ -95,6 +101,39 @@ def render_blocking(context: Any, folder: str) -> str:
     _check(scene)
     bpy.ops.render.render(write_still=False)
     return save_result(scene, folder)
+
+
+FRAMES_FOLDER = "camera_frames"
+
+
+def frame_file(index: int) -> str:
+    """The file of the range's ``index``-th frame (1-based), as the engine numbers a folder."""
+    return f"frame_{index:04d}.png"
+
+
+def scene_range(scene: Any) -> list[int]:
+    """The scene frames "Camera Animation" renders: the frame range, every frame."""
+    if scene.frame_end < scene.frame_start:
+        raise UserError("the scene's frame range is empty; set End at or after Start")
+    return list(range(scene.frame_start, scene.frame_end + 1))
+
+
+def render_range_blocking(context: Any, folder: str) -> str:
+    """Render every frame of the scene's range in the foreground (scripts, headless) into
+    a folder of frames; the current frame is put back whatever happens."""
+    scene = context.scene
+    _check(scene)
+    out = os.path.join(folder, FRAMES_FOLDER)
+    os.makedirs(out, exist_ok=True)
+    current = scene.frame_current
+    try:
+        for index, frame in enumerate(scene_range(scene), 1):
+            scene.frame_set(frame)
+            bpy.ops.render.render(write_still=False)
+            save_result(scene, out, frame_file(index))
+    finally:
+        scene.frame_set(current)
+    return out
 
 
 # --- the render job ------------------------------------------------------------------------
@@ -124,16 +163,36 @@ def _listen(on: bool) -> None:
 class CameraRender:
     """One camera render for a Paint run: :meth:`start` launches Blender's render job,
     :meth:`poll` says "rendering", "done" or "cancelled", :meth:`save` writes the PNG.
-    Whatever happens, :meth:`close` (called by the run's teardown) removes the handlers."""
+    Whatever happens, :meth:`close` (called by the run's teardown) removes the handlers.
 
-    def __init__(self, context: Any, folder: str) -> None:
+    With ``frames`` (scene frame numbers) it renders each in turn: :meth:`poll` saves a
+    finished frame and starts the next, and :meth:`save` gives the folder of frames."""
+
+    def __init__(self, context: Any, folder: str, frames: list[int] | None = None) -> None:
         self.scene = context.scene
         _check(self.scene)
         self.folder = folder
         self.outcome: str | None = None
+        self.frames = list(frames or [])
+        self.index = 0  # frames of the range saved so far
+        self.stopping = False  # the run was cancelled: render no further frame
+        self.current = self.scene.frame_current
+        if self.frames:
+            self.folder = os.path.join(folder, FRAMES_FOLDER)
+            os.makedirs(self.folder, exist_ok=True)
+
+    @property
+    def text(self) -> str:
+        """What the panel shows while it renders."""
+        if not self.frames:
+            return "Rendering the camera..."
+        return f"Rendering the camera: frame {min(self.index + 1, len(self.frames))} of {len(self.frames)}"
 
     def start(self) -> None:
-        _WAITING.append(self)
+        if self.frames:
+            self.scene.frame_set(self.frames[self.index])
+        if self not in _WAITING:
+            _WAITING.append(self)
         _listen(True)
         try:
             result = bpy.ops.render.render("INVOKE_DEFAULT", write_still=False)
@@ -150,9 +209,26 @@ class CameraRender:
     def poll(self) -> str:
         if self.outcome is None and not bpy.app.is_job_running("RENDER"):
             self.outcome = "done"  # ended without telling us how; the result says
+        while self.frames and self.outcome == "done" and not self.stopping and self.index < len(self.frames) - 1:
+            # A frame of the range is rendered: keep it, go on with the next.
+            save_result(self.scene, self.folder, frame_file(self.index + 1))
+            self.index += 1
+            self.outcome = None
+            self.start()
         return self.outcome or "rendering"
 
+    def stop(self) -> None:
+        """The run's Cancel: the frame being rendered finishes (Esc in the render job
+        cancels it at once), no further frame starts."""
+        self.stopping = True
+
     def save(self) -> str:
+        if self.frames:
+            try:
+                save_result(self.scene, self.folder, frame_file(self.index + 1))
+            finally:
+                self.close()
+            return self.folder
         self.close()
         return save_result(self.scene, self.folder)
 
@@ -161,6 +237,8 @@ class CameraRender:
             _WAITING.remove(self)
         if not _WAITING:
             _listen(False)
+        if self.frames and self.scene.frame_current != self.current:
+            self.scene.frame_set(self.current)
 
 
 def unregister() -> None:

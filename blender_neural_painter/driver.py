@@ -51,11 +51,21 @@ class JobOperator:
         raise NotImplementedError
 
     def uses_camera(self, context: Any) -> bool:
-        """Whether the job's reference image is a render of the active camera."""
-        return context.scene.neural_painter.source == "CAMERA"
+        """Whether the job's reference image (or shot) is rendered from the active camera."""
+        return context.scene.neural_painter.source in {"CAMERA", "CAMERA_RANGE"}
+
+    def camera_frames(self, context: Any) -> list[int] | None:
+        """The scene frames a camera source renders (None: just the current one)."""
+        if context.scene.neural_painter.source == "CAMERA_RANGE":
+            return camera.scene_range(context.scene)
+        return None
 
     def worker_engine(self) -> str:
         return str(self.engine)
+
+    def download_check(self, context: Any) -> bool:
+        """Whether the run needs the VGG-16 download (UserError when it cannot have it)."""
+        return consent.check(context.scene.neural_painter)
 
     def on_success(self, context: Any, job: PaintJob) -> None:
         """After a run that painted something (Refine hides its source)."""
@@ -68,7 +78,7 @@ class JobOperator:
     def _begin(self, context: Any) -> jobs.Run | None:
         """Checks that need no worker, then a run in the one slot (None: refused)."""
         try:
-            self._download = consent.check(context.scene.neural_painter)
+            self._download = self.download_check(context)
             run = jobs.begin()
         except UserError as exc:
             self._report("ERROR", str(exc))
@@ -87,7 +97,9 @@ class JobOperator:
         if self.test_options:
             extra = json.loads(self.test_options)
             options.update(extra.pop("options", {}))
-            request.update(extra)
+            for key, value in extra.items():  # nested objects ("frames") merge too
+                both = isinstance(value, dict) and isinstance(request.get(key), dict)
+                request[key] = {**request[key], **value} if both else value
         request["engine"] = self.worker_engine()
         job.wait_for_worker = run.timer is None  # a modal run never waits on the worker
         job.start()
@@ -158,7 +170,7 @@ class JobOperator:
 
     def invoke(self, context: Any, event: Any) -> set[Any]:
         try:
-            download = consent.check(context.scene.neural_painter)
+            download = self.download_check(context)
         except UserError as exc:
             self._report("ERROR", str(exc))
             return {"CANCELLED"}
@@ -181,7 +193,7 @@ class JobOperator:
         try:
             jobs.show(run, context)
             if self.uses_camera(context):
-                run.render = camera.CameraRender(context, run.tmp)
+                run.render = camera.CameraRender(context, run.tmp, self.camera_frames(context))
                 run.render.start()
             else:
                 self._start_job(context, run)

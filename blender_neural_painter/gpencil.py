@@ -26,6 +26,14 @@ TAG = "neural_painter"
 CANVAS_LAYER = "Canvas"
 PARAM_ATTR = "np_param_{:02d}"
 ORDER_ATTR = "np_order"  # 1-based painting order; 0 marks a stroke drawn by hand
+#: A stroke's id in a painted shot (the same stroke keeps it from frame to frame). Grease
+#: Pencil attributes hold 32-bit integers: ids past 2**31 - 1 (a shot's frame 21,475 on,
+#: see ``core.video.ID_STRIDE``) are not stored.
+ID_ATTR = "np_id"
+ID_MAX = 2 ** 31 - 1
+#: On the object of a painted shot: {"start": scene frame of source frame 1, "frames":
+#: the source frame numbers it holds}. Refine and Restyle work on stills only.
+SHOT_TAG = "neural_painter_shot"
 MATERIAL_NAMES = {"marker": "NP Marker", "watercolor": "NP Watercolor",
                   "tape": "NP Tape", "canvas": "NP Canvas"}
 
@@ -140,6 +148,7 @@ class StrokeBatch:
     softness: float = 0.0
     textured: bool = False
     levels: np.ndarray | None = None  # [N] oil texture level of each stroke (its material)
+    ids: np.ndarray | None = None  # [N] stroke ids of a painted shot's frame
 
     def __len__(self) -> int:
         return int(self.points.shape[0])
@@ -148,7 +157,8 @@ class StrokeBatch:
         """These strokes with these painting-order numbers (0-based)."""
         return replace(self, points=self.points[rows], radius=self.radius[rows], rgba=self.rgba[rows],
                        params=self.params[rows], order=np.asarray(order),
-                       levels=None if self.levels is None else np.asarray(self.levels)[rows])
+                       levels=None if self.levels is None else np.asarray(self.levels)[rows],
+                       ids=None if self.ids is None else np.asarray(self.ids)[rows])
 
 
 @dataclass
@@ -307,7 +317,7 @@ def write_strokes(drawing: Any, positions: np.ndarray, radius: np.ndarray, color
                   opacity: np.ndarray, material_index: int | np.ndarray, flat_caps: bool = False,
                   softness: float = 0.0, params: np.ndarray | None = None,
                   order: np.ndarray | None = None, u_scale: np.ndarray | None = None,
-                  u_translation: np.ndarray | None = None) -> None:
+                  u_translation: np.ndarray | None = None, ids: np.ndarray | None = None) -> None:
     """Append N strokes of K points each (positions [N,K,3], radius/opacity [N,K],
     linear colours [N,K,4]) to ``drawing`` with whole-array writes."""
     n, k = radius.shape
@@ -356,6 +366,8 @@ def write_strokes(drawing: Any, positions: np.ndarray, radius: np.ndarray, color
             put_curves(PARAM_ATTR.format(j), "FLOAT", params[:, j])
     if order is not None:
         put_curves(ORDER_ATTR, "INT", np.asarray(order, np.int32) + 1)
+    if ids is not None and len(ids) and int(np.max(ids)) <= ID_MAX:
+        put_curves(ID_ATTR, "INT", np.asarray(ids, np.int64).astype(np.int32))
     drawing.tag_positions_changed()
 
 
@@ -412,6 +424,43 @@ def add_level(obj: Any, batch: StrokeBatch, canvas: Canvas, created: Created, fr
     return layer
 
 
+def close_frame(obj: Any, frame: int) -> None:
+    """After a shot's frame is written: every level layer that got no strokes in it but
+    shows a drawing from an earlier frame gets an empty drawing here, so what a frame
+    shows is exactly that frame's strokes (a level can empty out as strokes are dropped)."""
+    for layer in obj.data.layers:
+        if layer_level(layer.name) is None:
+            continue
+        fr = layer.get_frame_at(frame)
+        if fr is not None and fr.frame_number != frame:
+            layer.frames.new(frame)
+
+
+def mark_shot(obj: Any, start: int, numbers: Sequence[int]) -> None:
+    obj[SHOT_TAG] = json.dumps({"start": int(start), "frames": [int(n) for n in numbers]})
+
+
+def shot_info(obj: Any) -> dict[str, Any] | None:
+    """What :func:`mark_shot` stored, or None for a still painting (or anything else)."""
+    meta = obj.get(SHOT_TAG) if obj is not None else None
+    try:
+        return dict(json.loads(meta)) if isinstance(meta, str) else None
+    except (ValueError, TypeError):
+        return None
+
+
+def shot_frames(obj: Any) -> dict[int, Any]:
+    """Scene frame -> {level: drawing} of a painted shot's level layers."""
+    out: dict[int, Any] = {}
+    for layer in obj.data.layers:
+        level = layer_level(layer.name)
+        if level is None:
+            continue
+        for fr in layer.frames:
+            out.setdefault(int(fr.frame_number), {})[level] = fr.drawing
+    return dict(sorted(out.items()))
+
+
 def _batch_arrays(obj: Any, batch: StrokeBatch, canvas: Canvas, created: Created,
                   texture: Textures | None) -> dict[str, Any]:
     """What :func:`write_strokes` needs for a batch, in object space: positions, radii
@@ -443,7 +492,7 @@ def _write_batch(drawing: Any, obj: Any, batch: StrokeBatch, canvas: Canvas,
     a = _batch_arrays(obj, batch, canvas, created, texture)
     write_strokes(drawing, a["positions"], a["radius"], a["colors"], a["opacity"], a["material_index"],
                   flat_caps=a["flat_caps"], softness=a["softness"], params=batch.params, order=batch.order,
-                  u_scale=a["u_scale"], u_translation=a["u_translation"])
+                  u_scale=a["u_scale"], u_translation=a["u_translation"], ids=batch.ids)
 
 
 def level_layers(obj: Any) -> list[tuple[int, Any, Any]]:
@@ -544,7 +593,8 @@ def setup_keyframes(obj: Any, start: int, duration: int, every: int, canvas: Can
                           d["opacity"][:m], d["material_index"][:m], d["flat_caps"], d["softness"],
                           d["params"][:m], d["order"][:m] - 1,
                           d["u_scale"][:m] if d["u_scale"] is not None else None,
-                          d["u_translation"][:m] if d["u_translation"] is not None else None)
+                          d["u_translation"][:m] if d["u_translation"] is not None else None,
+                          d["ids"][:m] if d["ids"] is not None else None)
             if visible >= n:
                 break
         done += n
@@ -602,6 +652,7 @@ def read_drawing(drawing: Any, canvas: Canvas) -> dict[str, Any]:
         "sizes": sizes,
         "params": params,
         "order": _get_curves(drawing, ORDER_ATTR, n, 0, np.int32),
+        "ids": _get_curves(drawing, ID_ATTR, n, 0, np.int32) if drawing.attributes.get(ID_ATTR) is not None else None,
         "material_index": mats,
         "flat_caps": bool(caps.any()),
         "softness": float(soft.max()) if n else 0.0,

@@ -1,4 +1,6 @@
 """``python -m blender_neural_painter paint IMAGE --out painting.blend --preview preview.png``
+and ``python -m blender_neural_painter import PATH --out shot.blend`` (a strokes JSON or a
+folder of frame JSONs; the render-farm job type's last task runs exactly this).
 
 The add-on's own paint operator run through the ``bpy`` module, without a Blender window:
 the quickest way to try the project and the path CI exercises end to end.
@@ -64,6 +66,12 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--style-mode", default="full", choices=["color", "full"])
     a.add_argument("--style-weight", type=float, default=0.4)
     a.add_argument("--style-features", default="offline", choices=["offline", "vgg16"])
+    i = sub.add_parser("import", help="import a strokes .json or a folder of frame JSONs into a .blend")
+    i.add_argument("path", help="a strokes .json (a still) or a folder of frame_0001.json ... (a painted shot)")
+    i.add_argument("--out", default="painting.blend", help="output .blend file")
+    i.add_argument("--start", type=int, default=1, help="scene frame of the shot's frame 1 (a still: of the replay)")
+    i.add_argument("--width", type=float, default=2.0, help="painting width in metres")
+    i.add_argument("--python", default=None, help="Python interpreter with torch for the engine")
     return p
 
 
@@ -133,8 +141,7 @@ def _check(args: argparse.Namespace, settings_type: Any) -> None:
     args.out = _check_output(args.out, "--out", ".blend")
     if args.preview:
         args.preview = _check_output(args.preview, "--preview", ".png")
-    if args.python and not (os.path.isfile(args.python) and os.access(args.python, os.X_OK)):
-        raise InputError(f"--python {args.python} is not an executable file; give the path of a Python with torch")
+    _check_python(args)
 
 
 # --- the run ------------------------------------------------------------------------------
@@ -159,28 +166,40 @@ def _settings(context: Any, args: argparse.Namespace) -> None:
     s.anim_start, s.anim_duration, s.keyframe_every = args.start, args.duration, args.every
 
 
-def _paint(args: argparse.Namespace) -> int:
-    import bpy
+def _run_operator(call: Any) -> tuple[Any, Any, int | None]:
+    """Run one of the add-on's job operators; (job, its painting, None) when it made one,
+    else an exit code after printing the one-line error: 2 for input the operator or the
+    engine refused, 1 for a failure, 130 for an interrupt before anything was made."""
+    from . import gpencil, jobs
 
-    from . import gpencil, jobs, preview
-
-    context: Any = bpy.context
-    _settings(context, args)
     before = jobs.last_job()
     try:
-        bpy.ops.neural_painter.paint()  # type: ignore[attr-defined]
+        call()
     except RuntimeError as exc:  # the operator reported an error: show its one line
         job = jobs.last_job()
         message = job.error if job is not before and job is not None and job.error else \
             str(exc).removeprefix("Error: ").strip()
         print(f"error: {' '.join(message.split())}", file=sys.stderr)
         # No job: the operator refused the input before starting one.
-        return 2 if job is before or job is None or job.error_kind == "input" else 1
+        return None, None, 2 if job is before or job is None or job.error_kind == "input" else 1
     job = jobs.last_job()
     obj = job.obj if job is not None else None
     if obj is None or gpencil.painting_canvas(obj) is None:
         print(f"error: {job.status if job is not None else 'nothing was painted'}", file=sys.stderr)
-        return 130 if job is not None and job.cancelled else 1
+        return job, None, 130 if job is not None and job.cancelled else 1
+    return job, obj, None
+
+
+def _paint(args: argparse.Namespace) -> int:
+    import bpy
+
+    from . import gpencil, preview
+
+    context: Any = bpy.context
+    _settings(context, args)
+    job, obj, failed = _run_operator(lambda: bpy.ops.neural_painter.paint())  # type: ignore[attr-defined]
+    if failed is not None:
+        return failed
     print(f"painted {gpencil.stroke_count(obj)} strokes into '{obj.name}'")
     scene = context.scene
     preview.frame_painting(context, obj, args.preview_size)
@@ -199,6 +218,58 @@ def _paint(args: argparse.Namespace) -> int:
     return 0
 
 
+def _import(args: argparse.Namespace) -> int:
+    """``import PATH --out FILE``: the Import Painting operator, then the .blend saved with
+    the scene's frame range on the shot (or on the still's replay)."""
+    import bpy
+
+    from . import gpencil
+
+    context: Any = bpy.context
+    s = context.scene.neural_painter
+    s.width_m = args.width
+    s.anim_start = args.start
+    job, obj, failed = _run_operator(lambda: bpy.ops.neural_painter.import_strokes(  # type: ignore[attr-defined]
+        filepath=args.path, start_frame=args.start))
+    if failed is not None:
+        return failed
+    scene = context.scene
+    shot = gpencil.shot_info(obj)
+    if shot is not None:
+        frames = list(gpencil.shot_frames(obj))
+        scene.frame_start, scene.frame_end = frames[0], frames[-1]
+        print(f"imported {len(shot['frames'])} frames into '{obj.name}' (scene frames {frames[0]}-{frames[-1]})")
+    else:
+        scene.frame_start = min(scene.frame_start, s.anim_start)
+        scene.frame_end = max(scene.frame_end, s.anim_start + s.anim_duration)
+        print(f"imported {gpencil.stroke_count(obj)} strokes into '{obj.name}'")
+    for note in getattr(job, "notes", []):
+        print(f"note: {note}", file=sys.stderr)
+    scene.frame_set(scene.frame_start)
+    bpy.ops.wm.save_as_mainfile(filepath=args.out, compress=True)
+    print(f"saved: {args.out}")
+    return 0
+
+
+def _check_import(args: argparse.Namespace) -> None:
+    from . import importer
+    from .errors import UserError
+
+    try:
+        importer.plan(args.path)
+    except UserError as exc:
+        raise InputError(str(exc)) from None
+    if not 0.001 <= args.width:
+        raise InputError(f"--width {args.width:g} is out of range: use at least 0.001")
+    args.out = _check_output(args.out, "--out", ".blend")
+    _check_python(args)
+
+
+def _check_python(args: argparse.Namespace) -> None:
+    if args.python and not (os.path.isfile(args.python) and os.access(args.python, os.X_OK)):
+        raise InputError(f"--python {args.python} is not an executable file; give the path of a Python with torch")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -214,10 +285,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     bpy.ops.wm.read_factory_settings(use_empty=True)
     addon.register()
     try:
-        _check(args, NeuralPainterSettings)
+        if args.command == "import":
+            _check_import(args)
+        else:
+            _check(args, NeuralPainterSettings)
         if args.python:
             os.environ["NEURAL_PAINTER_PYTHON"] = args.python
-        return _paint(args)
+        return _import(args) if args.command == "import" else _paint(args)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

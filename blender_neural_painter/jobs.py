@@ -47,7 +47,9 @@ class Run:
     def status(self) -> str:
         if self.job is not None:
             return self.job.status
-        return "Cancelling the camera render..." if self.cancel_requested else "Rendering the camera..."
+        if self.cancel_requested:
+            return "Cancelling the camera render..."
+        return str(getattr(self.render, "text", "Rendering the camera..."))
 
     @property
     def fraction(self) -> float:
@@ -57,6 +59,8 @@ class Run:
         """Esc or the Cancel button: the job stops (escalating if it has to) and keeps the
         strokes painted so far; a camera render is cancelled by Blender's own Esc."""
         self.cancel_requested = True
+        if self.job is None and self.render is not None:
+            self.render.stop()
         if self.job is not None and not self.job.cancel_requested:
             self.job.cancel()
 

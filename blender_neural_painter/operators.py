@@ -1,4 +1,4 @@
-"""The four operators: Paint, Refine, Restyle and Cancel.
+"""The operators: Paint, Refine, Restyle, Import Painting and Cancel.
 
 Each makes its job from the panel's settings; ``driver.JobOperator`` runs it (modal
 from the panel, blocking from scripts), ``jobs`` holds it while it runs.
@@ -6,30 +6,53 @@ from the panel, blocking from scripts), ``jobs`` holds it while it runs.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import bpy
+from bpy_extras.io_utils import ImportHelper
 
-from . import gpencil, jobs, prefs, readback, sources
+from . import camera, gpencil, importer, jobs, prefs, readback, sources
 from .driver import JobOperator
 from .errors import UserError
 from .request import animation_of, paint_options
-from .runner import PaintJob, RestyleJob
+from .runner import PaintJob, RestyleJob, ShotJob
 
 
 class NEURAL_PAINTER_OT_paint(JobOperator, bpy.types.Operator):
     bl_idname = "neural_painter.paint"
     bl_label = "Paint"
-    bl_description = "Paint the reference image as a new Grease Pencil object (Esc cancels and keeps the strokes so far)"
+    bl_description = ("Paint the reference image (or every frame of a shot) as a new Grease Pencil object "
+                      "(Esc cancels and keeps the strokes, or the frames, so far)")
     bl_options = {"REGISTER", "UNDO"}
 
     def make_job(self, context: Any, folder: str, camera_image: str | None = None) -> PaintJob:
         settings = context.scene.neural_painter
+        if settings.source in {"MOVIE", "CAMERA_RANGE"}:
+            return self._shot_job(context, folder, camera_image)
         src, name = sources.reference(context, settings, folder, camera_image)
         request = {**src, "options": paint_options(settings, folder)}
         return PaintJob(context, request, name=name, width_m=settings.width_m,
                         location=tuple(context.scene.cursor.location), animation=animation_of(settings),
                         python=prefs.python_for_worker(), site_dir=prefs.site_dir())
+
+
+    def _shot_job(self, context: Any, folder: str, camera_frames: str | None) -> PaintJob:
+        """A shot: the temporal painter (``core.shot``, as ``paint-frames``) over a movie or
+        sequence, or over the camera's renders of the frame range (each painted frame
+        lands on the frame it was rendered at)."""
+        settings = context.scene.neural_painter
+        if settings.source == "CAMERA_RANGE":
+            spec = camera_frames or camera.render_range_blocking(context, folder)
+            name, start, frames = "Camera", int(context.scene.frame_start), None
+        else:
+            spec, name = sources.shot_input(settings)
+            start, frames = int(settings.shot_start), settings.shot_frames.strip() or None
+        request = {"frames": {"input": spec, "range": frames, "out": os.path.join(folder, "painted")},
+                   "options": paint_options(settings, folder)}
+        return ShotJob(context, request, start=start, name=f"Shot {name}", width_m=settings.width_m,
+                       location=tuple(context.scene.cursor.location), python=prefs.python_for_worker(),
+                       site_dir=prefs.site_dir())
 
 
 class NEURAL_PAINTER_OT_refine(JobOperator, bpy.types.Operator):
@@ -41,7 +64,8 @@ class NEURAL_PAINTER_OT_refine(JobOperator, bpy.types.Operator):
 
     @classmethod
     def poll(cls, context: Any) -> bool:
-        return gpencil.painting_canvas(context.active_object) is not None
+        return gpencil.painting_canvas(context.active_object) is not None \
+            and gpencil.shot_info(context.active_object) is None  # a still, not a painted shot
 
     def make_job(self, context: Any, folder: str, camera_image: str | None = None) -> PaintJob:
         """The painting's own style and size, whatever the panel says; the scene's
@@ -78,7 +102,8 @@ class NEURAL_PAINTER_OT_restyle(JobOperator, bpy.types.Operator):
     def poll(cls, context: Any) -> bool:
         settings = getattr(context.scene, "neural_painter", None)
         return (settings is not None and sources.style_chosen(settings)
-                and gpencil.painting_canvas(context.active_object) is not None)
+                and gpencil.painting_canvas(context.active_object) is not None
+                and gpencil.shot_info(context.active_object) is None)
 
     def uses_camera(self, context: Any) -> bool:
         return False  # the painting itself is the content
@@ -107,6 +132,41 @@ class NEURAL_PAINTER_OT_restyle(JobOperator, bpy.types.Operator):
                           site_dir=prefs.site_dir())
 
 
+class NEURAL_PAINTER_OT_import(JobOperator, ImportHelper, bpy.types.Operator):
+    bl_idname = "neural_painter.import_strokes"
+    bl_label = "Import Neural Painter Strokes"
+    bl_description = ("Import a strokes .json (a still painting) or a folder of frame_0001.json ... files "
+                      "(a painted shot, one drawing per frame) as a new Grease Pencil painting")
+    bl_options = {"REGISTER", "UNDO"}
+
+    filename_ext = ".json"
+    filter_glob: bpy.props.StringProperty(default="*.json", options={"HIDDEN"})  # type: ignore[valid-type]
+    start_frame: bpy.props.IntProperty(  # type: ignore[valid-type]
+        name="Start Frame", description="Scene frame on which a shot's frame 1 lands", default=1)
+
+    def invoke(self, context: Any, event: Any) -> set[Any]:
+        # Import from the file browser runs like Paint from the panel: modal, so Blender
+        # stays responsive while the worker reads the files.
+        self.run_modal = True
+        return set(ImportHelper.invoke(self, context, event))
+
+    def uses_camera(self, context: Any) -> bool:
+        return False
+
+    def worker_engine(self) -> str:
+        return "import"
+
+    def download_check(self, context: Any) -> bool:
+        return False  # nothing to download: no style pass
+
+    def make_job(self, context: Any, folder: str, camera_image: str | None = None) -> PaintJob:
+        return importer.make_job(context, str(self.filepath), int(self.start_frame))  # type: ignore[attr-defined]
+
+
+def menu_import(self: Any, context: Any) -> None:
+    self.layout.operator(NEURAL_PAINTER_OT_import.bl_idname, text="Neural Painter strokes (.json)")
+
+
 class NEURAL_PAINTER_OT_cancel(bpy.types.Operator):
     bl_idname = "neural_painter.cancel"
     bl_label = "Cancel Painting"
@@ -123,15 +183,18 @@ class NEURAL_PAINTER_OT_cancel(bpy.types.Operator):
         return {"FINISHED"}
 
 
-CLASSES = (NEURAL_PAINTER_OT_paint, NEURAL_PAINTER_OT_refine, NEURAL_PAINTER_OT_restyle, NEURAL_PAINTER_OT_cancel)
+CLASSES = (NEURAL_PAINTER_OT_paint, NEURAL_PAINTER_OT_refine, NEURAL_PAINTER_OT_restyle, NEURAL_PAINTER_OT_import,
+           NEURAL_PAINTER_OT_cancel)
 
 
 def register() -> None:
     for cls in CLASSES:
         bpy.utils.register_class(cls)
+    bpy.types.TOPBAR_MT_file_import.append(menu_import)  # type: ignore[arg-type]
 
 
 def unregister() -> None:
     jobs.end_active()
+    bpy.types.TOPBAR_MT_file_import.remove(menu_import)  # type: ignore[arg-type]
     for cls in reversed(CLASSES):
         bpy.utils.unregister_class(cls)

@@ -20,8 +20,29 @@ class NeuralPainterSettings(bpy.types.PropertyGroup):
         description="Where the reference image comes from",
         items=[("FILE", "Image File", "An image file on disk"),
                ("IMAGE", "Blend Image", "An image already loaded in this blend file"),
-               ("CAMERA", "Camera Render", "Render the scene from the active camera and paint that")],
+               ("CAMERA", "Camera Render", "Render the scene from the active camera and paint that"),
+               ("MOVIE", "Movie / Sequence", "Paint every frame of a video, an image sequence or a movie clip "
+                                             "as one Grease Pencil object with a drawing per frame"),
+               ("CAMERA_RANGE", "Camera Animation", "Render the active camera over the scene's frame range and "
+                                                    "paint every frame (a drawing per frame)")],
         default="FILE")
+    shot_source: EnumProperty(  # type: ignore[valid-type]
+        name="Shot Source", description="Where the frames of a Movie / Sequence source come from",
+        items=[("FILE", "File or Folder", "A video file, a folder of images, or a pattern like frames/%04d.png"),
+               ("CLIP", "Movie Clip", "A movie clip in this blend file (a movie or an image sequence)"),
+               ("IMAGE", "Image Sequence", "An image of this blend file whose source is a sequence or a movie")],
+        default="FILE")
+    movie_path: StringProperty(  # type: ignore[valid-type]
+        name="Video or Folder", description="A video file (MP4, MOV, ...), a folder of images (natural order) "
+                                            "or a pattern like //frames/%04d.png", subtype="FILE_PATH", default="")
+    movie_clip: PointerProperty(  # type: ignore[valid-type]
+        name="Movie Clip", description="Movie clip to paint, frame by frame", type=bpy.types.MovieClip)
+    shot_frames: StringProperty(  # type: ignore[valid-type]
+        name="Frames", description="Which frames of the source to paint: A-B (1-based), A- or A; empty for all",
+        default="")
+    shot_start: IntProperty(  # type: ignore[valid-type]
+        name="First Frame At", description="Scene frame on which the source's frame 1 lands (each later "
+                                           "frame on the next scene frame)", default=1)
     image_path: StringProperty(  # type: ignore[valid-type]
         name="Image File", description="Reference image to paint (PNG, JPEG, TIFF, WebP, BMP...)",
         subtype="FILE_PATH", default="")

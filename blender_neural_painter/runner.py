@@ -30,8 +30,10 @@ def decode_batch(ev: dict[str, Any], first_order: int = 0) -> gpencil.StrokeBatc
     n = points.shape[0]
     params = np.asarray([s["params"] for s in strokes["strokes"]], np.float32).reshape(n, -1)
     level = int(ev.get("level", strokes["strokes"][0].get("level", 1) if n else 1))
+    ids = np.asarray([s["id"] for s in strokes["strokes"]], np.int64) \
+        if n and all("id" in s for s in strokes["strokes"]) else None
     return gpencil.StrokeBatch(level, points, radius, rgba, params, np.arange(first_order, first_order + n),
-                               str(geo["cap"]), float(geo["softness"]), bool(geo["textured"]), _levels(geo, n))
+                               str(geo["cap"]), float(geo["softness"]), bool(geo["textured"]), _levels(geo, n), ids)
 
 
 def stroke_levels(ev: dict[str, Any]) -> np.ndarray:
@@ -221,9 +223,10 @@ class PaintJob:
         self.obj = gpencil.new_painting(self.context, self.name, self.canvas, self.created,
                                         self.frame, self.location)
 
-    def _write_strokes(self, ev: dict[str, Any], by_level: bool) -> None:
-        """Write an event's strokes: one level ("level"), or Refine's start ("init"),
-        split by the level each stroke belongs to."""
+    def _write_strokes(self, ev: dict[str, Any], by_level: bool, frame: int | None = None) -> None:
+        """Write an event's strokes: one level ("level"), or Refine's start ("init") and
+        a shot's frame ("frame"), split by the level each stroke belongs to; on the
+        drawings at ``frame`` (default: the run's)."""
         self._ensure_object(ev["strokes"])
         assert self.canvas is not None
         batch = decode_batch(ev)
@@ -235,7 +238,8 @@ class PaintJob:
         for level, idx in parts:
             part = batch.subset(idx, np.arange(self.next_order, self.next_order + idx.size))
             part.level = level
-            gpencil.add_level(self.obj, part, self.canvas, self.created, self.frame, self.texture)
+            gpencil.add_level(self.obj, part, self.canvas, self.created,
+                              self.frame if frame is None else frame, self.texture)
             self.next_order += idx.size
             self.strokes_written += idx.size
         self.obj.data.update_tag()
@@ -267,6 +271,69 @@ def _levels(geo: dict[str, Any], n: int) -> np.ndarray:
     if geo.get("levels") is None:
         return np.zeros(n, np.int64)
     return np.rint(decode_array(geo["levels"])).astype(np.int64).reshape(n)
+
+
+class ShotJob(PaintJob):
+    """A painted shot: the worker sends one "frame" event per finished frame (painted by
+    the temporal painter, or read from a folder of frame JSONs), and each becomes the
+    drawings of one scene frame in a single Grease Pencil object, written by the same
+    code as a still painting's levels. Source frame n lands on scene frame
+    ``start + n - 1``, so the shot plays back one drawing per frame at the scene's rate.
+    Cancelled or stopped part-way, the finished frames stay."""
+
+    NOTHING_DONE = "Cancelled before the first frame was finished; nothing was added"
+
+    def __init__(self, context: Any, request: dict[str, Any], *, start: int, **kwargs: Any) -> None:
+        super().__init__(context, request, animation=Animation("NONE"), frame=start, **kwargs)
+        self.start_frame = int(start)
+        self.frames_total = 0
+        #: Source frame numbers written, in order, and the notes to report at the end.
+        self.numbers: list[int] = []
+        self.notes: list[str] = []
+
+    def scene_frame(self, number: int) -> int:
+        return self.start_frame + int(number) - 1
+
+    def _handle(self, ev: dict[str, Any]) -> None:
+        kind = ev.get("event")
+        if kind == "shot":
+            self.frames_total = int(ev.get("frames", 0))
+            self.frame = self.scene_frame(int(ev.get("first", 1)))
+            self.status = f"Frame 1 of {self.frames_total}: starting"
+        elif kind == "frame_started":
+            if ev.get("how") in ("scratch", "continue"):
+                self.status = (f"Frame {ev.get('index')} of {ev.get('total')}: painting source frame "
+                               f"{ev.get('number')}" + (" from scratch" if ev.get("how") == "scratch" else ""))
+        elif kind == "progress":
+            self.fraction = float(ev.get("fraction", self.fraction))
+        elif kind == "frame":
+            self.received.append(ev["strokes"])
+            number = int(ev["number"])
+            self.next_order = 0  # painting order is per frame
+            self._write_strokes(ev, by_level=True, frame=self.scene_frame(number))
+            gpencil.close_frame(self.obj, self.scene_frame(number))
+            self.numbers.append(number)
+            gpencil.mark_shot(self.obj, self.start_frame, self.numbers)  # a shot from its first frame on
+            total = int(ev.get("total", self.frames_total) or 1)
+            self.fraction = max(self.fraction, int(ev.get("index", len(self.numbers))) / total)
+            self.status = f"Frame {ev.get('index', len(self.numbers))} of {total} finished"
+        elif kind == "note":
+            self.notes.append(str(ev.get("text", "")))
+        else:
+            super()._handle(ev)
+
+    def _close(self) -> None:
+        super()._close()
+        if self.obj is None or self.error is not None:
+            return
+        n = len(self.numbers)
+        frames = f"{n} frame{'s' if n != 1 else ''}"
+        span = (f" on frames {self.scene_frame(self.numbers[0])}-{self.scene_frame(self.numbers[-1])}"
+                if self.numbers else "")
+        self.status = (f"Cancelled: kept {frames} of {self.frames_total}{span}" if self.cancelled
+                       else f"Done: {frames}{span}")
+        if self.notes:
+            self.status += "; " + "; ".join(self.notes)
 
 
 class RestyleJob(PaintJob):

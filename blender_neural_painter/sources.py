@@ -1,5 +1,9 @@
 """Where the pictures the engine needs come from: an image file, an image in the blend
 file, or (``camera.py``) a render of the active camera; the same for the style image.
+A shot's frames come from a video file, a folder or pattern of images, a movie clip or an
+image sequence of the blend file, or (``camera.py``) the camera over the frame range; the
+engine reads them by path (``core.video_io``), so a Blender clip or sequence is named by
+its file.
 
 Blender images are handed to the worker as files, since it runs in another process:
 reference pixels as a ``.npy`` array, a style image as a PNG written here (Blender's
@@ -9,6 +13,7 @@ Python has no imaging library).
 from __future__ import annotations
 
 import os
+import re
 import struct
 import zlib
 from pathlib import Path
@@ -125,3 +130,47 @@ def style_image_file(settings: Any, folder: str | None) -> str | None:
         return write_png(os.path.join(folder, "style.png"), image_pixels(settings.style_image))
     return check_image_file(settings.style_image_path.strip(), "style image",
                             "choose an existing file or clear Style Image")
+
+
+def sequence_pattern(path: str) -> str:
+    """One file of an image sequence (``render_0001.png``) as the pattern of all of them
+    (``render_%04d.png``): the last run of digits in the name is the frame number."""
+    folder, name = os.path.split(path)
+    digits = list(re.finditer(r"\d+", name))
+    if not digits:
+        raise UserError(f"{name} has no frame number in its name, so its sequence cannot be found; "
+                        "choose the folder of the frames as a File or Folder source")
+    m = digits[-1]
+    return os.path.join(folder, f"{name[:m.start()]}%0{len(m.group())}d{name[m.end():]}")
+
+
+def shot_input(settings: Any) -> tuple[str, str]:
+    """The frames of a Movie / Sequence source as a path ``core.video_io`` opens (a video,
+    a folder or a pattern), and a name for the painting. Only the path is checked here;
+    the engine finds an unreadable video, a pattern matching nothing or frames of
+    different sizes before it paints, and says so in one line."""
+    kind = settings.shot_source
+    if kind == "CLIP":
+        clip = settings.movie_clip
+        if clip is None:
+            raise UserError("no movie clip chosen: pick one in the Neural Painter panel")
+        path, name = bpy.path.abspath(clip.filepath), clip.name
+        spec = path if clip.source == "MOVIE" else sequence_pattern(path)
+    elif kind == "IMAGE":
+        img = settings.image
+        if img is None:
+            raise UserError("no image sequence chosen: pick an image whose source is a sequence or a movie")
+        if img.source not in {"SEQUENCE", "MOVIE"}:
+            raise UserError(f"image '{img.name}' is a single picture, not a sequence or movie: use the Image "
+                            "source for it, or set its source to Image Sequence")
+        path, name = bpy.path.abspath(img.filepath), img.name
+        spec = path if img.source == "MOVIE" else sequence_pattern(path)
+    else:
+        if not settings.movie_path.strip():
+            raise UserError("no video or folder chosen: set Video or Folder in the Neural Painter panel")
+        spec = bpy.path.abspath(settings.movie_path.strip())
+        path, name = spec, Path(spec.rstrip("/\\")).stem
+    where = os.path.dirname(spec) if "%" in os.path.basename(spec) or "*" in os.path.basename(spec) else spec
+    if not os.path.exists(where or "."):
+        raise UserError(f"{where} does not exist; choose an existing video, folder or image sequence")
+    return spec, name

@@ -29,6 +29,20 @@ class NEURAL_PAINTER_PT_main(bpy.types.Panel):
             col.prop(s, "image_path", text="")
         elif s.source == "IMAGE":
             col.template_ID(s, "image", open="image.open")
+        elif s.source == "MOVIE":
+            col.prop(s, "shot_source", text="")
+            if s.shot_source == "FILE":
+                col.prop(s, "movie_path", text="")
+            elif s.shot_source == "CLIP":
+                col.template_ID(s, "movie_clip", open="clip.open")
+            else:
+                col.template_ID(s, "image", open="image.open")
+            col.prop(s, "shot_frames")
+            col.prop(s, "shot_start")
+        elif s.source == "CAMERA_RANGE":
+            scene = context.scene
+            col.label(text=f"Camera: {scene.camera.name if scene.camera else 'none'}, "
+                           f"frames {scene.frame_start}-{scene.frame_end}", icon="CAMERA_DATA")
         else:
             col.label(text=f"Camera: {context.scene.camera.name if context.scene.camera else 'none'}",
                       icon="CAMERA_DATA")

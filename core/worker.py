@@ -21,12 +21,21 @@ request (stdin, first line)::
      "drawn": [stroke, ...] | null,           (Refine, Restyle: strokes as they are drawn now,
                                                see reconcile())
      "add_levels": 0,
-     "engine": "painter" | "stylize" | "random"}
-        "painter": paint the image (on top of init if given);
+     "frames": {"input": video | folder | pattern, "range": "A-B" | null, "out": folder,
+                "temporal": {TemporalOptions fields}} | null,
+                                              (a shot: no image; see "frame" below)
+     "import": {"files": [[frame number | null, path], ...], "name": str},
+                                              (engine "import" only)
+     "engine": "painter" | "stylize" | "import" | "random"}
+        "painter": paint the image (on top of init if given), or with "frames" paint
+                   the shot with core.shot.paint_shot (as `paint-frames`, into "out");
+        "import": read strokes JSON files, all checked before the first event: one
+                  file with frame number null arrives as a painting ("level" events,
+                  "done"), frames of a shot as "frame" events;
         "stylize": restyle init (needs init and options.style_image) with
                    core.painter.stylize, keeping the painting's own look as content:
                    one "level" event holding every stroke, same count and order;
-        "random": a test stand-in, see _random_engine.
+        "random": a test stand-in, see _random_engine (with "frames": _random_shot).
 
 after the request, a line "cancel" (or closing stdin, or SIGTERM) stops the run; every
 level already sent stays valid.
@@ -45,7 +54,13 @@ events (stdout)::
     {"event": "refined", "strokes": {StrokeSet JSON}, "geometry": {...}}
         (the final pass moved every stroke of the run: replaces what the "level" events
          gave, same strokes in the same order)
-    {"event": "done", "seconds": 12.3, "strokes": 120}
+    {"event": "shot", "first": 1, "last": 48, "frames": 48, "fps": 24.0, "source": "..."}
+    {"event": "frame_started", "number": 5, "index": 5, "total": 48, "how": "continue"}
+    {"event": "progress", "fraction": 0.1, "frame": 5, "level": 0, "loss": 0.0}   (of the whole shot)
+    {"event": "frame", "number": 5, "index": 5, "total": 48, "strokes": {StrokeSet JSON with ids},
+     "geometry": {...}}                        (a finished frame; source frame numbers)
+    {"event": "note", "text": "..."}          (a damaged frame file moved aside, ...)
+    {"event": "done", "seconds": 12.3, "strokes": 120}   (a shot: "frames": n instead)
     {"event": "cancelled"}
     {"event": "error", "message": "one line naming the problem and the fix",
      "kind": "input" | "engine"}   ("input": the user's input or set-up is wrong, as the
@@ -66,6 +81,8 @@ import sys
 import threading
 import time
 import traceback
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import numpy as np
@@ -279,6 +296,130 @@ def _stylize_engine(request: dict[str, Any], init: Any) -> Iterator[Any]:
     return stylize(init, _options(request), content=None)
 
 
+# --- shots: one painting per frame --------------------------------------------------------
+
+@dataclass
+class ShotStarted:
+    """What a shot run will send: frames first..last (``total`` of them) of ``source``."""
+
+    first: int
+    last: int
+    total: int
+    fps: float
+    source: str
+
+
+def _shot_engine(request: dict[str, Any]) -> Iterator[Any]:
+    """Paint frames of a video, image folder or pattern with the temporal painter, as
+    ``python -m core paint-frames`` does (``core.shot.paint_shot``: the same resumable
+    folder of per-frame JSONs, here the add-on's temporary folder)."""
+    from .errors import PainterError
+    from .shot import paint_shot
+    from .video import TemporalOptions
+    from .video_io import open_source, parse_frames, require_cv2
+
+    spec = request["frames"]
+    options = _options(request)
+    options.validate()
+    known = set(TemporalOptions.__dataclass_fields__)
+    topts = TemporalOptions(**{k: v for k, v in dict(spec.get("temporal") or {}).items() if k in known})
+    topts.validate()
+    try:
+        require_cv2()
+    except PainterError:
+        raise PainterError(f"painting a shot needs OpenCV (for the optical flow) in the engine's Python "
+                           f"{sys.executable}: install opencv-python-headless there, or choose a Python that "
+                           "has it in the add-on's preferences") from None
+    source = open_source(spec["input"], fps=spec.get("fps"))
+    first, last = parse_frames(spec.get("range") or None, source.count)
+    out = spec["out"]
+    os.makedirs(out, exist_ok=True)
+    yield ShotStarted(first, last, last - first + 1, float(source.fps), source.describe())
+    yield from paint_shot(source, Path(out), first, last, options, topts)
+
+
+def _random_shot(request: dict[str, Any]) -> Iterator[Any]:
+    """A stand-in for :func:`_shot_engine` in tests of the Blender side (no OpenCV, no
+    optimiser): ``frames.count`` frames of random strokes that keep their ids from frame
+    to frame, drift a little, and lose one stroke and gain one per frame; ``delay``
+    seconds per frame, ``fail_after_frame`` kills the process."""
+    import torch
+
+    from .shot import FrameDone, FrameProgress, FrameStarted
+    from .strokes import StrokeSet
+    from .styles import get_style, random_params
+
+    spec = request["frames"]
+    opts = request.get("options", {})
+    spec_style = get_style(opts.get("style", "marker"))
+    count = int(spec.get("count", 4))
+    total = int(opts.get("strokes", 20))
+    gen = torch.Generator().manual_seed(int(opts.get("seed", 0)))
+    delay = float(request.get("delay", 0.0))
+    size = int(opts.get("size", 64))
+    width, height = size, max(1, size * 2 // 3)
+    yield ShotStarted(1, count, count, 24.0, f"random shot ({count} frames)")
+    params = random_params(spec_style, total, gen, max_size=0.4).numpy()
+    levels = np.repeat([1, 2], [total // 2, total - total // 2]).astype(np.int32)
+    ids = 100_000 + np.arange(total, dtype=np.int64)
+    for number in range(1, count + 1):
+        yield FrameStarted(number, number, count, "scratch" if number == 1 else "continue")
+        time.sleep(delay)
+        yield FrameProgress(number, 0.5)
+        if number > 1:
+            params = np.clip(params + 0.003, 0, 1)
+            born = random_params(spec_style, 1, gen, max_size=0.3).numpy()
+            params = np.concatenate([params[1:], born])
+            levels = np.concatenate([levels[1:], [2]]).astype(np.int32)
+            ids = np.concatenate([ids[1:], [number * 100_000]])
+        strokes = StrokeSet(spec_style.name, width, height, params, levels, (1.0, 1.0, 1.0),
+                            {"engine": "random", "frame": number}, ids)
+        yield FrameDone(number, strokes, None, delay, True)
+        if request.get("fail_after_frame") == number:
+            os._exit(9)
+
+
+def _import_engine(request: dict[str, Any]) -> Iterator[Any]:
+    """Strokes JSON written elsewhere (``paint``, ``paint-frames``, a farm) as events.
+
+    One file (frame number None) arrives as a painting does, one "level" event per level;
+    frames of a shot as "frame" events. Every file is read and checked before the first
+    event, so a broken or foreign file anywhere is reported (naming it) before Blender
+    writes anything."""
+    from .errors import PainterError
+    from .events import Done, LevelDone
+    from .shot import FrameDone, FrameStarted
+    from .strokes import StrokeSet
+
+    files = [(None if n is None else int(n), str(p)) for n, p in request["import"]["files"]]
+    loaded = []
+    for number, path in files:
+        strokes = StrokeSet.load_json(path)
+        if loaded:
+            _, first_path, first = loaded[0]
+            if (strokes.style, strokes.width, strokes.height) != (first.style, first.width, first.height):
+                raise PainterError(f"{path} is a {strokes.style} painting of {strokes.width}x{strokes.height} px but "
+                                   f"{first_path} is a {first.style} painting of {first.width}x{first.height} px: "
+                                   "a shot is one painting per frame on one canvas; import them separately")
+        loaded.append((number, path, strokes))
+    if len(loaded) == 1 and loaded[0][0] is None:
+        strokes = loaded[0][2]
+        done = []
+        for level in sorted(set(strokes.level.tolist())):
+            idx = np.flatnonzero(strokes.level == level)
+            part = StrokeSet(strokes.style, strokes.width, strokes.height, strokes.params[idx], strokes.level[idx],
+                             strokes.background, dict(strokes.meta), None if strokes.ids is None else strokes.ids[idx])
+            done.append(part)
+            yield LevelDone(level=int(level), strokes=part, painted=StrokeSet.concat(done))
+        yield Done(strokes=strokes, seconds=0.0)
+        return
+    numbers = [n for n, _, _ in loaded]
+    yield ShotStarted(min(numbers), max(numbers), len(loaded), 0.0, request["import"].get("name", "strokes files"))
+    for index, (number, _, strokes) in enumerate(loaded, 1):
+        yield FrameStarted(int(number), index, len(loaded), "import")
+        yield FrameDone(int(number), strokes, None, 0.0, True)
+
+
 def _load(request: dict[str, Any]) -> np.ndarray:
     from .errors import PainterError
     from .image_io import load_image
@@ -337,13 +478,18 @@ def run(request: dict[str, Any], channel: Channel, cancelled: Callable[[], bool]
     gen = None
     try:
         engine = request.get("engine", "painter")
-        image = None if engine == "stylize" else _load(request)
+        shot = engine == "import" or bool(request.get("frames"))
+        image = None if engine == "stylize" or shot else _load(request)
         init = None
         if request.get("init") is not None:
             init = reconcile(StrokeSet.from_json_dict(request["init"], source="the painting"),
                              request.get("drawn"))
             channel.send("init", **geometry_fields(init))
-        if engine == "stylize":
+        if engine == "import":
+            gen = _import_engine(request)
+        elif shot:
+            gen = _random_shot(request) if engine == "random" else _shot_engine(request)
+        elif engine == "stylize":
             gen = _stylize_engine(request, init)
         elif engine == "random":
             assert image is not None
@@ -352,13 +498,34 @@ def run(request: dict[str, Any], channel: Channel, cancelled: Callable[[], bool]
             assert image is not None
             gen = _painter_engine(request, image, init)
         from .events import Done, LevelDone, LevelStarted, Progress, Refined, RefineStarted
+        from .shot import FrameDone, FrameProgress, FrameStarted, Notice
 
+        start = time.perf_counter()
+        frames_sent = 0
+        ended = False
+        at = (0, 1)  # (index, total) of the frame being painted
         for ev in gen:
             if cancelled():
                 gen.close()
                 channel.send("cancelled")
                 return 0
-            if isinstance(ev, LevelStarted):
+            if isinstance(ev, ShotStarted):
+                channel.send("shot", first=ev.first, last=ev.last, frames=ev.total, fps=ev.fps, source=ev.source)
+            elif isinstance(ev, FrameStarted):
+                if ev.how in ("scratch", "continue", "import"):
+                    at = (ev.index, ev.total)
+                channel.send("frame_started", number=ev.number, index=ev.index, total=ev.total, how=ev.how)
+            elif isinstance(ev, FrameProgress):
+                channel.send("progress", fraction=(at[0] - 1 + float(ev.fraction)) / max(1, at[1]),
+                             frame=ev.number, level=0, loss=0.0)
+            elif isinstance(ev, FrameDone):
+                if ev.kept:  # warm-up frames of a farm chunk are not part of the shot
+                    frames_sent += 1
+                    channel.send("frame", number=ev.number, index=at[0], total=at[1],
+                                 **geometry_fields(ev.strokes))
+            elif isinstance(ev, Notice):
+                channel.send("note", text=ev.text)
+            elif isinstance(ev, LevelStarted):
                 channel.send("level_started", level=ev.level, levels=ev.levels, strokes=ev.strokes)
             elif isinstance(ev, Progress):
                 channel.send("progress", fraction=float(ev.fraction), level=ev.level, loss=float(ev.loss))
@@ -371,6 +538,9 @@ def run(request: dict[str, Any], channel: Channel, cancelled: Callable[[], bool]
                 channel.send("refined", **geometry_fields(ev.strokes))
             elif isinstance(ev, Done):
                 channel.send("done", seconds=float(ev.seconds), strokes=len(ev.strokes))
+                ended = True
+        if shot and not ended:  # a shot's generators end without a Done: every frame is in
+            channel.send("done", seconds=time.perf_counter() - start, frames=frames_sent)
         return 0
     except PainterError as exc:
         channel.send("error", message=str(exc), kind="input")

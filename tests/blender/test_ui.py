@@ -149,3 +149,21 @@ def test_the_recording_layout_rejects_unknown_names(scene: Any) -> None:
         layout.label(text="x", icon="NO_SUCH_ICON")
     with pytest.raises(AssertionError):
         layout.progress(factor=0.5, type="NO_SUCH_TYPE")
+
+
+@pytest.mark.parametrize("shot_source", ["FILE", "CLIP", "IMAGE"])
+def test_shot_sources_draw(scene: Any, torch_state: dict[str, Any], shot_source: str) -> None:
+    """Movie / Sequence shows where its frames come from, which frames and where they
+    land; Camera Animation names the camera and the frame range it renders."""
+    s = scene.neural_painter
+    s.source, s.shot_source = "MOVIE", shot_source
+    main = draw_all(context())["NEURAL_PAINTER_PT_main"]
+    props = main.texts("prop")
+    assert {"FILE": "movie_path", "CLIP": "movie_clip", "IMAGE": "image"}[shot_source] in props
+    assert {"shot_source", "shot_frames", "shot_start"} <= set(props)
+    if shot_source == "CLIP":
+        assert "clip.open" in main.texts("operator")
+    s.source = "CAMERA_RANGE"
+    scene.frame_start, scene.frame_end = 4, 9
+    main = draw_all(context())["NEURAL_PAINTER_PT_main"]
+    assert "Camera: none, frames 4-9" in main.texts("label")
