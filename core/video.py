@@ -36,7 +36,7 @@ from . import raster
 from .devices import pick_device
 from .errors import PainterError
 from .events import Done, LevelDone, Progress
-from .flow import occlusion, optical_flow, reliable_flow, sample_field, warp_image, warp_params
+from .flow import camera_motion, occlusion, optical_flow, reliable_flow, sample_field, warp_image, warp_params
 from .painter import (PaintOptions, _blur, _Level, _Objective, _patch_renderer, _resize,
                       DEFAULT_CANDIDATES, DEFAULT_MIN_ALPHA, DEFAULT_OT_WEIGHT, default_levels, greedy_rounds,
                       load_style_loss, paint, project, refine_steps)
@@ -63,6 +63,7 @@ class TemporalOptions:
     colour_unit: float = 0.02  # a colour change this big costs as much as a 1 px move
     grow_threshold: float = 0.06  # blurred error rise (0..1) that marks newly visible content
     covered_fraction: float = 0.5  # drop a stroke when this much of it is covered in the new frame
+    moving_px: float = 1.0  # repaint fine strokes on what moves on its own by more than this (px); 0: never
     active_threshold: float = 0.01  # re-optimise strokes where the blurred error rose by more than this
     torn_threshold: float = 0.08  # drop (and repaint) fine strokes where it rose by more than this
     add_iterations: int = 10  # optimisation steps per greedy round of strokes added in a frame
@@ -363,6 +364,13 @@ def paint_next(prev: StrokeSet, prev_image: np.ndarray, image: np.ndarray, optio
     finest = int(prev.level.max()) if len(prev.level) else 1
     fine = prev.level >= finest - max(1, topts.reopt_levels) + 1
     covered = _footprint_mean(spec.name, prev.params, covered_px, width, height) > topts.covered_fraction
+    if topts.moving_px > 0:
+        # Fine strokes on something that moves on its own (not with the camera) are
+        # repainted rather than carried: the flow moves them, but an object that turns
+        # or deforms as it goes wears them out in a few frames, and fresh strokes are
+        # as faithful as a still painting's there (benchmarks/RESULTS.md).
+        own = np.linalg.norm(flow - camera_motion(flow, trust), axis=-1) > topts.moving_px
+        covered |= _footprint_mean(spec.name, prev.params, own, width, height) > 0.5
     covered &= fine & ~left
     keep = ~(left | covered)
     stats.left, stats.covered = int(left.sum()), int(covered.sum())
@@ -411,7 +419,7 @@ def paint_next(prev: StrokeSet, prev_image: np.ndarray, image: np.ndarray, optio
     count = params.shape[0]
     # (Rounded, not ceiled: a few pixels of noise on a still picture are not a stroke's worth.)
     want = min(round(grown * budget), math.ceil(topts.max_new_fraction * budget))
-    want = max(want, math.ceil(topts.min_fraction * budget) - count)
+    want = max(want, math.ceil(topts.min_fraction * budget) - count, stats.covered)
     # A painting that follows the picture slowly loses fidelity where the change in one
     # frame is too small to notice (a zoom reveals detail bit by bit): when the whole
     # frame's error is above the first painting's, recycle a few strokes into the
