@@ -70,7 +70,8 @@ class TemporalOptions:
     max_new_fraction: float = 0.1  # at most this share of the budget is added per frame
     min_fraction: float = 0.92  # top the count up to this share of the budget
     refresh_margin: float = 0.02  # refresh when the error is this much above the first frame's
-    refresh_fraction: float = 0.02  # share of the budget recycled per frame by a refresh
+    refresh_fraction: float = 0.06  # share of the budget recycled per frame by a refresh
+    refresh_min_flow_px: float = 0.25  # no refresh when the picture moves less than this on average (px)
     extra: dict = field(default_factory=dict)
 
     def validate(self) -> None:
@@ -426,7 +427,9 @@ def paint_next(prev: StrokeSet, prev_image: np.ndarray, image: np.ndarray, optio
     # places where the error is highest.
     error = float((canvas - target).abs().mean())
     key_error = prev.meta.get("key_error")
-    if isinstance(key_error, (int, float)) and error > key_error * (1 + topts.refresh_margin):
+    # (Only when the picture moves: on a still one, the error swings with the noise alone.)
+    if (isinstance(key_error, (int, float)) and error > key_error * (1 + topts.refresh_margin)
+            and stats.mean_flow_px > topts.refresh_min_flow_px):
         stats.refreshed = math.ceil(topts.refresh_fraction * budget)
         want += stats.refreshed
     recycle = max(0, count + want - budget)
