@@ -48,11 +48,13 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import datetime as _dt
+import hashlib
 import json
 import math
 import os
 import platform
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -256,8 +258,7 @@ def run_clip(name: str, folder: Path, motion, args) -> dict:
     """Paint one clip both ways and measure it."""
     import torch
 
-    from core.events import Done
-    from core.painter import PaintOptions, paint
+    from core.painter import PaintOptions
     from core.reference import render_strokes
     from core.shot import FrameDone, FrameStarted, paint_shot
     from core.video import TemporalOptions, canvas_target, stroke_motion
@@ -268,7 +269,10 @@ def run_clip(name: str, folder: Path, motion, args) -> dict:
     options = PaintOptions(style=args.style, strokes=args.strokes, size=args.size, seed=0)
     topts = TemporalOptions(**json.loads(args.topts or "{}"))
     out = folder / f"{name}_painted"
-    out.mkdir(exist_ok=True)
+    if out.exists():
+        shutil.rmtree(out)  # paint_shot would resume an earlier run's frames
+    out.mkdir()
+    reused: list[str] = []
     temporal, independent, t_temporal, t_independent = [], [], {}, {}
     events = paint_shot(source, out, 1, source.count, options, topts)
     indep_frames = set(range(1, source.count + 1)) if name != "still" else set(range(1, 1 + args.still_independent))
@@ -285,16 +289,15 @@ def run_clip(name: str, folder: Path, motion, args) -> dict:
                   + (f" ({event.stats.text()})" if event.stats else ""), file=sys.stderr, flush=True)
             # Interleave the independent painting of the same frame (same load on the machine).
             if event.number in indep_frames and not args.skip_independent:
-                t0, c0 = time.perf_counter(), time.process_time()
-                result = None
-                for ev in paint(frames[event.number - 1], options):
-                    if isinstance(ev, Done):
-                        result = ev.strokes
-                t_independent[event.number] = time.perf_counter() - t0
-                cpu_independent[event.number] = time.process_time() - c0
+                result, wall, cpu, when = independent_painting(folder / f"{name}_independent", event.number,
+                                                               frames[event.number - 1], options,
+                                                               args.reuse_independent)
+                t_independent[event.number], cpu_independent[event.number] = wall, cpu
                 independent.append((event.number, result))
-                print(f"  {name} frame {event.number}: independent {t_independent[event.number]:.1f}s",
-                      file=sys.stderr, flush=True)
+                if when:
+                    reused.append(when)
+                print(f"  {name} frame {event.number}: independent {wall:.1f}s"
+                      + (f" (reused, measured {when})" if when else ""), file=sys.stderr, flush=True)
     s0 = temporal[0]
     frames_canvas = [canvas_target(f, s0.width, s0.height, torch.device("cpu")).numpy() for f in frames]
     r_temp = [render_strokes(s) for s in temporal]
@@ -318,7 +321,44 @@ def run_clip(name: str, folder: Path, motion, args) -> dict:
         row["cpu_independent"] = [cpu_independent[k] for k in numbers]
         row["cost_ratio"] = [cpu_temporal[k] / cpu_independent[k] for k in numbers if k > 1]
     row["cpu_temporal"] = [cpu_temporal[k] for k in sorted(cpu_temporal)]
+    row["independent_reused"] = sorted(set(reused))
+    row["independent_reused_count"] = len(reused)
     return row
+
+
+def independent_painting(cache: Path, number: int, frame: np.ndarray, options, reuse: bool):
+    """Paint ``frame`` from scratch; returns (strokes, wall s, CPU s, None).
+
+    Every painting is kept in ``cache`` with its times and a key (the frame's pixels
+    and the paint options). With ``reuse`` a kept painting whose key matches is
+    returned instead, with the times measured when it was painted and that date in
+    place of None: the painter is deterministic, so only its times are old (reuse is
+    for re-measuring the temporal painter; say so where the figures are reported, and
+    never reuse across a change to the still painter)."""
+    from core.events import Done
+    from core.painter import paint
+    from core.strokes import StrokeSet
+
+    key = hashlib.sha256(np.ascontiguousarray(frame, np.float32).tobytes()
+                         + repr(sorted(options.__dict__.items())).encode()).hexdigest()[:20]
+    path = cache / f"frame_{number:04d}.json"
+    if reuse and path.exists():
+        kept = StrokeSet.load_json(path)
+        bench = kept.meta.get("bench") or {}
+        if bench.get("key") == key:
+            return kept, float(bench["wall"]), float(bench["cpu"]), str(bench["date"])
+    t0, c0 = time.perf_counter(), time.process_time()
+    result = None
+    for ev in paint(frame, options):
+        if isinstance(ev, Done):
+            result = ev.strokes
+    assert result is not None
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    result.meta["bench"] = {"key": key, "wall": round(wall, 3), "cpu": round(cpu, 3),
+                            "date": f"{_dt.datetime.now(_dt.timezone.utc):%Y-%m-%d %H:%M} UTC"}
+    cache.mkdir(parents=True, exist_ok=True)
+    result.save_json(path)
+    return result, wall, cpu, None
 
 
 # ------------------------------------------------------------------------------------------
@@ -355,7 +395,15 @@ def report(rows: list[dict], command: str) -> str:
              f"- Command: `{command}`", f"- Machine: {_machine()}",
              "- Clips made here (see the script's docstring); painting options: style, strokes and size "
              "below, everything else the defaults; temporal options: the defaults of "
-             "`core.video.TemporalOptions` unless listed.", ""]
+             "`core.video.TemporalOptions` unless listed."]
+    for r in rows:
+        if r.get("independent_reused_count"):
+            when = r["independent_reused"]
+            lines.append(f"- {r['clip']}: {r['independent_reused_count']} of {len(r.get('cpu_independent', []))} "
+                         "independent paintings (and their CPU times) reused from an earlier run in the same --work "
+                         f"folder (`--reuse-independent`; painted {when[0]}"
+                         + (f" to {when[-1]}" if len(when) > 1 else "") + " by the same still painter).")
+    lines.append("")
     lines += ["| clip | frames | canvas | strokes | fidelity temporal dB | fidelity independent dB | "
               "consistency temporal dB | consistency independent dB | stroke motion px | consecutive PSNR dB (min) | "
               "strokes (min-max) | CPU s/frame temporal (after 1st) | CPU s/frame independent | cost ratio |",
@@ -549,6 +597,9 @@ def main(argv=None) -> int:
     ap.add_argument("--topts", default=None, help="TemporalOptions overrides as JSON")
     ap.add_argument("--skip-independent", action="store_true")
     ap.add_argument("--still-independent", type=int, default=3, help="independent paintings of the still clip (cost)")
+    ap.add_argument("--reuse-independent", action="store_true",
+                    help="reuse the independent paintings (and their times) kept in --work by an earlier run "
+                         "with the same frames and paint options, instead of painting them again")
     ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1: CPU time is then the work)")
     ap.add_argument("--farm", action="store_true", help="also run the render-farm commands")
     ap.add_argument("--farm-only", action="store_true")

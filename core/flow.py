@@ -87,6 +87,31 @@ def reliable_flow(flow: np.ndarray, flow_back: np.ndarray, alpha: float = 0.01, 
     return err <= alpha * ((flow ** 2).sum(-1) + (back ** 2).sum(-1)) + beta
 
 
+def camera_motion(flow: np.ndarray, weight: np.ndarray | None = None, step: int = 4) -> np.ndarray:
+    """The flow [H, W, 2] of the one affine motion that explains most of ``flow``: the
+    camera's pan, zoom and roll over a still scene (zero for a locked-off camera).
+
+    A least-squares fit on every ``step``-th pixel, weighted by ``weight`` (trust in the
+    flow; None: all alike) and re-weighted three times with a Cauchy weight on the
+    residual (1 px scale), so objects that move on their own do not pull it along.
+    Where ``flow`` departs from it, something moves in the scene.
+    """
+    h, w = flow.shape[:2]
+    centres = _pixel_centres(h, w)
+    pts = centres[::step, ::step].reshape(-1, 2).astype(np.float64)
+    f = flow[::step, ::step].reshape(-1, 2).astype(np.float64)
+    base = np.ones(len(pts)) if weight is None else weight[::step, ::step].reshape(-1).astype(np.float64) + 1e-3
+    design = np.concatenate([pts, np.ones((len(pts), 1))], 1)  # [K, 3]
+    robust = base
+    for _ in range(4):
+        sw = np.sqrt(robust)[:, None]
+        coef = np.linalg.lstsq(design * sw, f * sw, rcond=None)[0]  # [3, 2]
+        residual = np.linalg.norm(f - design @ coef, axis=1)
+        robust = base / (1.0 + residual ** 2)
+    full = np.concatenate([centres.reshape(-1, 2), np.ones((h * w, 1), np.float32)], 1)
+    return (full @ coef.astype(np.float32)).reshape(h, w, 2)
+
+
 def _pixel_centres(h: int, w: int) -> np.ndarray:
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     return np.stack([xx + 0.5, yy + 0.5], -1)

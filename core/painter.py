@@ -554,28 +554,13 @@ def paint(image: np.ndarray, options: PaintOptions, init: StrokeSet | None = Non
         # Greedy rounds: each places a few strokes where the painting is most wrong and
         # optimises only those over everything painted before them (frozen in the base
         # canvas), so an iteration costs the pixels of a few strokes, not of the level.
-        placed = []
-        for r_count in _rounds(count, round_size):
-            with torch.no_grad():
-                new = lvl.place(r_count, lvl.base, int(options.extra.get("candidates", DEFAULT_CANDIDATES[spec.name])))
-            params = new.clone().requires_grad_(True)
-            opt = _optimizer(spec, params, lvl.block, options.extra)
-            for it in range(iters_per_round):
-                opt.zero_grad(set_to_none=True)
-                if objective.local:
-                    change = lvl.local_error(params, objective.l2)
-                    change.backward()
-                    loss = float(change.detach())
-                else:
-                    loss = objective.backward(lvl.render(params), params)
-                opt.step()
-                with torch.no_grad():
-                    params.data = lvl.project(torch.nan_to_num(params.data, nan=0.5))
-                done_work += 1
-                if it % 5 == 0 or it == iters_per_round - 1:
-                    yield Progress(fraction=min(1.0, done_work / max(1.0, total_work)), level=level, loss=loss)
-            lvl.commit(params.detach())
-            placed.append(params.detach())
+        placed: list[torch.Tensor] = []
+        candidates = int(options.extra.get("candidates", DEFAULT_CANDIDATES[spec.name]))
+        for it, loss in greedy_rounds(lvl, objective, count, round_size, iters_per_round, candidates,
+                                      options.extra, placed):
+            done_work += 1
+            if it % 5 == 0 or it == iters_per_round - 1:
+                yield Progress(fraction=min(1.0, done_work / max(1.0, total_work)), level=level, loss=loss)
         level_params = torch.cat(placed)
         frozen = torch.cat([frozen, level_params])
         frozen_level += [level] * count
@@ -607,6 +592,34 @@ def paint(image: np.ndarray, options: PaintOptions, init: StrokeSet | None = Non
         frozen = torch.cat([frozen[:n_init], moved])
         yield Refined(strokes=make_set(frozen, frozen_level))
     yield Done(strokes=make_set(frozen, frozen_level), seconds=time.perf_counter() - start)
+
+
+def greedy_rounds(lvl: _Level, objective: _Objective, count: int, round_size: int, iterations: int,
+                  candidates: int, extra: dict, placed: list[torch.Tensor]) -> Iterator[tuple[int, float]]:
+    """Paint ``count`` strokes onto ``lvl`` in greedy rounds of about ``round_size``: each
+    round places strokes where the painting is most wrong, optimises them alone over
+    everything painted before (``iterations`` steps) and commits them to the frozen
+    canvas. Each round's strokes are appended to ``placed``; yields (step of the round,
+    loss) after every step."""
+    for r_count in _rounds(count, round_size):
+        with torch.no_grad():
+            new = lvl.place(r_count, lvl.base, candidates)
+        params = new.clone().requires_grad_(True)
+        opt = _optimizer(lvl.spec, params, lvl.block, extra)
+        for it in range(iterations):
+            opt.zero_grad(set_to_none=True)
+            if objective.local:
+                change = lvl.local_error(params, objective.l2)
+                change.backward()
+                loss = float(change.detach())
+            else:
+                loss = objective.backward(lvl.render(params), params)
+            opt.step()
+            with torch.no_grad():
+                params.data = lvl.project(torch.nan_to_num(params.data, nan=0.5))
+            yield it, loss
+        lvl.commit(params.detach())
+        placed.append(params.detach())
 
 
 def refine_steps(spec: StyleSpec, params: torch.Tensor, blocks: torch.Tensor, render_fn, objective: "_Objective",

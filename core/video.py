@@ -7,13 +7,16 @@ later frame
 1. moves the previous strokes along the optical flow between the two source frames
    (:func:`core.flow.warp_params`), so strokes travel with what moves and stay put
    where the picture is still;
-2. drops strokes that left the canvas and strokes whose footprint the forward-backward
-   check finds covered in the new frame;
-3. re-optimises all strokes together, briefly, in painting order, with a penalty on
-   change from where the flow put them (:func:`reoptimise_strokes`);
-4. adds strokes where the error grew (newly visible parts of the picture), on top of
-   the painting, recycling strokes that nothing shows any more when the budget is
-   full, so the stroke count stays within 10% of the budget.
+2. drops strokes that left the canvas, fine strokes whose footprint the
+   forward-backward check finds covered in the new frame, and fine strokes the flow
+   could not carry (the error under them rose a lot);
+3. adds strokes where the error grew (newly visible parts of the picture) and where
+   it is highest, in the painter's greedy rounds, on top of the painting, recycling
+   the strokes that show least when the budget is full, so the stroke count stays
+   within 10% of the budget;
+4. runs the painter's final joint pass over the new strokes and the kept strokes
+   where the error rose, every other stroke in its place, with a penalty on change
+   from where the flow put them (:func:`joint_pass`).
 
 Every stroke carries an id (``StrokeSet.ids``): a stroke born in frame f has an id in
 [f * ID_STRIDE, (f + 1) * ID_STRIDE), and it keeps it for as long as it lives.
@@ -33,9 +36,10 @@ from . import raster
 from .devices import pick_device
 from .errors import PainterError
 from .events import Done, LevelDone, Progress
-from .flow import occlusion, optical_flow, reliable_flow, sample_field, warp_image, warp_params
-from .painter import (PaintOptions, _blur, _Level, _Objective, _optimizer, _patch_renderer, _resize, _rounds,
-                      _ScaledAdam, DEFAULT_CANDIDATES, DEFAULT_OT_WEIGHT, default_levels, load_style_loss, paint)
+from .flow import camera_motion, occlusion, optical_flow, reliable_flow, sample_field, warp_image, warp_params
+from .painter import (PaintOptions, _blur, _Level, _Objective, _patch_renderer, _resize,
+                      DEFAULT_CANDIDATES, DEFAULT_MIN_ALPHA, DEFAULT_OT_WEIGHT, default_levels, greedy_rounds,
+                      load_style_loss, paint, project, refine_steps)
 from .strokes import StrokeSet
 from .styles import MIN_RADIUS, colour_slices, get_style
 
@@ -51,29 +55,28 @@ WARMUP_ID_OFFSET = ID_STRIDE // 2
 class TemporalOptions:
     """How a frame follows the previous one. Defaults measured in benchmarks/RESULTS.md."""
 
-    iterations: int = 8  # joint re-optimisation steps per frame
-    reopt_levels: int = 2  # re-optimise the strokes of the finest levels (and added ones); 0: all
-    reopt: str = "rounds"  # "rounds" of 16 strokes or "joint" (see reoptimise_strokes)
-    step_px: float = 0.3  # largest move of a position or size per step, px (cosine-decayed)
-    colour_step: float = 0.01  # largest change of a colour or alpha per step
-    change_weight: float = 1.0  # penalty on change from the warped start (see reoptimise_strokes)
+    iterations: int = 20  # steps of the joint pass per frame (joint_pass)
+    joint_lr_shape: float = 0.02  # its shape step, in blocks of the stroke's level (as the painter's refine)
+    joint_lr_colour: float = 0.03  # its colour step (as the painter's refine)
+    reopt_levels: int = 2  # covered and torn strokes are dropped from the finest levels only
+    change_weight: float = 1.0  # penalty on change from the warped start (see joint_pass)
     colour_unit: float = 0.02  # a colour change this big costs as much as a 1 px move
     grow_threshold: float = 0.06  # blurred error rise (0..1) that marks newly visible content
     covered_fraction: float = 0.5  # drop a stroke when this much of it is covered in the new frame
+    moving_px: float = 1.0  # repaint fine strokes on what moves on its own by more than this (px); 0: never
     active_threshold: float = 0.01  # re-optimise strokes where the blurred error rose by more than this
     torn_threshold: float = 0.08  # drop (and repaint) fine strokes where it rose by more than this
-    add_iterations: int = 15  # optimisation steps for strokes added in a frame
+    add_iterations: int = 10  # optimisation steps per greedy round of strokes added in a frame
     max_new_fraction: float = 0.1  # at most this share of the budget is added per frame
     min_fraction: float = 0.92  # top the count up to this share of the budget
     refresh_margin: float = 0.02  # refresh when the error is this much above the first frame's
-    refresh_fraction: float = 0.02  # share of the budget recycled per frame by a refresh
+    refresh_fraction: float = 0.06  # share of the budget recycled per frame by a refresh
+    refresh_min_flow_px: float = 0.25  # no refresh when the picture moves less than this on average (px)
     extra: dict = field(default_factory=dict)
 
     def validate(self) -> None:
         if not 0 <= self.iterations <= 1000:
             raise PainterError(f"--reopt-iterations {self.iterations} is out of range: use 0 to 1000")
-        if self.reopt not in ("rounds", "joint"):
-            raise PainterError(f"--reopt {self.reopt!r} is unknown: use rounds or joint")
         if not (self.change_weight >= 0 and math.isfinite(self.change_weight)):
             raise PainterError(f"--change-weight must be a number >= 0, got {self.change_weight}")
 
@@ -169,89 +172,6 @@ def _angle_delta(spec, delta: torch.Tensor) -> torch.Tensor:
     return delta
 
 
-def _project(spec, p: torch.Tensor) -> torch.Tensor:
-    """Valid parameters; unlike the painter's projection no size cap, since a stroke on a
-    zooming surface legitimately grows past its level's block."""
-    with torch.no_grad():
-        p = p.clamp(0.0, 1.0)
-        names = spec.params
-        if names[0] == "x0":
-            p[:, 6:8] = p[:, 6:8].clamp_min(MIN_RADIUS)
-        else:
-            p[:, 2:4] = p[:, 2:4].clamp_min(2 * MIN_RADIUS)
-        a = names.index("a")
-        p[:, a] = p[:, a].clamp(0.3, 1.0)
-    return p
-
-
-def reoptimise_strokes(style: str, params: torch.Tensor, target: torch.Tensor,
-                       background: tuple[float, float, float], options: PaintOptions,
-                       topts: TemporalOptions, start: torch.Tensor | None = None, style_loss=None,
-                       patch_renderer=None, frozen: int = 0, movable: torch.Tensor | None = None,
-                       round_size: int | None = None) -> torch.Tensor:
-    """Re-optimise a whole stroke set, in painting order, near where it started.
-
-    With ``round_size`` None all strokes are optimised together (not level by level or
-    round by round): the canvas is rendered from the background with every stroke in
-    its painting order, and the loss is the painter's content loss (pixel L1, plus OT
-    and style when the options ask for them) plus a penalty on change from ``start``
-    (default: ``params`` as given, i.e. where the flow put them). ``frozen`` > 0 keeps
-    the first ``frozen`` strokes (a prefix in painting order, so compositing stays
-    exact) as they are: they are painted once into the canvas the others are optimised
-    over (the temporal painter freezes the coarse levels this way; 0 optimises every
-    stroke). ``movable`` (bool [N]) keeps the strokes marked False where they are while
-    still painting them in their place.
-
-    The penalty is
-
-        change = topts.change_weight / (H * W) * sum_i sum_c (delta_ic / unit_ic) ** 2
-
-    with ``unit`` one pixel of movement for positions, sizes and angles (an angle unit
-    moves the stroke's ends by a pixel) and ``topts.colour_unit`` for colours and
-    alpha; per pixel of canvas, so its weight does not depend on the canvas size.
-    Steps are Adam's, scaled per parameter to at most ``topts.step_px`` px (colours
-    ``topts.colour_step``) and decayed to zero by a half cosine over
-    ``topts.iterations`` steps, so a frame with little to correct barely moves and one
-    that needs it moves up to a few pixels. Returns the new parameters (detached, same
-    device); painting order is never changed.
-
-    ``round_size`` = k runs the same optimisation round by round, as the painter
-    paints: consecutive groups of k strokes in painting order, each over the canvas of
-    every stroke before it (re-optimised already), the strokes after it left out. A
-    joint step over hundreds of overlapping strokes costs hundreds of sequential
-    compositing waves in the current renderer, a round a handful, so rounds are
-    several times cheaper per step (benchmarks/RESULTS.md has both); the price is that
-    a stroke does not see the strokes that will cover it. A round without a movable
-    stroke costs only its exact render into the canvas.
-
-    This is the temporal counterpart of a still painting's joint refinement pass: the
-    same function with ``change_weight`` 0 refines a painting in place.
-    """
-    spec = get_style(style)
-    n = params.shape[0]
-    frozen = min(max(0, frozen), n)
-    if n == frozen or topts.iterations == 0:
-        return params.detach().clone()
-    start = params if start is None else start
-    base = _frozen_canvas(spec, params[:frozen], target, background)
-    objective = _objective(spec, target, options, style_loss)
-    height, width = target.shape[:2]
-    step = n - frozen if round_size is None else max(1, round_size)
-    out = [params[:frozen].detach()]
-    for lo in range(frozen, n, step):
-        hi = min(n, lo + step)
-        rows = None if movable is None else movable[lo:hi]
-        if rows is not None and not bool(rows.any()):
-            moved = params[lo:hi].detach()
-        else:
-            moved = _reopt_loop(spec, params[lo:hi], start[lo:hi], base, objective, topts, patch_renderer, rows)
-        if hi < n:
-            with torch.no_grad():
-                base = raster.render(spec.name, moved, width, height, base=base)
-        out.append(moved)
-    return torch.cat(out)
-
-
 def _frozen_canvas(spec, params: torch.Tensor, target: torch.Tensor, background) -> torch.Tensor:
     """The background with ``params`` painted on it, without gradients."""
     height, width = target.shape[:2]
@@ -265,37 +185,6 @@ def _frozen_canvas(spec, params: torch.Tensor, target: torch.Tensor, background)
 def _objective(spec, target: torch.Tensor, options: PaintOptions, style_loss) -> _Objective:
     ot_weight = DEFAULT_OT_WEIGHT[spec.name] if options.ot_weight is None else options.ot_weight
     return _Objective(spec, target, ot_weight, options, style_loss)
-
-
-def _reopt_loop(spec, params: torch.Tensor, start: torch.Tensor, base: torch.Tensor, objective: _Objective,
-                topts: TemporalOptions, patch_renderer, movable: torch.Tensor | None = None) -> torch.Tensor:
-    """Optimise ``params`` over ``base`` with the change penalty; returns detached params.
-    Rows where ``movable`` is False take no steps."""
-    height, width = base.shape[:2]
-    start = start.detach().clone()
-    unit = _pixel_units(spec.name, start, width, height)
-    c0, c2 = colour_slices(spec)
-    colour_cols = sorted(set(c0 + c2 + [spec.params.index("a")]))
-    unit[:, colour_cols] = topts.colour_unit
-    step = unit * topts.step_px
-    step[:, colour_cols] = topts.colour_step
-    if movable is not None:
-        step[~movable.to(step.device)] = 0.0
-    p = params.detach().clone().requires_grad_(True)
-    opt = _ScaledAdam([p], step.clone())
-    penalty_scale = 2.0 * topts.change_weight / float(height * width)
-    for it in range(topts.iterations):
-        opt.zero_grad(set_to_none=True)
-        canvas = raster.render(spec.name, p, width, height, base=base, patch_renderer=patch_renderer)
-        objective.backward(canvas, p)
-        with torch.no_grad():
-            delta = _angle_delta(spec, p - start)
-            p.grad += penalty_scale * delta / (unit * unit)  # type: ignore[operator]
-        opt.column_lr = step * (0.5 + 0.5 * math.cos(math.pi * it / topts.iterations))
-        opt.step()
-        with torch.no_grad():
-            p.data = _project(spec, torch.nan_to_num(p.data, nan=0.5))
-    return p.detach()
 
 
 # ---------------------------------------------------------------------------------------
@@ -341,30 +230,92 @@ def _error_map(canvas: torch.Tensor, target: torch.Tensor, radius: int) -> np.nd
     return _blur(err, radius).cpu().numpy()
 
 
-def _add_strokes(spec, kept: torch.Tensor, target: torch.Tensor, base: torch.Tensor, count: int, grid: int,
-                 gen: torch.Generator, options: PaintOptions, topts: TemporalOptions, style_loss,
-                 patch_renderer) -> torch.Tensor:
-    """``count`` new strokes where the painting is most wrong, optimised over the rest
-    (frozen in ``base``) as the painter places a level's strokes."""
-    lvl = _Level(spec, target, base, grid, gen, patch_renderer)
-    ot_weight = DEFAULT_OT_WEIGHT[spec.name] if options.ot_weight is None else options.ot_weight
-    objective = _Objective(spec, target, ot_weight, options, style_loss)
-    placed = []
-    for r_count in _rounds(count, int(options.extra.get("round", 16))):
+def _add_strokes(spec, target: torch.Tensor, base: torch.Tensor, count: int, grid: int, gen: torch.Generator,
+                 options: PaintOptions, topts: TemporalOptions, style_loss, patch_renderer) -> torch.Tensor:
+    """``count`` new strokes where the painting is most wrong, painted over ``base`` in
+    the painter's greedy rounds (:func:`core.painter.greedy_rounds`) at the finest level."""
+    lvl = _Level(spec, target, base, grid, gen, patch_renderer, _min_alpha(spec, options))
+    placed: list[torch.Tensor] = []
+    candidates = int(options.extra.get("candidates", DEFAULT_CANDIDATES[spec.name]))
+    for _ in greedy_rounds(lvl, _objective(spec, target, options, style_loss), count,
+                           int(options.extra.get("round", 16)), topts.add_iterations, candidates,
+                           options.extra, placed):
+        pass
+    return torch.cat(placed) if placed else target.new_zeros(0, spec.dim)
+
+
+def _min_alpha(spec, options: PaintOptions) -> float:
+    return DEFAULT_MIN_ALPHA[spec.name] if options.min_alpha is None else float(options.min_alpha)
+
+
+class _Anchored:
+    """The painter's objective plus a penalty on change from where the flow put each
+    stroke (see :func:`joint_pass`); rows with ``weight`` 0 are free."""
+
+    def __init__(self, spec, objective: _Objective, start: torch.Tensor, unit: torch.Tensor,
+                 weight: torch.Tensor) -> None:
+        self.spec, self.objective, self.start = spec, objective, start
+        self.scale = weight[:, None] / (unit * unit)
+
+    def backward(self, canvas: torch.Tensor, params: torch.Tensor) -> float:
+        loss = self.objective.backward(canvas, params)
         with torch.no_grad():
-            new = lvl.place(r_count, lvl.base, int(options.extra.get("candidates", DEFAULT_CANDIDATES[spec.name])))
-        params = new.clone().requires_grad_(True)
-        opt = _optimizer(spec, params, lvl.block, options.extra)
-        for _ in range(topts.add_iterations):
-            opt.zero_grad(set_to_none=True)
-            objective.backward(lvl.render(params), params)
-            opt.step()
-            with torch.no_grad():
-                params.data = lvl.project(torch.nan_to_num(params.data, nan=0.5))
-        with torch.no_grad():
-            lvl.base = lvl.render(params.detach(), exact=True)
-        placed.append(params.detach())
-    return torch.cat(placed) if placed else kept.new_zeros(0, spec.dim)
+            delta = _angle_delta(self.spec, params - self.start)
+            params.grad += 2.0 * self.scale * delta  # type: ignore[operator]
+            loss += float((self.scale * delta * delta).sum())
+        return loss
+
+
+def joint_pass(style: str, params: torch.Tensor, levels: np.ndarray, target: torch.Tensor,
+               background: tuple[float, float, float], options: PaintOptions, topts: TemporalOptions,
+               movable: torch.Tensor, anchored: torch.Tensor, style_loss=None) -> torch.Tensor:
+    """The painter's final pass (:func:`core.painter.refine_steps`) over a frame's strokes:
+    every movable stroke is optimised together with the others, in painting order, so
+    each also answers to the strokes painted over it; ``topts.iterations`` steps.
+
+    Strokes where ``movable`` is False stay exactly where they are (painted in their
+    place); strokes before the first movable one are painted once into the canvas the
+    pass works over. ``anchored`` strokes pay a penalty on change from where they
+    start (the flow's guess):
+
+        change = topts.change_weight / (H * W) * sum_c (delta_c / unit_c) ** 2
+
+    with ``unit`` one pixel of movement for positions, sizes and angles (an angle unit
+    moves the stroke's ends by a pixel) and ``topts.colour_unit`` for colours and alpha;
+    per pixel of canvas, so its weight does not depend on the canvas size. Returns the
+    new parameters (detached); painting order never changes.
+    """
+    spec = get_style(style)
+    moving = np.flatnonzero(movable.cpu().numpy())
+    if topts.iterations == 0 or len(moving) == 0:
+        return params.detach().clone()
+    first = int(moving[0])
+    height, width = target.shape[:2]
+    under = _frozen_canvas(spec, params[:first], target, background)
+    start = params[first:].detach().clone()
+    unit = _pixel_units(spec.name, start, width, height)
+    c0, c2 = colour_slices(spec)
+    unit[:, sorted(set(c0 + c2 + [spec.params.index("a")]))] = topts.colour_unit
+    weight = topts.change_weight / float(height * width) * anchored[first:].to(start.dtype)
+    objective = _Anchored(spec, _objective(spec, target, options, style_loss), start, unit, weight)
+    blocks = 1.0 / torch.as_tensor(np.maximum(levels[first:], 1), dtype=torch.float32, device=params.device)
+    hold = ~movable[first:].to(params.device)
+    extent = (width / max(width, height), height / max(width, height))
+    min_alpha = _min_alpha(spec, options)
+
+    def project_fn(q: torch.Tensor) -> torch.Tensor:
+        # No size cap beyond the canvas: a stroke on a zooming surface grows past its block.
+        q = project(spec, q, extent, 4.0, min_alpha)
+        q[hold] = start[hold]
+        return q
+
+    extra = {"refine_lr_shape": topts.joint_lr_shape, "refine_lr_colour": topts.joint_lr_colour}
+    moved = start
+    for moved, _ in refine_steps(spec, start, blocks,
+                                 lambda q: raster.render(spec.name, q, width, height, base=under),
+                                 objective, topts.iterations, extra, project_fn):
+        pass
+    return torch.cat([params[:first].detach(), moved])
 
 
 def rounded(strokes: StrokeSet) -> StrokeSet:
@@ -414,6 +365,13 @@ def paint_next(prev: StrokeSet, prev_image: np.ndarray, image: np.ndarray, optio
     finest = int(prev.level.max()) if len(prev.level) else 1
     fine = prev.level >= finest - max(1, topts.reopt_levels) + 1
     covered = _footprint_mean(spec.name, prev.params, covered_px, width, height) > topts.covered_fraction
+    if topts.moving_px > 0:
+        # Fine strokes on something that moves on its own (not with the camera) are
+        # repainted rather than carried: the flow moves them, but an object that turns
+        # or deforms as it goes wears them out in a few frames, and fresh strokes are
+        # as faithful as a still painting's there (benchmarks/RESULTS.md).
+        own = np.linalg.norm(flow - camera_motion(flow, trust), axis=-1) > topts.moving_px
+        covered |= _footprint_mean(spec.name, prev.params, own, width, height) > 0.5
     covered &= fine & ~left
     keep = ~(left | covered)
     stats.left, stats.covered = int(left.sum()), int(covered.sum())
@@ -441,45 +399,37 @@ def paint_next(prev: StrokeSet, prev_image: np.ndarray, image: np.ndarray, optio
         canvas = raster.render(spec.name, params, width, height, background=bg)
     err_before = warp_image(_error_map(prev_canvas, prev_target, radius)[..., None], flow_back)[..., 0]
     rise = _error_map(canvas, target, radius) - err_before
-    # Only strokes of the finest levels where the error rose are re-optimised: the rest
+    # Only strokes where the error rose take part in the joint pass below: the rest
     # already fit, and leaving them alone is what keeps a still picture still. Where it
-    # rose a lot (a stroke left behind by an object that moved on, or torn across a
-    # motion boundary), brief small steps cannot mend the stroke: it is dropped, and
-    # the strokes added below repaint the place.
-    fine_now = levels >= finest - topts.reopt_levels + 1 if topts.reopt_levels else np.ones(len(levels), bool)
+    # rose a lot on a fine stroke (left behind by an object that moved on, or torn
+    # across a motion boundary), small steps cannot mend it: it is dropped, and the
+    # strokes added below repaint the place.
+    fine_now = levels >= finest - max(1, topts.reopt_levels) + 1
     rise_at = _footprint_mean(spec.name, params.cpu().numpy(), np.maximum(rise, 0), width, height)
     torn = fine_now & (rise_at > topts.torn_threshold)
     if torn.any():
-        params, levels, ids, fine_now, rise_at = (params[torch.from_numpy(~torn).to(device)], levels[~torn],
-                                                  ids[~torn], fine_now[~torn], rise_at[~torn])
+        params, levels, ids, rise_at = params[torch.from_numpy(~torn).to(device)], levels[~torn], ids[~torn], rise_at[~torn]
         stats.covered += int(torn.sum())
         with torch.no_grad():
             canvas = raster.render(spec.name, params, width, height, background=bg)
-    active = fine_now & (rise_at > topts.active_threshold)
-    stats.reoptimised = int(active.sum())
-    if active.any():
-        frozen = int(np.flatnonzero(fine_now)[0])
-        params = reoptimise_strokes(spec.name, params, target, bg, options, topts, style_loss=style_loss,
-                                    patch_renderer=patch_renderer, frozen=frozen, movable=torch.from_numpy(active),
-                                    round_size=None if topts.reopt == "joint" else 16)
-        with torch.no_grad():
-            canvas = raster.render(spec.name, params, width, height, background=bg)
-    yield Progress(fraction=0.6, level=0, loss=0.0)
+    yield Progress(fraction=0.3, level=0, loss=0.0)
 
-    # Newly visible content: where the error still rose after re-optimising.
+    # Newly visible content: where the error grew by more than noise.
     err_now = _error_map(canvas, target, radius)
     grown = float((err_now > err_before + topts.grow_threshold).mean())
     count = params.shape[0]
     # (Rounded, not ceiled: a few pixels of noise on a still picture are not a stroke's worth.)
     want = min(round(grown * budget), math.ceil(topts.max_new_fraction * budget))
-    want = max(want, math.ceil(topts.min_fraction * budget) - count)
+    want = max(want, math.ceil(topts.min_fraction * budget) - count, stats.covered)
     # A painting that follows the picture slowly loses fidelity where the change in one
     # frame is too small to notice (a zoom reveals detail bit by bit): when the whole
     # frame's error is above the first painting's, recycle a few strokes into the
     # places where the error is highest.
     error = float((canvas - target).abs().mean())
     key_error = prev.meta.get("key_error")
-    if isinstance(key_error, (int, float)) and error > key_error * (1 + topts.refresh_margin):
+    # (Only when the picture moves: on a still one, the error swings with the noise alone.)
+    if (isinstance(key_error, (int, float)) and error > key_error * (1 + topts.refresh_margin)
+            and stats.mean_flow_px > topts.refresh_min_flow_px):
         stats.refreshed = math.ceil(topts.refresh_fraction * budget)
         want += stats.refreshed
     recycle = max(0, count + want - budget)
@@ -489,18 +439,29 @@ def paint_next(prev: StrokeSet, prev_image: np.ndarray, image: np.ndarray, optio
         drop = torch.argsort(vis, stable=True)[:recycle].cpu().numpy()
         mask = np.ones(count, bool)
         mask[drop] = False
-        params, levels, ids = params[torch.from_numpy(mask).to(device)], levels[mask], ids[mask]
+        params, levels, ids, rise_at = params[torch.from_numpy(mask).to(device)], levels[mask], ids[mask], rise_at[mask]
         stats.recycled = recycle
         with torch.no_grad():
             canvas = raster.render(spec.name, params, width, height, background=bg)
     stats.kept = int(params.shape[0])
+    active = rise_at > topts.active_threshold
     if want > 0:
         gen = _frame_generator(options.seed, frame)
-        new = _add_strokes(spec, params, target, canvas, want, grid, gen, options, topts, style_loss, patch_renderer)
+        new = _add_strokes(spec, target, canvas, want, grid, gen, options, topts, style_loss, patch_renderer)
         params = torch.cat([params, new])
         levels = np.concatenate([levels, np.full(len(new), grid, np.int32)])
         ids = np.concatenate([ids, born_ids(frame, len(new), warmup)])
         stats.added = int(len(new))
+    yield Progress(fraction=0.5, level=0, loss=0.0)
+
+    # The painter's final pass over the strokes that moved wrong and the new ones, with
+    # every stroke painted over them in view; kept strokes are held near where the flow
+    # put them, new ones are free.
+    movable = np.concatenate([active, np.ones(stats.added, bool)])
+    stats.reoptimised = int(movable.sum())
+    anchored = torch.from_numpy(np.concatenate([np.ones(stats.kept, bool), np.zeros(stats.added, bool)]))
+    params = joint_pass(spec.name, params, levels, target, bg, options, topts, torch.from_numpy(movable).to(device),
+                        anchored.to(device), style_loss)
     yield Progress(fraction=1.0, level=0, loss=0.0)
     stats.seconds = time.perf_counter() - start_time
     yield stats

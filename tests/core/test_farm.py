@@ -91,7 +91,9 @@ def test_job_commands_paint_a_shot_with_a_killed_worker(tmp_path):
     for f in frames:
         ids = [s["id"] for s in f["strokes"]]
         assert len(ids) == len(set(ids))
-        assert len(key_ids & set(ids)) >= 6  # every chunk descends from the same key
+        # Every chunk descends from the same key (a chunk painted from scratch shares no id with it);
+        # strokes on the moving square are repainted frame by frame, the rest are carried.
+        assert key_ids & set(ids)
     # Strokes born in a warm-up frame carry the warm-up half of that frame's ids.
     seam = {s["id"] for s in frames[2]["strokes"]} - {s["id"] for s in frames[1]["strokes"]}
     assert all(i in key_ids or i // 100_000 == 3 or i % 100_000 >= 50_000 for i in seam)

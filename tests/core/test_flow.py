@@ -156,3 +156,19 @@ def test_strokes_keep_their_direction_and_colours_when_turned_past_theta_zero():
         np.testing.assert_allclose(geo_after.rgba[0, -1, :3], red_before)
         np.testing.assert_allclose(geo_after.points[0, -1] * 64, expect, atol=1.0)
     assert 0 <= turned[0, spec.params.index("theta")] <= 1
+
+
+def test_camera_motion_is_the_pan_and_zoom_and_not_the_object_moving_on_its_own():
+    from core.flow import camera_motion
+
+    h, w = 40, 60
+    yy, xx = np.mgrid[0:h, 0:w] + 0.5
+    camera = np.stack([0.02 * xx + 1.5, 0.02 * yy - 0.5], -1).astype(np.float32)  # a pan and a 2% zoom
+    flow = camera.copy()
+    flow[10:20, 10:25] += (4.0, 0.0)  # an object moving 4 px right on top of it
+    fitted = camera_motion(flow)
+    own = np.linalg.norm(flow - fitted, axis=-1)
+    np.testing.assert_allclose(fitted, camera, atol=0.1)
+    assert own[10:20, 10:25].min() > 3.5
+    assert np.delete(own, np.s_[8:22], axis=0).max() < 0.1
+    np.testing.assert_allclose(camera_motion(np.zeros((h, w, 2), np.float32)), 0.0, atol=1e-6)

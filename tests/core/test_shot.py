@@ -65,7 +65,9 @@ def test_paints_every_frame_with_ids_and_videos(painted):
     ids = [{s["id"] for s in frame_json(out, n)["strokes"]} for n in range(1, 5)]
     assert ids[0] == set(range(100_000, 100_012))  # born in frame 1
     for a, b in zip(ids, ids[1:]):
-        assert len(a & b) >= 8  # strokes keep their identity from frame to frame
+        # Strokes keep their identity from frame to frame; those on the moving square are
+        # repainted (about half of this tiny painting), the others carried.
+        assert len(a & b) >= 4
     for n in range(2, 5):
         born_here = {i for i in ids[n - 1] if i // 100_000 == n}
         assert born_here == ids[n - 1] - ids[n - 2]  # new ids only for new strokes

@@ -1,5 +1,5 @@
-"""The temporal painter's pieces in-process: the joint re-optimisation with its change
-penalty, stroke visibility, and the stroke-id ranges."""
+"""The temporal painter's pieces in-process: the joint pass with its change penalty,
+strokes added in a frame, stroke visibility, and the stroke-id ranges."""
 
 import numpy as np
 import pytest
@@ -7,15 +7,17 @@ import torch
 
 from core import raster
 from core.painter import PaintOptions
-from core.video import ID_STRIDE, WARMUP_ID_OFFSET, TemporalOptions, born_ids, reoptimise_strokes, stroke_visibility
+from core.video import (ID_STRIDE, WARMUP_ID_OFFSET, TemporalOptions, _add_strokes, born_ids, joint_pass,
+                        stroke_visibility)
+from core.styles import get_style
 
 W = H = 40
 BG = (1.0, 1.0, 1.0)
-OPTIONS = PaintOptions(style="tape", strokes=4, size=40)
+OPTIONS = PaintOptions(style="tape", strokes=4, size=40, min_alpha=0.3)
 
 
-def tape(cx, cy, w=0.3, h=0.15, rgb=(0.9, 0.1, 0.1)):
-    return [cx, cy, w, h, 0.0, *rgb, 1.0]
+def tape(cx, cy, w=0.3, h=0.15, rgb=(0.9, 0.1, 0.1), a=1.0):
+    return [cx, cy, w, h, 0.0, *rgb, a]
 
 
 def target_of(params):
@@ -27,13 +29,17 @@ def moved_x(before, after):
     return (after[:, 0] - before[:, 0]) * W
 
 
-@pytest.mark.parametrize("round_size", [None, 2])
-def test_reoptimisation_pulls_strokes_onto_the_picture(one_thread, round_size):
+def run_pass(p0, target, topts, movable=None, anchored=None, options=OPTIONS):
+    n = len(p0)
+    movable = torch.ones(n, dtype=torch.bool) if movable is None else torch.tensor(movable)
+    anchored = torch.ones(n, dtype=torch.bool) if anchored is None else torch.tensor(anchored)
+    return joint_pass("tape", p0, np.full(n, 3), target, BG, options, topts, movable, anchored)
+
+
+def test_joint_pass_pulls_strokes_onto_the_picture(one_thread):
     truth = [tape(0.3, 0.3), tape(0.7, 0.7, rgb=(0.1, 0.2, 0.9))]
-    start = [tape(0.3 + 2 / W, 0.3), tape(0.7 - 2 / W, 0.7, rgb=(0.1, 0.2, 0.9))]  # each 2 px off
-    p0 = torch.tensor(start)
-    topts = TemporalOptions(iterations=30, step_px=0.3, change_weight=0.0)
-    p = reoptimise_strokes("tape", p0, target_of(truth), BG, OPTIONS, topts, round_size=round_size)
+    p0 = torch.tensor([tape(0.3 + 2 / W, 0.3), tape(0.7 - 2 / W, 0.7, rgb=(0.1, 0.2, 0.9))])  # each 2 px off
+    p = run_pass(p0, target_of(truth), TemporalOptions(iterations=30, change_weight=0.0))
     dx = moved_x(p0.numpy(), p.numpy())
     assert dx[0] < -1.0 and dx[1] > 1.0  # both moved back towards where the picture has them
     err_before = (raster.render("tape", p0, W, H, background=BG) - target_of(truth)).abs().mean()
@@ -41,24 +47,54 @@ def test_reoptimisation_pulls_strokes_onto_the_picture(one_thread, round_size):
     assert err_after < 0.5 * err_before
 
 
-def test_change_penalty_holds_strokes_back(one_thread):
+def test_change_penalty_holds_anchored_strokes_back(one_thread):
     truth = [tape(0.5, 0.5)]
     p0 = torch.tensor([tape(0.5 + 3 / W, 0.5)])
-    free = reoptimise_strokes("tape", p0, target_of(truth), BG, OPTIONS,
-                              TemporalOptions(iterations=25, step_px=0.4, change_weight=0.0))
-    held = reoptimise_strokes("tape", p0, target_of(truth), BG, OPTIONS,
-                              TemporalOptions(iterations=25, step_px=0.4, change_weight=1e4))
+    free = run_pass(p0, target_of(truth), TemporalOptions(iterations=25, change_weight=0.0))
+    held = run_pass(p0, target_of(truth), TemporalOptions(iterations=25, change_weight=1e4))
+    unanchored = run_pass(p0, target_of(truth), TemporalOptions(iterations=25, change_weight=1e4), anchored=[False])
     assert abs(moved_x(p0.numpy(), held.numpy())[0]) < 0.5 * abs(moved_x(p0.numpy(), free.numpy())[0])
+    torch.testing.assert_close(unanchored, free)  # the penalty applies to anchored strokes only
 
 
-def test_frozen_prefix_and_unmovable_strokes_do_not_change_and_order_is_kept(one_thread):
+def test_held_strokes_do_not_change_and_order_is_kept(one_thread):
     truth = [tape(0.3, 0.3), tape(0.5, 0.5), tape(0.7, 0.7)]
     p0 = torch.tensor([tape(0.32, 0.3), tape(0.53, 0.5), tape(0.67, 0.7)])
-    p = reoptimise_strokes("tape", p0, target_of(truth), BG, OPTIONS, TemporalOptions(iterations=10),
-                           frozen=1, movable=torch.tensor([True, False, True]))
+    p = run_pass(p0, target_of(truth), TemporalOptions(iterations=10), movable=[False, False, True])
     assert p.shape == p0.shape
-    torch.testing.assert_close(p[:2], p0[:2])  # frozen, and held by `movable`
+    torch.testing.assert_close(p[:2], p0[:2])  # before the first movable stroke: painted once, untouched
     assert not torch.equal(p[2], p0[2])
+    p = run_pass(p0, target_of(truth), TemporalOptions(iterations=10), movable=[True, False, True])
+    torch.testing.assert_close(p[1], p0[1])  # held in the middle of the movable ones
+    assert not torch.equal(p[0], p0[0]) and not torch.equal(p[2], p0[2])
+    assert torch.equal(run_pass(p0, target_of(truth), TemporalOptions(iterations=10), movable=[False] * 3), p0)
+
+
+def test_joint_pass_keeps_the_opacity_floor(one_thread):
+    # A half-tone of the stroke's colour is best matched by a translucent stroke: the
+    # pass lowers alpha when the floor allows it and never below the floor.
+    truth = [tape(0.5, 0.5, a=0.5)]
+    p0 = torch.tensor([tape(0.5, 0.5)])
+    topts = TemporalOptions(iterations=30, change_weight=0.0)
+    a = get_style("tape").params.index("a")
+    low = run_pass(p0, target_of(truth), topts)
+    opaque = run_pass(p0, target_of(truth), topts, options=PaintOptions(style="tape", strokes=4, size=40, min_alpha=1.0))
+    assert float(low[0, a]) < 0.9
+    assert float(opaque[0, a]) == 1.0
+
+
+def test_strokes_added_in_a_frame_paint_the_picture_and_are_oil_opaque(one_thread):
+    truth = [tape(0.3, 0.4, w=0.4, h=0.3, rgb=(0.8, 0.2, 0.1)), tape(0.7, 0.6, w=0.3, h=0.3, rgb=(0.1, 0.3, 0.8))]
+    target = target_of(truth)
+    base = torch.ones(H, W, 3)
+    options = PaintOptions(style="oil", strokes=8, size=40)  # oil: opaque paint by default
+    new = _add_strokes(get_style("oil"), target, base, 8, 3, torch.Generator().manual_seed(0), options,
+                       TemporalOptions(add_iterations=10), None, None)
+    assert new.shape == (8, get_style("oil").dim)
+    assert torch.all(new[:, get_style("oil").params.index("a")] == 1.0)
+    with torch.no_grad():
+        painted = raster.render("oil", new, W, H, base=base)
+    assert (painted - target).abs().mean() < 0.6 * (base - target).abs().mean()
 
 
 def test_visibility_is_zero_for_a_covered_stroke(one_thread):
