@@ -527,6 +527,10 @@ def run_farm(args, clip_dir: Path, motion, frames: int) -> dict:
         with concurrent.futures.ThreadPoolExecutor(2) as pool:
             list(pool.map(run, [by_name[n] for n in batch]))
     run(by_name["video"])
+    # The import task: the add-on, headless in real Blender (bpy), writes the .blend.
+    blend = Path(settings["blend_file"])
+    blend.unlink(missing_ok=True)
+    run(by_name["import"])
     # The same shot on one machine, for comparison.
     cmd = [sys.executable, "-m", "core", "paint-frames", settings["input"], "--out", str(single),
            "--frames", f"1-{frames}", "--style", args.style, "--strokes", str(args.strokes), "--size", str(args.size),
@@ -554,7 +558,8 @@ def run_farm(args, clip_dir: Path, motion, frames: int) -> dict:
             "single_consistency_inside": [c_one[t - 2] for t in range(2, frames + 1) if t not in seams],
             "fidelity_farm": [_psnr_masked(r, c) for r, c in zip(r_farm, canvas)],
             "fidelity_single": [_psnr_masked(r, c) for r, c in zip(r_one, canvas)],
-            "videos": sorted(p.name for p in out.glob("*.mp4"))}
+            "videos": sorted(p.name for p in out.glob("*.mp4")),
+            "blend": {"name": blend.name, "kb": round(blend.stat().st_size / 1024)} if blend.exists() else None}
 
 
 def farm_report(res: dict, command: str) -> str:
@@ -567,9 +572,10 @@ def farm_report(res: dict, command: str) -> str:
              "commands were started here as a worker would start them; two chunks at a time (two workers).",
              f"- Clip: panzoom, frames {s['frames']}, chunk size {s['chunk_size']}, warm-up {s['warmup']}, "
              f"{s['strokes']} {s['style']} strokes at {s['size']} px.",
-             f"- Tasks: {', '.join(res['tasks'])}; videos written: {', '.join(res['videos']) or 'none'}. "
-             "The `import` task was not run: `python -m blender_neural_painter import` belongs to the add-on "
-             "work of issue 11 item 4.", "", "Log:", ""]
+             f"- Tasks: {', '.join(res['tasks'])}; videos written: {', '.join(res['videos']) or 'none'}; "
+             + (f"the `import` task (the add-on, headless in real Blender) wrote {res['blend']['name']} "
+                f"({res['blend']['kb']} KB)." if res.get("blend") else "the `import` task wrote no .blend."),
+             "", "Log:", ""]
     lines += [f"- {line}" for line in res["log"]]
     lines += ["", "| pair of frames | farm: consistency dB (mean) | one machine: consistency dB (mean) |",
               "|---|--:|--:|",
