@@ -13,5 +13,5 @@ out="${NP_OUT:-out}"
 mkdir -p "$out"
 
 "$venv/bin/python" -m blender_neural_painter paint "$image" --out "$out/painting.blend" \
-    --preview "$out/preview.png" --style oil --strokes 500 --size 384 "$@"
+    --preview "$out/preview.png" --style oil --strokes 1000 --size 512 "$@"
 echo "wrote $out/painting.blend and $out/preview.png"
