@@ -38,6 +38,26 @@ def render_painting(obj: Any, path: Path, frame: int) -> np.ndarray:
     return np.asarray(Image.open(path).convert("RGB"), np.float32) / 255.0
 
 
+def one_stroke_painting(strokes: Any, name: str) -> Any:
+    """A Grease Pencil painting of ``strokes`` (one level), written by the add-on's own
+    writer with the textures the worker would send, so a single stroke's look can be
+    compared with core's."""
+    from core.texture import oil_images, stroke_levels, wash_profile
+
+    from blender_neural_painter import gpencil
+
+    geo = strokes.geometry()
+    canvas = gpencil.Canvas(strokes.style, strokes.width, strokes.height, strokes.background)
+    created = gpencil.Created()
+    obj = gpencil.new_painting(bpy.context, name, canvas, created, 1)
+    levels = stroke_levels(geo.rgba[..., :3]) if geo.textured else None
+    batch = gpencil.StrokeBatch(1, geo.points, geo.radius, geo.rgba, strokes.params, np.arange(len(strokes)),
+                                geo.cap, geo.softness, geo.textured, levels)
+    textures = gpencil.Textures(oil=oil_images() / 255.0, wash=wash_profile(np.arange(201) * 0.01))
+    gpencil.add_level(obj, batch, canvas, created, 1, textures)
+    return obj
+
+
 @pytest.mark.parametrize("style", ["marker", "tape", "oil", "watercolor"])
 def test_workbench_matches_reference(scene: Any, image_path: Path, tmp_path: Path, style: str) -> None:
     from core.reference import render_strokes
@@ -82,20 +102,10 @@ def test_one_oil_stroke_shows_the_same_bristle_streaks(scene: Any, tmp_path: Pat
     its mean. A flat stroke scores 0; the bristle shading scores about 0.1."""
     from core.reference import render_strokes
     from core.strokes import StrokeSet
-    from core.texture import oil_images, stroke_levels
-
-    from blender_neural_painter import gpencil
-
     grey = [0.5, 0.5, 0.5]
     params = np.array([[0.5, 0.5, 0.8, 0.3, 0.0] + grey + grey + [1.0]], np.float32)
     strokes = StrokeSet("oil", 256, 256, params, [1], background=(1.0, 1.0, 1.0))
-    geo = strokes.geometry()
-    canvas = gpencil.Canvas("oil", 256, 256, (1.0, 1.0, 1.0))
-    created = gpencil.Created()
-    obj = gpencil.new_painting(bpy.context, "Stroke", canvas, created, 1)
-    batch = gpencil.StrokeBatch(1, geo.points, geo.radius, geo.rgba, params, np.arange(1), geo.cap,
-                                geo.softness, geo.textured, stroke_levels(geo.rgba[..., :3]))
-    gpencil.add_level(obj, batch, canvas, created, 1, gpencil.Textures(oil=oil_images() / 255.0))
+    obj = one_stroke_painting(strokes, "Stroke")
     size = 512
     got = render_painting_at(obj, tmp_path / "stroke.png", size)
     ref = render_strokes(strokes, size)
@@ -142,22 +152,13 @@ def test_one_watercolour_stroke_is_a_wash_with_a_rim(scene: Any, tmp_path: Path)
     from core.reference import render_strokes
     from core.strokes import StrokeSet
     from core.styles import STYLES
-    from core.texture import wash_profile
-
     from blender_neural_painter import gpencil
 
     assert gpencil.WASH_SOFTNESS == STYLES["watercolor"].softness
     blue = [0.2, 0.3, 0.7]
     params = np.array([[0.15, 0.5, 0.5, 0.5, 0.85, 0.5, 0.08, 0.08] + blue + blue + [0.85]], np.float32)
     strokes = StrokeSet("watercolor", 256, 256, params, [1], background=(1.0, 1.0, 1.0))
-    geo = strokes.geometry()
-    canvas = gpencil.Canvas("watercolor", 256, 256, (1.0, 1.0, 1.0))
-    created = gpencil.Created()
-    obj = gpencil.new_painting(bpy.context, "Wash", canvas, created, 1)
-    batch = gpencil.StrokeBatch(1, geo.points, geo.radius, geo.rgba, params, np.arange(1), geo.cap,
-                                geo.softness, geo.textured)
-    gpencil.add_level(obj, batch, canvas, created, 1,
-                      gpencil.Textures(wash=wash_profile(np.arange(201) * 0.01)))
+    obj = one_stroke_painting(strokes, "Wash")
     size = 512
     got = render_painting_at(obj, tmp_path / "wash.png", size)
     ref = render_strokes(strokes, size)
