@@ -242,14 +242,19 @@ class Worker:
 
 
 def probe_torch(python: str | None = None, site_dir: str | None = None, timeout: float = 60.0) -> dict[str, Any]:
-    """What the chosen interpreter offers: torch version and best device, or why not.
+    """What the chosen interpreter offers: torch version and best device, or why not, and
+    the versions of OpenCV and PyAV (``cv2``, ``av``: None when missing) that shots need.
     Run in a subprocess so Blender never imports torch itself."""
     cmd, env = worker_command(python, site_dir)
     code = ("import json,sys\n"
             "try:\n import torch\nexcept Exception as e:\n print(json.dumps({'torch':None,'error':str(e)[:200]}));sys.exit()\n"
             "mps=bool(getattr(torch.backends,'mps',None) and torch.backends.mps.is_available())\n"
+            "video={}\n"
+            "for name in ('cv2','av'):\n"
+            " try:\n  video[name]=__import__(name).__version__\n"
+            " except Exception as e:\n  video[name]=None;video.setdefault('video_error',f'{name}: {e}'[:200])\n"
             "print(json.dumps({'torch':torch.__version__,'device':'cuda' if torch.cuda.is_available() else 'mps' if mps else 'cpu',"
-            "'python':sys.version.split()[0]}))\n")
+            "'python':sys.version.split()[0],**video}))\n")
     try:
         out = subprocess.run([cmd[0], "-c", code], env=env, capture_output=True, text=True, timeout=timeout)
     except (OSError, subprocess.TimeoutExpired) as exc:

@@ -107,7 +107,8 @@ def _watch() -> None:
 def torch_summary() -> str:
     info = STATE["info"]
     if STATE["torch"] == "ok":
-        return f"torch {info.get('torch')} on {str(info.get('device', 'cpu')).upper()}"
+        shots = "" if info.get("cv2") else " (no OpenCV: stills only)"
+        return f"torch {info.get('torch')} on {str(info.get('device', 'cpu')).upper()}{shots}"
     if STATE["torch"] == "checking":
         return "Checking for torch..."
     if STATE["torch"] == "missing":
@@ -128,8 +129,9 @@ class NEURAL_PAINTER_OT_check_torch(bpy.types.Operator):
 class NEURAL_PAINTER_OT_install_torch(bpy.types.Operator):
     bl_idname = "neural_painter.install_torch"
     bl_label = "Install Torch"
-    bl_description = (f"Download torch {torch_setup.TORCH_VERSION} (CPU build, about 200 MB) and Pillow with pip "
-                      "into this add-on's own folder, for Blender's Python; needs online access")
+    bl_description = (f"Download torch {torch_setup.TORCH_VERSION} (CPU build, about 200 MB), Pillow, and OpenCV "
+                      "and PyAV for shots, with pip into this add-on's own folder, for Blender's Python; "
+                      "needs online access")
 
     def execute(self, context: Any) -> set[Any]:
         install = STATE["install"]

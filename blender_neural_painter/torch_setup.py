@@ -8,6 +8,11 @@ libraries), so the requirement names the CPU build's own version (``+cpu``), whi
 PyTorch's CPU index has; pip picks the wheel for the Python it runs under, which is
 Blender's (3.11 up to Blender 5.0, 3.13 from 5.1). Blender's NumPy is pinned as a
 constraint, so the install never brings a second NumPy that would shadow Blender's.
+
+Painting a shot also needs OpenCV (optical flow) and PyAV (video files). They come in
+a second pip run, without dependencies (OpenCV's only one is NumPy, which Blender has):
+a platform with no wheel for them still gets a working torch for stills, and the
+summary says what shots are missing.
 """
 
 from __future__ import annotations
@@ -27,6 +32,12 @@ from . import bridge
 #: up a build nobody tested.
 TORCH_VERSION = "2.13.0"
 PILLOW_VERSION = "13.0.0"
+#: PyAV decodes and encodes video files; its wheels bundle FFmpeg and need no NumPy.
+AV_VERSION = "18.1.0"
+#: OpenCV for the optical flow between frames, by Blender's NumPy major version:
+#: 4.11.0.86 is the last release built for NumPy 1.x (Blender 4.3-5.0); 4.13.0.92 was
+#: run with Blender 5.3's NumPy 2.5.5 (tests/blender/test_painted_shot.py).
+OPENCV_VERSION = {1: "4.11.0.86", 2: "4.13.0.92"}
 #: PyTorch's CPU-only index. ``NEURAL_PAINTER_TORCH_INDEX`` replaces it (a mirror's URL,
 #: or a local folder of wheels).
 TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
@@ -55,6 +66,21 @@ def install_command(target: str, python: str = sys.executable, platform: str = s
     return cmd
 
 
+def video_command(target: str, python: str = sys.executable, numpy: str | None = None,
+                  index: str | None = None) -> list[str]:
+    """pip's command line for the shot libraries (see the module's docstring); ``numpy`` is
+    the version of Blender's NumPy, which picks the OpenCV build; a local folder of wheels
+    given for torch is searched for them too."""
+    major = int((numpy or numpy_version()).split(".")[0])
+    opencv = OPENCV_VERSION.get(major, OPENCV_VERSION[max(OPENCV_VERSION)])
+    cmd = [python, "-m", "pip", "install", "--target", target, "--upgrade", "--no-input", "--no-compile",
+           "--progress-bar", "off", "--no-deps", f"av=={AV_VERSION}", f"opencv-python-headless=={opencv}"]
+    source = index or os.environ.get("NEURAL_PAINTER_TORCH_INDEX")
+    if source and os.path.isdir(source):
+        cmd += ["--find-links", source]
+    return cmd
+
+
 def error_line(lines: Sequence[str]) -> str:
     """The line of pip's output that says what went wrong (its last ``ERROR:`` line)."""
     text = [l.strip() for l in lines if l.strip()]
@@ -75,6 +101,7 @@ class Install:
         self.running = False
         self.ok: bool | None = None
         self.summary = ""
+        self.last_output: list[str] = []  # the output of the last command only
 
     def run(self) -> None:
         """The whole install, in the calling thread; never raises."""
@@ -113,14 +140,33 @@ class Install:
             return
         self.ok = True
         self.summary = f"Installed torch {info['torch']} ({str(info.get('device', 'cpu')).upper()}) into {self.target}"
+        self.install_video()
+
+    def install_video(self) -> None:
+        """OpenCV and PyAV into the same folder, after torch; a failure here leaves ``ok``
+        as it is (stills work without them) and is said at the end of ``summary``."""
+        self.lines.append("Installing OpenCV and PyAV for painting shots")
+        try:
+            code = self._run(video_command(self.target, self.python, index=self.index))
+        except (OSError, subprocess.SubprocessError) as exc:
+            self.last_output, code = [f"{type(exc).__name__}: {exc}"], 1
+        info = bridge.probe_torch(self.python, self.target)
+        if code == 0 and info.get("cv2") and info.get("av"):
+            self.summary += f", with OpenCV {info['cv2']} and PyAV {info['av']} for shots"
+        else:
+            why = error_line(self.last_output) if code != 0 else info.get("video_error", "they do not import")
+            self.summary += f"; OpenCV and PyAV for shots failed ({why}): stills work, shots need them"
+        self.summary = " ".join(self.summary.split())
 
     def _run(self, cmd: list[str]) -> int:
         self.lines.append("$ " + " ".join(cmd))
+        self.last_output = []
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                 encoding="utf-8", errors="replace")
         assert proc.stdout is not None
         for line in proc.stdout:
             self.lines.append(line.rstrip())
+            self.last_output.append(line.rstrip())
         return proc.wait()
 
     def _failed(self, why: str) -> None:

@@ -328,8 +328,8 @@ def _shot_engine(request: dict[str, Any]) -> Iterator[Any]:
         require_cv2()
     except PainterError:
         raise PainterError(f"painting a shot needs OpenCV (for the optical flow) in the engine's Python "
-                           f"{sys.executable}: install opencv-python-headless there, or choose a Python that "
-                           "has it in the add-on's preferences") from None
+                           f"{sys.executable}: press Install Torch in the add-on's preferences (it brings OpenCV and "
+                           "PyAV too), or install opencv-python-headless into the Python chosen there") from None
     source = open_source(spec["input"], fps=spec.get("fps"))
     first, last = parse_frames(spec.get("range") or None, source.count)
     out = spec["out"]
