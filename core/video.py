@@ -64,6 +64,7 @@ class TemporalOptions:
     grow_threshold: float = 0.06  # blurred error rise (0..1) that marks newly visible content
     covered_fraction: float = 0.5  # drop a stroke when this much of it is covered in the new frame
     moving_px: float = 1.0  # repaint fine strokes on what moves on its own by more than this (px); 0: never
+    moving_colour_change: float = 0.02  # ... and where the colour changed by more than this (0..1)
     active_threshold: float = 0.01  # re-optimise strokes where the blurred error rose by more than this
     torn_threshold: float = 0.08  # drop (and repaint) fine strokes where it rose by more than this
     add_iterations: int = 10  # optimisation steps per greedy round of strokes added in a frame
@@ -225,6 +226,19 @@ def _footprint_mean(style: str, params: np.ndarray, field: np.ndarray, width: in
     return sample_field(field.astype(np.float32)[..., None], xy.reshape(-1, 2)).reshape(len(params), -1).mean(1)
 
 
+def own_motion(prev: np.ndarray, image: np.ndarray, flow: np.ndarray, trust: np.ndarray,
+               topts: TemporalOptions) -> np.ndarray:
+    """Bool [H, W]: pixels of ``prev`` on something that moves on its own (not with the
+    camera) by more than ``topts.moving_px``.
+
+    The flow spreads an object's motion several pixels past its outline onto the still
+    background beside it (DIS works on patches); a pixel whose colour did not change
+    between the frames is not moving, which takes that halo back to the object and the
+    ground it covers or uncovers."""
+    own = np.linalg.norm(flow - camera_motion(flow, trust), axis=-1) > topts.moving_px
+    return own & (np.abs(np.asarray(image) - np.asarray(prev)).mean(-1) > topts.moving_colour_change)
+
+
 def _error_map(canvas: torch.Tensor, target: torch.Tensor, radius: int) -> np.ndarray:
     err = (canvas - target).abs().mean(-1)
     return _blur(err, radius).cpu().numpy()
@@ -370,7 +384,7 @@ def paint_next(prev: StrokeSet, prev_image: np.ndarray, image: np.ndarray, optio
         # repainted rather than carried: the flow moves them, but an object that turns
         # or deforms as it goes wears them out in a few frames, and fresh strokes are
         # as faithful as a still painting's there (benchmarks/RESULTS.md).
-        own = np.linalg.norm(flow - camera_motion(flow, trust), axis=-1) > topts.moving_px
+        own = own_motion(prev_np, tgt_np, flow, trust, topts)
         covered |= _footprint_mean(spec.name, prev.params, own, width, height) > 0.5
     covered &= fine & ~left
     keep = ~(left | covered)

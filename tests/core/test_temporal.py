@@ -108,3 +108,35 @@ def test_visibility_is_zero_for_a_covered_stroke(one_thread):
 def test_born_ids():
     assert born_ids(3, 2).tolist() == [3 * ID_STRIDE, 3 * ID_STRIDE + 1]
     assert born_ids(3, 1, warmup=True).tolist() == [3 * ID_STRIDE + WARMUP_ID_OFFSET]
+
+
+def test_what_moves_on_its_own_stops_at_its_outline():
+    """A checkered square crossing a still, textured ground: the flow's motion spreads past
+    the square onto the ground beside it, and own_motion takes that halo back to the
+    square and the ground it covers or uncovers."""
+    pytest.importorskip("cv2")
+    import cv2
+
+    from core.flow import optical_flow, reliable_flow
+    from core.video import own_motion
+
+    rng = np.random.default_rng(3)
+    h, w, side = 72, 96, 16
+    ground = cv2.GaussianBlur(rng.random((h, w, 3)).astype(np.float32), (0, 0), 2.0) * 0.6 + 0.2
+    checker = np.kron((np.indices((4, 4)).sum(0) % 2), np.ones((4, 4)))[..., None] * np.array([0.9, 0.8, 0.1])
+    frames, boxes = [], []
+    for x in (30, 34):
+        img = ground.copy()
+        img[28:28 + side, x:x + side] = checker + 0.05
+        frames.append(img.astype(np.float32))
+        box = np.zeros((h, w), bool)
+        box[28:28 + side, x:x + side] = True
+        boxes.append(box)
+    flow, back = optical_flow(frames[0], frames[1]), optical_flow(frames[1], frames[0])
+    trust = reliable_flow(flow, back)
+    gated = own_motion(frames[0], frames[1], flow, trust, TemporalOptions())
+    ungated = own_motion(frames[0], frames[1], flow, trust, TemporalOptions(moving_colour_change=-1.0))
+    near = cv2.dilate((boxes[0] | boxes[1]).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    assert (gated & boxes[0]).sum() >= 0.8 * boxes[0].sum()  # the square is found
+    assert (ungated & ~near).sum() > 40  # the flow alone spreads onto the ground
+    assert (gated & ~near).sum() <= 0.1 * gated.sum()  # the gate keeps it on the square
