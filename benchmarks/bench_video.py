@@ -20,9 +20,14 @@ from scratch (``core.painter.paint``, same options and seed). Figures:
 * fidelity: PSNR of each painting (reference render at the canvas size) against its
   source frame area-averaged to that size; mean over frames;
 * consistency: PSNR of the painting of frame t against the painting of frame t-1
-  moved onto frame t by the motion between them (the true motion for ``still`` and
-  ``panzoom``; for ``blender`` the measured DIS flow, over the pixels where its
-  forward-backward check passes); mean over t; pixels that come into view are left out;
+  moved onto frame t by the true motion between them; mean over t. For ``blender`` the
+  true motion comes from Blender's scene: each pixel's ray hits a surface point, which
+  its object's transform carries back to frame t-1 and that frame's camera projects;
+  pixels whose point is hidden in frame t-1 (or that come into view) are left out. The
+  source frames' own consistency under the same motion is given beside it: it is what a
+  painting identical to its source would score. (The JSON also keeps, for ``blender``,
+  the figures under the measured DIS flow over the pixels where its forward-backward
+  check passes, which earlier runs reported.)
 * stroke motion (temporal painter): mean movement of the strokes two consecutive frames
   share (by id), px at the canvas size, over their geometry points;
 * cost: CPU seconds of the process per frame of the temporal painter after the first,
@@ -179,12 +184,58 @@ scene.camera = cam
 for f in range(1, frames + 1):
     scene.frame_set(f)
     scene.render.filepath = f"{out}/blender_{f:04d}.png"
-    bpy.ops.render.render(write_still=True)
+    bpy.ops.render.render(write_still=True)# True motion, for the consistency measure: for each pixel centre of frame a, the
+# surface point the camera sees there (a ray cast), carried to frame b by its object's
+# transform and projected by that frame's camera; valid where that point is also what
+# the camera sees in frame b (not hidden) and inside the frame.
+import numpy as np
+from bpy_extras.object_utils import world_to_camera_view
+from mathutils import Vector
+
+def _seen(f):
+    scene.frame_set(f)
+    dg = bpy.context.evaluated_depsgraph_get()
+    tr, br, bl, tl = [Vector(v) for v in cam.data.view_frame(scene=scene)]
+    m3, origin = cam.matrix_world.to_3x3(), cam.matrix_world.translation.copy()
+    out = {}
+    for y in range(height):
+        for x in range(width):
+            p = tl + (tr - tl) * ((x + 0.5) / width) + (bl - tl) * ((y + 0.5) / height)
+            ok, loc, _n, _i, obj, mat = scene.ray_cast(dg, origin, (m3 @ p).normalized())
+            if ok:
+                out[(y, x)] = (obj.name, mat.inverted() @ loc)
+    return out
+
+def _motion(a, b):
+    seen = _seen(a)
+    scene.frame_set(b)
+    dg = bpy.context.evaluated_depsgraph_get()
+    origin = cam.matrix_world.translation.copy()
+    flow = np.zeros((height, width, 2), np.float32)
+    valid = np.zeros((height, width), bool)
+    for (y, x), (name, local) in seen.items():
+        world = bpy.data.objects[name].matrix_world @ local
+        v = world_to_camera_view(scene, cam, world)
+        px, py = v.x * width, (1.0 - v.y) * height
+        flow[y, x] = (px - (x + 0.5), py - (y + 0.5))
+        if not (0 <= px <= width and 0 <= py <= height and v.z > 0):
+            continue
+        d = world - origin
+        ok, loc, _n, _i, obj, _m = scene.ray_cast(dg, origin, d.normalized())
+        valid[y, x] = ok and obj.name == name and (loc - world).length < 1e-3 * max(1.0, d.length)
+    return flow, valid
+
+for f in range(2, frames + 1):
+    back, valid = _motion(f, f - 1)
+    fwd, fvalid = _motion(f - 1, f)
+    np.savez_compressed(f"{out}/blender_motion_{f:04d}.npz", back=back, valid=valid, fwd=fwd, fwd_valid=fvalid)
 '''
 
 
-def make_blender(folder: Path, frames: int, size: int) -> list[np.ndarray | None]:
-    """Rendered headless by Blender (bpy) in a child process; motion is measured (None here)."""
+def make_blender(folder: Path, frames: int, size: int) -> list:
+    """Rendered headless by Blender (bpy) in a child process; returns the true backward
+    motion per frame with the pixels it holds for, (flow_back, valid), from Blender's own
+    scene (see the ray casts at the end of BLENDER_SCRIPT)."""
     width, height = size, int(round(size * 0.75))
     script = folder / "make_clip.py"
     script.write_text(BLENDER_SCRIPT)
@@ -194,7 +245,11 @@ def make_blender(folder: Path, frames: int, size: int) -> list[np.ndarray | None
     if proc.returncode != 0 or not (folder / f"blender_{frames:04d}.png").exists():
         raise RuntimeError(f"Blender render failed: {proc.stderr[-2000:]}")
     script.unlink()
-    return [None] * frames
+    motions: list = [None]
+    for f in range(2, frames + 1):
+        kept = np.load(folder / f"blender_motion_{f:04d}.npz")
+        motions.append((kept["back"], kept["valid"]))
+    return motions
 
 
 MAKERS = {"still": make_still, "panzoom": make_panzoom, "blender": make_blender}
@@ -219,7 +274,13 @@ def _motion_back(clip_motion, frames_canvas, t: int):
     cur, prev = frames_canvas[t], frames_canvas[t - 1]
     h, w = cur.shape[:2]
     true = clip_motion[t]
-    if true is not None:
+    if isinstance(true, tuple):  # the true motion and the pixels seen in both frames (blender)
+        back, valid = true
+        if back.shape[:2] != (h, w):
+            raise ValueError(f"the true motion is {back.shape[1]}x{back.shape[0]}, the canvas {w}x{h}: "
+                             "render the clip at the canvas size")
+        valid = valid.copy()
+    elif true is not None:
         sy, sx = h / true.shape[0], w / true.shape[1]
         if (sy, sx) != (1.0, 1.0):
             import cv2
@@ -236,10 +297,13 @@ def _motion_back(clip_motion, frames_canvas, t: int):
     return back, valid
 
 
-def consistency(renders: list[np.ndarray], clip_motion, frames_canvas) -> list[float]:
-    """PSNR of each painting against the previous one moved onto it (see the module doc)."""
+def consistency(renders: list[np.ndarray], clip_motion, frames_canvas, measured: bool = False) -> list[float]:
+    """PSNR of each painting against the previous one moved onto it (see the module doc);
+    ``measured``: under the measured flow even where the true motion is known."""
     from core.flow import warp_image
 
+    if measured:
+        clip_motion = [None] * len(clip_motion)
     out = []
     for t in range(1, len(renders)):
         back, valid = _motion_back(clip_motion, frames_canvas, t)
@@ -305,6 +369,12 @@ def run_clip(name: str, folder: Path, motion, args) -> dict:
                  "strokes": args.strokes, "style": args.style, "topts": topts.__dict__}
     row["fidelity_temporal"] = [_psnr_masked(r, f) for r, f in zip(r_temp, frames_canvas)]
     row["consistency_temporal"] = consistency(r_temp, motion, frames_canvas)
+    # The source frames' own consistency under the same motion: what a painting identical
+    # to its source would score (shading that changes as an object turns, resampling).
+    row["consistency_source"] = consistency(frames_canvas, motion, frames_canvas)
+    if any(isinstance(m, tuple) for m in motion):
+        row["consistency_temporal_measured_flow"] = consistency(r_temp, motion, frames_canvas, measured=True)
+        row["consistency_source_measured_flow"] = consistency(frames_canvas, motion, frames_canvas, measured=True)
     row["stroke_motion_px"] = [stroke_motion(a, b)[0] for a, b in zip(temporal, temporal[1:])]
     row["consecutive_psnr_temporal"] = [_psnr_masked(a, b) for a, b in zip(r_temp, r_temp[1:])]
     row["stroke_counts"] = [len(s) for s in temporal]
@@ -316,6 +386,9 @@ def run_clip(name: str, folder: Path, motion, args) -> dict:
         contiguous = numbers == list(range(1, len(numbers) + 1))
         if contiguous and len(numbers) > 1:
             row["consistency_independent"] = consistency(r_ind, motion[:len(numbers)], frames_canvas[:len(numbers)])
+            if "consistency_temporal_measured_flow" in row:
+                row["consistency_independent_measured_flow"] = consistency(
+                    r_ind, motion[:len(numbers)], frames_canvas[:len(numbers)], measured=True)
             row["consecutive_psnr_independent"] = [_psnr_masked(a, b) for a, b in zip(r_ind, r_ind[1:])]
         row["seconds_independent"] = [t_independent[k] for k in numbers]
         row["cpu_independent"] = [cpu_independent[k] for k in numbers]
@@ -405,14 +478,15 @@ def report(rows: list[dict], command: str) -> str:
                          + (f" to {when[-1]}" if len(when) > 1 else "") + " by the same still painter).")
     lines.append("")
     lines += ["| clip | frames | canvas | strokes | fidelity temporal dB | fidelity independent dB | "
-              "consistency temporal dB | consistency independent dB | stroke motion px | consecutive PSNR dB (min) | "
+              "consistency temporal dB | consistency independent dB | consistency of the source dB | stroke motion px | consecutive PSNR dB (min) | "
               "strokes (min-max) | CPU s/frame temporal (after 1st) | CPU s/frame independent | cost ratio |",
-              "|---|--:|---|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|--:|"]
+              "|---|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|--:|"]
     for r in rows:
         lines.append(
             f"| {r['clip']} | {r['frames']} | {r['size']} | {r['strokes']} {r['style']} "
             f"| {_mean(r['fidelity_temporal']):.2f} | {_mean(r.get('fidelity_independent', [])):.2f} "
             f"| {_mean(r['consistency_temporal']):.2f} | {_mean(r.get('consistency_independent', [])):.2f} "
+            f"| {_mean(r.get('consistency_source', [])):.2f} "
             f"| {_mean(r['stroke_motion_px']):.3f} | {_mean(r['consecutive_psnr_temporal']):.2f} "
             f"({min(r['consecutive_psnr_temporal']):.2f}) "
             f"| {min(r['stroke_counts'])}-{max(r['stroke_counts'])} "
@@ -441,6 +515,12 @@ def report(rows: list[dict], command: str) -> str:
                          f"| {100 * c:.0f}% (max {100 * max(r['cost_ratio']):.0f}%) | {verdict(c <= 0.4)} |")
         lines.append(f"| {r['clip']}: stroke count within 10% of the budget {budget} | "
                      f"{min(r['stroke_counts'])}-{max(r['stroke_counts'])} | {verdict(counts_ok)} |")
+    for r in rows:
+        if "consistency_temporal_measured_flow" in r:
+            lines += ["", f"{r['clip']}: under the measured DIS flow instead of the true motion (how earlier runs "
+                      f"measured it), consistency is {_mean(r['consistency_temporal_measured_flow']):.2f} dB temporal, "
+                      f"{_mean(r.get('consistency_independent_measured_flow', [])):.2f} dB independent and "
+                      f"{_mean(r['consistency_source_measured_flow']):.2f} dB for the source frames themselves."]
     return "\n".join(lines) + "\n"
 
 
