@@ -58,6 +58,7 @@ import json
 import math
 import os
 import platform
+import re
 import shlex
 import shutil
 import signal
@@ -74,6 +75,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 CLIPS = ("still", "panzoom", "blender")
+#: The job type's default warm-up, read from its file (farm/flamenco/neural_painter_shot.js).
+DEFAULT_WARMUP = int(re.search(r'key: "warmup", type: "int32", default: (\d+)',
+                               (ROOT / "farm" / "flamenco" / "neural_painter_shot.js").read_text()).group(1))
 
 
 # ------------------------------------------------------------------------------------------
@@ -644,7 +648,10 @@ def run_farm(args, clip_dir: Path, motion, frames: int) -> dict:
 
 def farm_report(res: dict, command: str) -> str:
     s = res["settings"]
-    lines = ["## Render farm: Flamenco job type, commands run for real (`benchmarks/bench_video.py --farm`)", "",
+    title = "Render farm: Flamenco job type, commands run for real"
+    if res["settings"]["warmup"] != DEFAULT_WARMUP:
+        title = f"Render farm with a warm-up of {res['settings']['warmup']} frames"
+    lines = [f"## {title} (`benchmarks/bench_video.py --farm`)", "",
              f"- Date: {_dt.datetime.now(_dt.timezone.utc):%Y-%m-%d %H:%M} UTC",
              f"- Command: `{command}`", f"- Machine: {_machine()}",
              "- Not a running Flamenco: the job type was compiled under Node 20 with stand-ins for Flamenco's "
@@ -666,6 +673,9 @@ def farm_report(res: dict, command: str) -> str:
               f"{_mean(res['single_consistency_inside']):.2f} |",
               f"| fidelity to the source (all frames) | {_mean(res['fidelity_farm']):.2f} | "
               f"{_mean(res['fidelity_single']):.2f} |"]
+    lines += ["", "Each seam (farm / one machine, dB): " + ", ".join(
+        f"{t - 1}-{t} {c:.2f} / {o:.2f}" for t, c, o in zip(res["seams"], res["seam_consistency"],
+                                                          res["single_consistency_at_seams"])) + "."]
     lines += ["", "Consistency as in the section above (PSNR of a painting against the previous one moved by the "
               "true motion): the lower it is across a seam than inside a chunk, the more the seam pops."]
     return "\n".join(lines) + "\n"
@@ -691,7 +701,9 @@ def main(argv=None) -> int:
     ap.add_argument("--farm-only", action="store_true")
     ap.add_argument("--farm-frames", type=int, default=12)
     ap.add_argument("--chunk", type=int, default=4)
-    ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--warmup", type=int, default=DEFAULT_WARMUP)
+    ap.add_argument("--farm-section", default="bench_farm",
+                    help="the marker of the RESULTS section the farm run replaces (another one for a variant)")
     ap.add_argument("--work", default=None, help="folder for clips and paintings (default: a temporary one)")
     ap.add_argument("--out", default=None, help="RESULTS.md to update")
     args = ap.parse_args(argv)
@@ -723,8 +735,8 @@ def main(argv=None) -> int:
         print(text)
         if args.out:
             out = Path(args.out)
-            replace_section(out, text, "bench_farm")
-            (out.parent / "results_farm.json").write_text(json.dumps(res, indent=1))
+            replace_section(out, text, args.farm_section)
+            (out.parent / f"results_{args.farm_section.removeprefix('bench_')}.json").write_text(json.dumps(res, indent=1))
     return 0
 
 
