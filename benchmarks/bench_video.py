@@ -699,7 +699,7 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1: CPU time is then the work)")
     ap.add_argument("--farm", action="store_true", help="also run the render-farm commands")
     ap.add_argument("--farm-only", action="store_true")
-    ap.add_argument("--farm-frames", type=int, default=12)
+    ap.add_argument("--farm-frames", type=int, default=16, help="frames of the farm clip (16: two seams lie past the key chunk)")
     ap.add_argument("--chunk", type=int, default=4)
     ap.add_argument("--warmup", type=int, default=DEFAULT_WARMUP)
     ap.add_argument("--farm-section", default="bench_farm",
