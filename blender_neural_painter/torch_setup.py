@@ -36,7 +36,7 @@ PILLOW_VERSION = "13.0.0"
 AV_VERSION = "18.1.0"
 #: OpenCV for the optical flow between frames, by Blender's NumPy major version:
 #: 4.11.0.86 is the last release built for NumPy 1.x (Blender 4.3-5.0); 4.13.0.92 was
-#: run with Blender 5.3's NumPy 2.5.5 (tests/blender/test_painted_shot.py).
+#: run with Blender 5.3's NumPy 2.5.5 (tests/blender/test_torch_install.py).
 OPENCV_VERSION = {1: "4.11.0.86", 2: "4.13.0.92"}
 #: PyTorch's CPU-only index. ``NEURAL_PAINTER_TORCH_INDEX`` replaces it (a mirror's URL,
 #: or a local folder of wheels).

@@ -18,7 +18,8 @@ def torch_state(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     """The preferences' torch state, set by each test (no probe runs meanwhile)."""
     from blender_neural_painter import prefs
 
-    state = {"torch": "ok", "info": {"torch": "2.13.0+cpu", "device": "cpu"}, "install": None}
+    state = {"torch": "ok", "info": {"torch": "2.13.0+cpu", "device": "cpu", "cv2": "4.11.0", "av": "18.1.0"},
+             "install": None}
     monkeypatch.setattr(prefs, "STATE", state)
     return state
 
@@ -118,6 +119,8 @@ def test_preferences_in_every_state(torch_state: dict[str, Any], tmp_path: Path)
     assert layout.texts("prop") == ["torch_source", "vgg_weights"]
     assert "neural_painter.install_torch" in layout.texts("operator")
     assert "torch 2.13.0+cpu on CPU" in layout.texts("label")
+    torch_state["info"] = {"torch": "2.13.0+cpu", "device": "cpu", "cv2": None, "av": None}
+    assert "torch 2.13.0+cpu on CPU (no OpenCV: stills only)" in prefs_draw().texts("label")  # shots need it
     assert "python_path" in prefs_draw("EXTERNAL").texts("prop")
     assert "neural_painter.install_torch" not in prefs_draw("EXTERNAL").texts("operator")
 
