@@ -74,6 +74,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import bench_paint  # noqa: E402  (machine description, section writer)
+
 CLIPS = ("still", "panzoom", "blender")
 #: The job type's default warm-up, read from its file (farm/flamenco/neural_painter_shot.js).
 DEFAULT_WARMUP = int(re.search(r'key: "warmup", type: "int32", default: (\d+)',
@@ -301,13 +303,17 @@ def _motion_back(clip_motion, frames_canvas, t: int):
     return back, valid
 
 
-def consistency(renders: list[np.ndarray], clip_motion, frames_canvas, measured: bool = False) -> list[float]:
-    """PSNR of each painting against the previous one moved onto it (see the module doc);
-    ``measured``: under the measured flow even where the true motion is known."""
+def measured_motion(frames_canvas) -> list:
+    """The measured DIS flow of a clip as (flow_back, valid) per frame, to measure
+    consistency under it even where the true motion is known (computed once per clip)."""
+    blind = [None] * len(frames_canvas)
+    return [None] + [_motion_back(blind, frames_canvas, t) for t in range(1, len(frames_canvas))]
+
+
+def consistency(renders: list[np.ndarray], clip_motion, frames_canvas) -> list[float]:
+    """PSNR of each painting against the previous one moved onto it (see the module doc)."""
     from core.flow import warp_image
 
-    if measured:
-        clip_motion = [None] * len(clip_motion)
     out = []
     for t in range(1, len(renders)):
         back, valid = _motion_back(clip_motion, frames_canvas, t)
@@ -376,9 +382,10 @@ def run_clip(name: str, folder: Path, motion, args) -> dict:
     # The source frames' own consistency under the same motion: what a painting identical
     # to its source would score (shading that changes as an object turns, resampling).
     row["consistency_source"] = consistency(frames_canvas, motion, frames_canvas)
-    if any(isinstance(m, tuple) for m in motion):
-        row["consistency_temporal_measured_flow"] = consistency(r_temp, motion, frames_canvas, measured=True)
-        row["consistency_source_measured_flow"] = consistency(frames_canvas, motion, frames_canvas, measured=True)
+    measured = measured_motion(frames_canvas) if any(isinstance(m, tuple) for m in motion) else None
+    if measured:
+        row["consistency_temporal_measured_flow"] = consistency(r_temp, measured, frames_canvas)
+        row["consistency_source_measured_flow"] = consistency(frames_canvas, measured, frames_canvas)
     row["stroke_motion_px"] = [stroke_motion(a, b)[0] for a, b in zip(temporal, temporal[1:])]
     row["consecutive_psnr_temporal"] = [_psnr_masked(a, b) for a, b in zip(r_temp, r_temp[1:])]
     row["stroke_counts"] = [len(s) for s in temporal]
@@ -390,9 +397,9 @@ def run_clip(name: str, folder: Path, motion, args) -> dict:
         contiguous = numbers == list(range(1, len(numbers) + 1))
         if contiguous and len(numbers) > 1:
             row["consistency_independent"] = consistency(r_ind, motion[:len(numbers)], frames_canvas[:len(numbers)])
-            if "consistency_temporal_measured_flow" in row:
+            if measured:
                 row["consistency_independent_measured_flow"] = consistency(
-                    r_ind, motion[:len(numbers)], frames_canvas[:len(numbers)], measured=True)
+                    r_ind, measured[:len(numbers)], frames_canvas[:len(numbers)])
             row["consecutive_psnr_independent"] = [_psnr_masked(a, b) for a, b in zip(r_ind, r_ind[1:])]
         row["seconds_independent"] = [t_independent[k] for k in numbers]
         row["cpu_independent"] = [cpu_independent[k] for k in numbers]
@@ -449,14 +456,7 @@ def _mean(v):
 
 def _machine() -> str:
     import torch
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = bench_paint.machine_info([])["cpu"]
     return (f"{cpu}; {os.cpu_count()} logical CPUs; Python {platform.python_version()}, torch {torch.__version__} "
             f"({torch.get_num_threads()} threads); load average at the start "
             f"{os.getloadavg()[0]:.1f} (the machine is shared)")
@@ -529,14 +529,9 @@ def report(rows: list[dict], command: str) -> str:
 
 
 def replace_section(path: Path, text: str, tag: str) -> None:
+    """The section between ``<!-- tag:begin -->`` and ``<!-- tag:end -->`` (bench_paint's writer)."""
     begin, end = f"<!-- {tag}:begin -->", f"<!-- {tag}:end -->"
-    body = path.read_text() if path.exists() else ""
-    block = f"{begin}\n{text}{end}\n"
-    if begin in body and end in body:
-        body = body[:body.index(begin)] + block + body[body.index(end) + len(end) + 1:]
-    else:
-        body = body.rstrip("\n") + "\n\n" + block
-    path.write_text(body)
+    bench_paint.write_section(path, f"{begin}\n{text}{end}", begin, end)
 
 
 # ------------------------------------------------------------------------------------------
