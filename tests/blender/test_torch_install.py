@@ -96,17 +96,25 @@ def test_a_folder_that_cannot_be_written_is_refused_in_one_line(tmp_path: Path) 
     assert "\n" not in install.summary and list(install.lines) == []  # pip never ran
 
 
+def wheels_or_skip(dest: Path, *requirements: str) -> Path:
+    """``requirements`` downloaded into ``dest`` (a local index for the install), or the
+    test skipped with pip's reason where they cannot be fetched for this Python."""
+    from blender_neural_painter import torch_setup
+
+    fetch = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--dest", str(dest), *requirements],
+                           capture_output=True, text=True, timeout=600)
+    if fetch.returncode != 0:
+        pytest.skip(f"{' '.join(requirements)} for Python {sys.version_info.major}.{sys.version_info.minor} cannot be "
+                    f"fetched here: {torch_setup.error_line(fetch.stdout.splitlines() + fetch.stderr.splitlines())}")
+    return dest
+
+
 def test_a_real_install_of_the_pinned_cpu_build(tmp_path: Path) -> None:
     """pip installs the pinned CPU wheel and Pillow into the folder; the worker's command
     finds torch there; Blender's own NumPy is left alone."""
     from blender_neural_painter import bridge, torch_setup
 
-    wheels = tmp_path / "wheels"
-    fetch = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--dest", str(wheels),
-                            torch_setup.torch_requirement()], capture_output=True, text=True, timeout=600)
-    if fetch.returncode != 0:
-        pytest.skip(f"{torch_setup.torch_requirement()} for Python {sys.version_info.major}."
-                    f"{sys.version_info.minor} cannot be fetched here: {torch_setup.error_line(fetch.stdout.splitlines() + fetch.stderr.splitlines())}")
+    wheels = wheels_or_skip(tmp_path / "wheels", torch_setup.torch_requirement())
     site = tmp_path / "site"
     install = torch_setup.Install(str(site), index=str(wheels))
     install.run()
@@ -150,15 +158,10 @@ def test_the_shot_libraries_install_for_real_beside_blenders_numpy(tmp_path: Pat
     from blender_neural_painter import torch_setup
 
     opencv = torch_setup.OPENCV_VERSION[int(numpy.__version__.split(".")[0])]
-    fetch = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--dest", str(tmp_path / "wheels"),
-                            f"opencv-python-headless=={opencv}", f"av=={torch_setup.AV_VERSION}"],
-                           capture_output=True, text=True, timeout=600)
-    if fetch.returncode != 0:
-        pytest.skip(f"OpenCV {opencv} / PyAV for Python {sys.version_info.major}.{sys.version_info.minor} cannot be "
-                    f"fetched here: {torch_setup.error_line(fetch.stdout.splitlines() + fetch.stderr.splitlines())}")
+    wheels = wheels_or_skip(tmp_path / "wheels", f"opencv-python-headless=={opencv}", f"av=={torch_setup.AV_VERSION}")
     site = tmp_path / "site"
     site.mkdir()
-    install = torch_setup.Install(str(site), index=str(tmp_path / "wheels"))
+    install = torch_setup.Install(str(site), index=str(wheels))
     install.ok, install.summary = True, "Installed torch"
     install.install_video()
     assert install.summary == (f"Installed torch, with OpenCV {opencv.rsplit('.', 1)[0]} and PyAV "
