@@ -171,28 +171,47 @@ def _check_same_shot(strokes, options, what: str) -> None:
 
 
 def paint_shot(source, out: Path, first: int, last: int, options, topts, key: Path | None = None,
-               warmup: int = 0, render_size: int | None = None) -> Iterator:
+               warmup: int = 0, render_size: int | None = None, to_fps: float | None = None) -> Iterator:
     """Paint frames first..last of ``source`` into ``out``, resuming; yields events.
 
     Finished frames are on disk as soon as their FrameDone is yielded, so closing the
-    generator (Ctrl-C) loses only the frame in progress.
+    generator (Ctrl-C) loses only the frame in progress. With ``to_fps`` only the frames
+    that playback at that rate shows are painted (``video_io.retime``), each from the
+    last one painted, and each frame's JSON says where its drawing starts at that rate
+    (``meta["at"]``, ``meta["rate"]``).
     """
     from .events import LevelDone, Progress
     from .events import Done as PaintDone
     from .strokes import StrokeSet
     from .video import FrameStats, paint_first, paint_next, rounded
 
+    from .video_io import retime
+
+    if to_fps is not None and key is not None:
+        raise PainterError("--to-fps cannot be combined with --key: paint a render-farm chunk at the source's rate")
+    starts = retime(first, last, source.fps, to_fps) if to_fps is not None else None
+    wanted = sorted(starts) if starts is not None else list(range(first, last + 1))
+    if not wanted:
+        raise PainterError(f"frames {first}-{last} hold no frame of the shot at {to_fps:g} fps; "
+                           "give a longer --frames range")
+    first = wanted[0]
     store = FrameStore(out)
     store.clean_temporary()
     shot = _shot_meta(options)
+
+    def stamped(strokes):
+        if starts is not None:
+            strokes.meta["at"], strokes.meta["rate"] = starts[strokes.meta.get("frame", first)], float(to_fps)
+        return strokes
+
     finished = set()
-    for n in range(first, last + 1):
+    for n in wanted:
         why = store.check(n)
         if why is None:
             finished.add(n)
         elif why != "missing":
             yield Notice(why)
-    todo = [n for n in range(first, last + 1) if n not in finished]
+    todo = [n for n in wanted if n not in finished]
     if finished:
         _check_same_shot(store.load(min(finished)), options, f"{store.json_path(min(finished))}")
     if not todo:
@@ -203,7 +222,8 @@ def paint_shot(source, out: Path, first: int, last: int, options, topts, key: Pa
     state = None  # StrokeSet of frame `begin`
     carry_from = None
     if u > first:
-        begin, state = u - 1, store.load(u - 1)
+        begin = wanted[wanted.index(u) - 1]
+        state = store.load(begin)
     elif key is not None:
         state = StrokeSet.load_json(key)
         k = state.meta.get("frame")
@@ -233,7 +253,10 @@ def paint_shot(source, out: Path, first: int, last: int, options, topts, key: Pa
     total = len(todo)
     index = 0
     prev_image = None
+    wanted_set = set(wanted)
     for number, image in source.frames(begin, last):
+        if number != begin and number not in wanted_set and (carry_from is None or number >= first):
+            continue  # not shown at the playback rate (and the flow runs from the last painted one)
         if state is None:  # from scratch
             index += 1
             yield FrameStarted(number, index, total, "scratch")
@@ -248,7 +271,7 @@ def paint_shot(source, out: Path, first: int, last: int, options, topts, key: Pa
                     result = event.strokes
             assert result is not None
             result.meta["shot"] = shot
-            state = rounded(result)
+            state = stamped(rounded(result))
             store.write(number, state, render_size)
             yield FrameDone(number, state, None, time.perf_counter() - t0, True)
         elif number == begin:
@@ -273,7 +296,7 @@ def paint_shot(source, out: Path, first: int, last: int, options, topts, key: Pa
                     new = event
             assert new is not None
             new.meta["shot"] = shot
-            state = rounded(new)
+            state = stamped(rounded(new))
             keep = not (carry or warm)
             if keep:
                 store.write(number, state, render_size)
@@ -304,7 +327,11 @@ def add_paint_frames_parser(sub, paint: argparse.ArgumentParser) -> None:
                         help="penalty on strokes changing between frames (default 1.0; higher is steadier)")
     frames.add_argument("--video", default="mp4", choices=VIDEO_FORMATS,
                         help="painted.* and compare.* of the shot: mp4 (needs PyAV), gif, webp or none")
-    frames.add_argument("--fps", type=_float, default=None, help="frame rate of the videos (default: the source's, or 24)")
+    frames.add_argument("--fps", type=_float, default=None,
+                        help="frame rate of the source (default: the video's own, or 24 for images)")
+    frames.add_argument("--to-fps", type=_float, default=None,
+                        help="paint for playback at this rate: a faster source skips the frames it would not show, "
+                             "a slower one holds drawings; each JSON says where its drawing starts (meta.at)")
 
 
 def _topts(args: argparse.Namespace):
@@ -329,8 +356,11 @@ def cmd_paint_frames(args: argparse.Namespace) -> int:
         raise PainterError("--warmup only applies with --key (a chunk starting from a keyframe); drop it or add --key")
     if args.key and not Path(args.key).is_file():
         raise PainterError(f"--key {args.key} does not exist; give a finished frame_NNNN.json of this shot")
-    if args.fps is not None and not 0 < args.fps <= 1000:
-        raise PainterError(f"--fps {args.fps} is out of range: use a number above 0 and at most 1000")
+    for flag, value in (("--fps", args.fps), ("--to-fps", args.to_fps)):
+        if value is not None and not 0 < value <= 1000:
+            raise PainterError(f"{flag} {value:g} is out of range: use a number above 0 and at most 1000")
+    if args.to_fps is not None and args.key:
+        raise PainterError("--to-fps cannot be combined with --key: paint a render-farm chunk at the source's rate")
     require_cv2()
     if args.video == "mp4":
         require_av()
@@ -344,7 +374,7 @@ def cmd_paint_frames(args: argparse.Namespace) -> int:
     total = 1
     text = ""
     events = paint_shot(source, out, first, last, options, topts, Path(args.key) if args.key else None,
-                        args.warmup, args.render_size)
+                        args.warmup, args.render_size, args.to_fps)
     try:
         for event in events:
             if isinstance(event, Notice):
@@ -373,38 +403,53 @@ def cmd_paint_frames(args: argparse.Namespace) -> int:
               "run the same command again to continue", file=sys.stderr)
         return 130
     bar.close()
-    files = write_shot_videos(source, out, first, last, args.video, args.render_size)
+    files = write_shot_videos(source, out, first, last, args.video, args.render_size, args.to_fps)
     if not quiet:
         print(f"{painted} frames painted, frames {first}-{last} finished in {out}"
               + (f"; wrote {', '.join(str(f) for f in files)}" if files else ""), file=sys.stderr)
     return 0
 
 
-def write_shot_videos(source, out: Path, first: int, last: int, fmt: str, render_size: int | None) -> list[Path]:
+def write_shot_videos(source, out: Path, first: int, last: int, fmt: str, render_size: int | None,
+                      to_fps: float | None = None) -> list[Path]:
     """painted.FMT (every finished frame in ``out``) and compare.FMT (source | painting, frames
-    first..last); nothing for ``none``."""
+    first..last); nothing for ``none``. Retimed (``to_fps``), both play at that rate, each
+    drawing held for as many frames as it lasts there."""
     if fmt == "none":
         return []
     import numpy as np
 
     from .image_io import load_image
-    from .video_io import write_video
+    from .video_io import retime, write_video
 
     store = FrameStore(out)
     numbers = [n for n in store.numbers() if store.png_path(n).exists()]
+    fps, holds = source.fps, {n: 1 for n in numbers}
+    if to_fps is not None:
+        starts = retime(1, source.count, source.fps, to_fps)
+        numbers = [n for n in numbers if n in starts]
+        fps = to_fps
+        holds = {n: (starts[b] - starts[n] if b is not None else 1)
+                 for n, b in zip(numbers, numbers[1:] + [None])}
     if not numbers:
         return []
-    painted = write_video((load_image(store.png_path(n)) for n in numbers), out / f"painted.{fmt}", source.fps)
+
+    def held(pictures):
+        for number, picture in pictures:
+            for _ in range(holds[number]):
+                yield picture
+
+    painted = write_video(held((n, load_image(store.png_path(n))) for n in numbers), out / f"painted.{fmt}", fps)
 
     def side_by_side():
         from PIL import Image
         for number, image in source.frames(first, last):
-            if not store.png_path(number).exists():
+            if number not in holds or not store.png_path(number).exists():
                 continue
             art = np.asarray(Image.open(store.png_path(number)).convert("RGB"))
             src = Image.fromarray((np.clip(image, 0, 1) * 255 + 0.5).astype(np.uint8))
             src = np.asarray(src.resize((art.shape[1], art.shape[0]), Image.LANCZOS))
-            yield np.concatenate([src, art], axis=1)
+            yield number, np.concatenate([src, art], axis=1)
 
-    compare = write_video(side_by_side(), out / f"compare.{fmt}", source.fps)
+    compare = write_video(held(side_by_side()), out / f"compare.{fmt}", fps)
     return [painted, compare]

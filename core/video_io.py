@@ -14,6 +14,7 @@ one says in one line which ``pip install`` brings it.
 from __future__ import annotations
 
 import glob
+import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -263,6 +264,30 @@ def parse_frames(text: str | None, count: int) -> tuple[int, int]:
         raise PainterError(f"--frames {text} goes past the end of the shot, which has {count} frames; "
                            f"use --frames {first}-{count} or less")
     return first, last
+
+
+def retime(first: int, last: int, fps: float, to_fps: float) -> dict[int, int]:
+    """The source frames of first..last to paint for playback at ``to_fps``, each with the
+    frame (1-based at that rate; source frame 1 is frame 1) where its drawing starts.
+
+    Output frame k shows the source frame nearest its time, so a source faster than
+    ``to_fps`` skips frames (60 fps at 30 paints every other one, 30 at 24 four in five)
+    and is never painted for nothing, while a slower one paints every frame and some
+    drawings hold for two frames (24 fps at 30: four drawings over five frames), which
+    a Grease Pencil drawing does by itself until its next keyframe.
+    """
+    if not (0 < to_fps <= 1000 and 0 < fps <= 1000):
+        raise PainterError(f"cannot retime {fps:g} fps to {to_fps:g} fps: both rates must be above 0 and at most 1000")
+    ratio = float(fps) / float(to_fps)
+    starts: dict[int, int] = {}
+    k = 1
+    while True:
+        number = 1 + math.floor((k - 1) * ratio + 0.5 + 1e-9)
+        if number > last:
+            return starts
+        if number >= first and number not in starts:
+            starts[number] = k
+        k += 1
 
 
 # -- writing ---------------------------------------------------------------------------

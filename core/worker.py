@@ -22,7 +22,8 @@ request (stdin, first line)::
                                                see reconcile())
      "add_levels": 0,
      "frames": {"input": video | folder | pattern, "range": "A-B" | null, "out": folder,
-                "temporal": {TemporalOptions fields}} | null,
+                "fps": source rate | null, "to_fps": playback rate | null (retime, see
+                core.video_io.retime), "temporal": {TemporalOptions fields}} | null,
                                               (a shot: no image; see "frame" below)
      "import": {"files": [[frame number | null, path], ...], "name": str},
                                               (engine "import" only)
@@ -57,8 +58,10 @@ events (stdout)::
     {"event": "shot", "first": 1, "last": 48, "frames": 48, "fps": 24.0, "source": "..."}
     {"event": "frame_started", "number": 5, "index": 5, "total": 48, "how": "continue"}
     {"event": "progress", "fraction": 0.1, "frame": 5, "level": 0, "loss": 0.0}   (of the whole shot)
-    {"event": "frame", "number": 5, "index": 5, "total": 48, "strokes": {StrokeSet JSON with ids},
-     "geometry": {...}}                        (a finished frame; source frame numbers)
+    {"event": "frame", "number": 5, "index": 5, "total": 48, "at": 5, "strokes": {StrokeSet JSON with ids},
+     "geometry": {...}}                        (a finished frame; source frame numbers; "at":
+                                               where its drawing starts at the playback rate,
+                                               the number itself unless retimed)
     {"event": "note", "text": "..."}          (a damaged frame file moved aside, ...)
     {"event": "done", "seconds": 12.3, "strokes": 120}   (a shot: "frames": n instead)
     {"event": "cancelled"}
@@ -316,7 +319,7 @@ def _shot_engine(request: dict[str, Any]) -> Iterator[Any]:
     from .errors import PainterError
     from .shot import paint_shot
     from .video import TemporalOptions
-    from .video_io import open_source, parse_frames, require_cv2
+    from .video_io import open_source, parse_frames, require_cv2, retime
 
     spec = request["frames"]
     options = _options(request)
@@ -334,8 +337,10 @@ def _shot_engine(request: dict[str, Any]) -> Iterator[Any]:
     first, last = parse_frames(spec.get("range") or None, source.count)
     out = spec["out"]
     os.makedirs(out, exist_ok=True)
-    yield ShotStarted(first, last, last - first + 1, float(source.fps), source.describe())
-    yield from paint_shot(source, Path(out), first, last, options, topts)
+    to_fps = spec.get("to_fps")
+    total = len(retime(first, last, source.fps, float(to_fps))) if to_fps else last - first + 1
+    yield ShotStarted(first, last, total, float(to_fps or source.fps), source.describe())
+    yield from paint_shot(source, Path(out), first, last, options, topts, to_fps=spec.get("to_fps"))
 
 
 def _random_shot(request: dict[str, Any]) -> Iterator[Any]:
@@ -522,6 +527,7 @@ def run(request: dict[str, Any], channel: Channel, cancelled: Callable[[], bool]
                 if ev.kept:  # warm-up frames of a farm chunk are not part of the shot
                     frames_sent += 1
                     channel.send("frame", number=ev.number, index=at[0], total=at[1],
+                                 at=int(ev.strokes.meta.get("at", ev.number)),
                                  **geometry_fields(ev.strokes))
             elif isinstance(ev, Notice):
                 channel.send("note", text=ev.text)

@@ -147,8 +147,47 @@ def test_chunk_from_a_key_with_warmup(painted, tmp_path):
     assert all(i % 100_000 >= 50_000 for i in warm_born)  # warm-up ids never clash with frame 2's own
 
 
+@pytest.mark.parametrize("fps,to_fps,first,last,starts", [
+    (60, 30, 1, 7, {1: 1, 3: 2, 5: 3, 7: 4}),  # twice as fast: every other frame
+    (30, 24, 1, 10, {1: 1, 2: 2, 4: 3, 5: 4, 6: 5, 7: 6, 9: 7, 10: 8}),  # four in five
+    (24, 30, 1, 5, {1: 1, 2: 2, 3: 3, 4: 5, 5: 6}),  # slower: frame 3 holds two frames
+    (24, 24, 3, 5, {3: 3, 4: 4, 5: 5}),  # same rate: unchanged
+    (60, 30, 2, 6, {3: 2, 5: 3}),  # a range starting on a skipped frame
+    (30000 / 1001, 30, 1, 4, {1: 1, 2: 2, 3: 3, 4: 4}),  # NTSC's 29.97 at 30 drops nothing this short
+])
+def test_retime_paints_the_frames_playback_shows(fps, to_fps, first, last, starts):
+    from core.video_io import retime
+    assert retime(first, last, fps, to_fps) == starts
+
+
+def test_retimed_shot_paints_every_other_frame_and_resumes(tmp_path):
+    """A 24 fps clip for a 12 fps scene: frames 1, 3, 5 are painted, each from the last one
+    painted, their JSONs say where each drawing starts at 12 fps, the video plays at 12, and a
+    rerun after a lost frame paints only that one."""
+    clip = make_clip(tmp_path / "clip", frames=6)
+    out = tmp_path / "out"
+    proc = cli("paint-frames", clip, "--out", out, *TINY, "--fps", "24", "--to-fps", "12", "--video", "gif")
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in out.glob("frame_*.json")) == [f"frame_{n:04d}.json" for n in (1, 3, 5)]
+    metas = [frame_json(out, n)["meta"] for n in (1, 3, 5)]
+    assert [(m["frame"], m["at"], m["rate"]) for m in metas] == [(1, 1, 12.0), (3, 2, 12.0), (5, 3, 12.0)]
+    ids = [{s["id"] for s in frame_json(out, n)["strokes"]} for n in (1, 3, 5)]
+    assert len(ids[0] & ids[1]) >= 4 and len(ids[1] & ids[2]) >= 4  # carried from the last painted frame
+    assert not {i for i in ids[1] | ids[2] if i // 100_000 in (2, 4)}  # nothing born in a skipped frame
+    with Image.open(out / "painted.gif") as gif:
+        assert gif.n_frames == 3 and abs(gif.info["duration"] - 1000 / 12) <= 5  # GIF counts in 10 ms
+    third = (out / "frame_0003.json").read_bytes()
+    (out / "frame_0005.json").unlink()
+    again = cli("paint-frames", clip, "--out", out, *TINY, "--fps", "24", "--to-fps", "12", "--video", "none")
+    assert again.returncode == 0, again.stderr
+    assert "1 frames painted" in again.stderr and (out / "frame_0003.json").read_bytes() == third
+    assert frame_json(out, 5)["meta"]["at"] == 3 and not (out / "frame_0004.json").exists()
+
+
 @pytest.mark.parametrize("args,match", [
     (["{dir}/nothing_%04d.png"], "matches no files"),
+    (["{clip}", "--to-fps", "0"], "--to-fps 0 is out of range"),
+    (["{clip}", "--to-fps", "12", "--key", "{key}"], "cannot be combined with --key"),
     (["{clip}", "--frames", "3-9"], "past the end of the shot, which has 4 frames"),
     (["{clip}", "--frames", "x"], "not a range"),
     (["{dir}/broken.mp4"], "cannot read video"),
@@ -158,11 +197,11 @@ def test_chunk_from_a_key_with_warmup(painted, tmp_path):
     (["{clip}", "--style", "crayon"], "unknown style"),
 ])
 def test_bad_input_is_one_line_and_exit_2(painted, tmp_path, capsys, args, match):
-    _, clip, _ = painted
+    _, clip, out = painted
     (tmp_path / "broken.mp4").write_bytes(b"\x00\x01 not a movie" * 20)
     sizes = make_clip(tmp_path / "sizes", frames=1)
     Image.fromarray(clip_frame(1, w=44)).save(sizes / "shot_0002.png")
-    fmt = {"dir": tmp_path, "clip": clip, "sizes": sizes}
+    fmt = {"dir": tmp_path, "clip": clip, "sizes": sizes, "key": out / "frame_0001.json"}
     code, err = main_in_process(capsys, "paint-frames", *[a.format(**fmt) for a in args], "--out", tmp_path / "out",
                                 *TINY)
     assert code == 2, err
