@@ -436,8 +436,13 @@ def close_frame(obj: Any, frame: int) -> None:
             layer.frames.new(frame)
 
 
-def mark_shot(obj: Any, start: int, numbers: Sequence[int]) -> None:
-    obj[SHOT_TAG] = json.dumps({"start": int(start), "frames": [int(n) for n in numbers]})
+def mark_shot(obj: Any, start: int, numbers: Sequence[int], rate: float | None = None) -> None:
+    """Tag ``obj`` as a painted shot: its first scene frame, the source frames it holds,
+    and the playback rate it was painted for when retimed (None: the source's own)."""
+    info: dict[str, Any] = {"start": int(start), "frames": [int(n) for n in numbers]}
+    if rate is not None:
+        info["rate"] = float(rate)
+    obj[SHOT_TAG] = json.dumps(info)
 
 
 def shot_info(obj: Any) -> dict[str, Any] | None:

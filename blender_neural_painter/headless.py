@@ -238,6 +238,9 @@ def _import(args: argparse.Namespace) -> int:
     if shot is not None:
         frames = list(gpencil.shot_frames(obj))
         scene.frame_start, scene.frame_end = frames[0], frames[-1]
+        if shot.get("rate"):  # painted for this playback rate (paint-frames --to-fps)
+            fps = max(1, round(shot["rate"]))
+            scene.render.fps, scene.render.fps_base = fps, fps / shot["rate"]
         print(f"imported {len(shot['frames'])} frames into '{obj.name}' (scene frames {frames[0]}-{frames[-1]})")
     else:
         scene.frame_start = min(scene.frame_start, s.anim_start)

@@ -15,6 +15,7 @@ frame before the gap holds through it, and the run's report lists the missing fr
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -72,6 +73,8 @@ def plan(path_text: str) -> ImportPlan:
                             "`python -m core paint-frames --out` wrote, or one strokes .json file")
         numbers = [n for n, _ in found]
         missing = sorted(set(range(numbers[0], numbers[-1] + 1)) - set(numbers))
+        if missing and _retimed(found[0][1]):
+            missing = []  # painted for another frame rate (paint-frames --to-fps): skipped on purpose
         return ImportPlan([(n, p) for n, p in found], path.name or str(path), missing)
     if not path.exists():
         raise UserError(f"{path} does not exist; give a strokes .json file or a folder of frame JSONs")
@@ -79,6 +82,17 @@ def plan(path_text: str) -> ImportPlan:
         raise UserError(f"{path.name} is not a strokes file (.json); give a strokes .json written by "
                         "`python -m core paint` or a folder of frame JSONs")
     return ImportPlan([(None, str(path))], path.stem)
+
+
+def _retimed(path: str) -> bool:
+    """Whether a frame JSON was painted for playback at another rate (``meta.rate``); the
+    worker checks the file properly, so one that cannot be read here counts as not."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            meta = json.load(f).get("meta") or {}
+        return isinstance(meta, dict) and "rate" in meta
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def make_job(context: Any, path_text: str, start: int) -> PaintJob:

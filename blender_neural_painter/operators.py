@@ -50,6 +50,9 @@ class NEURAL_PAINTER_OT_paint(JobOperator, bpy.types.Operator):
             start, frames = int(settings.shot_start), settings.shot_frames.strip() or None
         request = {"frames": {"input": spec, "range": frames, "out": os.path.join(folder, "painted")},
                    "options": paint_options(settings, folder)}
+        if settings.source == "MOVIE" and settings.shot_match_rate and sources.is_video(spec):
+            render = context.scene.render
+            request["frames"]["to_fps"] = float(render.fps) / float(render.fps_base)
         return ShotJob(context, request, start=start, name=f"Shot {name}", width_m=settings.width_m,
                        location=tuple(context.scene.cursor.location), python=prefs.python_for_worker(),
                        site_dir=prefs.site_dir())

@@ -42,7 +42,14 @@ class NeuralPainterSettings(bpy.types.PropertyGroup):
         default="")
     shot_start: IntProperty(  # type: ignore[valid-type]
         name="First Frame At", description="Scene frame on which the source's frame 1 lands (each later "
-                                           "frame on the next scene frame)", default=1)
+                                           "frame on the next scene frame, or retimed: see Match Scene Frame "
+                                           "Rate)", default=1)
+    shot_match_rate: BoolProperty(  # type: ignore[valid-type]
+        name="Match Scene Frame Rate",
+        description="Play a video at its own speed in this scene: a video faster than the scene's frame rate "
+                    "skips the frames the scene would not show (and is not painted for them), a slower one holds "
+                    "drawings. Off: one drawing per video frame. Image sequences always give one per frame",
+        default=True)
     image_path: StringProperty(  # type: ignore[valid-type]
         name="Image File", description="Reference image to paint (PNG, JPEG, TIFF, WebP, BMP...)",
         subtype="FILE_PATH", default="")

@@ -278,7 +278,9 @@ class ShotJob(PaintJob):
     the temporal painter, or read from a folder of frame JSONs), and each becomes the
     drawings of one scene frame in a single Grease Pencil object, written by the same
     code as a still painting's levels. Source frame n lands on scene frame
-    ``start + n - 1``, so the shot plays back one drawing per frame at the scene's rate.
+    ``start + n - 1``, so the shot plays back one drawing per frame at the scene's rate;
+    a shot painted for another rate (``--to-fps``, Match Scene Frame Rate) lands each
+    drawing where the worker's "at" says it starts, and holds it until the next.
     Cancelled or stopped part-way, the finished frames stay."""
 
     NOTHING_DONE = "Cancelled before the first frame was finished; nothing was added"
@@ -287,12 +289,15 @@ class ShotJob(PaintJob):
         super().__init__(context, request, animation=Animation("NONE"), frame=start, **kwargs)
         self.start_frame = int(start)
         self.frames_total = 0
-        #: Source frame numbers written, in order, and the notes to report at the end.
+        #: Source frame numbers written, in order, the scene frames they landed on, and
+        #: the notes to report at the end.
         self.numbers: list[int] = []
+        self.placed: list[int] = []
+        self.rate: float | None = None
         self.notes: list[str] = []
 
-    def scene_frame(self, number: int) -> int:
-        return self.start_frame + int(number) - 1
+    def scene_frame(self, number: int, at: int | None = None) -> int:
+        return self.start_frame + int(number if at is None else at) - 1
 
     def _handle(self, ev: dict[str, Any]) -> None:
         kind = ev.get("event")
@@ -309,11 +314,15 @@ class ShotJob(PaintJob):
         elif kind == "frame":
             self.received.append(ev["strokes"])
             number = int(ev["number"])
+            frame = self.scene_frame(number, ev.get("at"))
+            rate = (ev.get("strokes") or {}).get("meta", {}).get("rate")
+            self.rate = float(rate) if isinstance(rate, (int, float)) else self.rate
             self.next_order = 0  # painting order is per frame
-            self._write_strokes(ev, by_level=True, frame=self.scene_frame(number))
-            gpencil.close_frame(self.obj, self.scene_frame(number))
+            self._write_strokes(ev, by_level=True, frame=frame)
+            gpencil.close_frame(self.obj, frame)
             self.numbers.append(number)
-            gpencil.mark_shot(self.obj, self.start_frame, self.numbers)  # a shot from its first frame on
+            self.placed.append(frame)
+            gpencil.mark_shot(self.obj, self.start_frame, self.numbers, self.rate)  # a shot from its first frame on
             total = int(ev.get("total", self.frames_total) or 1)
             self.fraction = max(self.fraction, int(ev.get("index", len(self.numbers))) / total)
             self.status = f"Frame {ev.get('index', len(self.numbers))} of {total} finished"
@@ -328,8 +337,7 @@ class ShotJob(PaintJob):
             return
         n = len(self.numbers)
         frames = f"{n} frame{'s' if n != 1 else ''}"
-        span = (f" on frames {self.scene_frame(self.numbers[0])}-{self.scene_frame(self.numbers[-1])}"
-                if self.numbers else "")
+        span = f" on frames {self.placed[0]}-{self.placed[-1]}" if self.placed else ""
         self.status = (f"Cancelled: kept {frames} of {self.frames_total}{span}" if self.cancelled
                        else f"Done: {frames}{span}")
         if self.notes:

@@ -144,6 +144,12 @@ def sequence_pattern(path: str) -> str:
     return os.path.join(folder, f"{name[:m.start()]}%0{len(m.group())}d{name[m.end():]}")
 
 
+def is_video(spec: str) -> bool:
+    """Whether a shot's frames come from one video file (which has a frame rate of its
+    own), not a folder, pattern or sequence of images (which play one per scene frame)."""
+    return os.path.isfile(spec) and Path(spec).suffix.lower() not in SUPPORTED_EXT
+
+
 def shot_input(settings: Any) -> tuple[str, str]:
     """The frames of a Movie / Sequence source as a path ``core.video_io`` opens (a video,
     a folder or a pattern), and a name for the painting. Only the path is checked here;

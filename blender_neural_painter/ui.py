@@ -39,6 +39,7 @@ class NEURAL_PAINTER_PT_main(bpy.types.Panel):
                 col.template_ID(s, "image", open="image.open")
             col.prop(s, "shot_frames")
             col.prop(s, "shot_start")
+            col.prop(s, "shot_match_rate")
         elif s.source == "CAMERA_RANGE":
             scene = context.scene
             col.label(text=f"Camera: {scene.camera.name if scene.camera else 'none'}, "

@@ -30,9 +30,11 @@ from test_interactive import assert_torn_down, paint_op, tick_until
 FRAMES = (1, 2, 3, 5)  # frame 4 missing: frame 3's drawing holds through it
 
 
-def write_frames(folder: Path, style: str = "oil", numbers: tuple[int, ...] = FRAMES, strokes: int = 14) -> list[Any]:
+def write_frames(folder: Path, style: str = "oil", numbers: tuple[int, ...] = FRAMES, strokes: int = 14,
+                 starts: dict[int, int] | None = None, rate: float | None = None) -> list[Any]:
     """Frame JSONs as ``paint-frames`` writes them (ids kept across frames, a stroke
-    dropped and one born per frame, levels 1-2, ``meta.frame``), from random strokes."""
+    dropped and one born per frame, levels 1-2, ``meta.frame``), from random strokes;
+    with ``starts`` and ``rate`` as ``--to-fps`` writes them (``meta.at``, ``meta.rate``)."""
     import torch
 
     from core.strokes import StrokeSet
@@ -50,7 +52,10 @@ def write_frames(folder: Path, style: str = "oil", numbers: tuple[int, ...] = FR
             params = np.concatenate([np.clip(params[1:] + 0.01, 0, 1), random_params(spec, 1, gen).numpy()])
             levels = np.concatenate([levels[1:], [2]])
             ids = np.concatenate([ids[1:], [n * 100_000]])
-        s = StrokeSet(style, 96, 64, params, levels, (0.9, 0.85, 0.8), {"frame": n, "shot": {"style": style}}, ids)
+        meta: dict[str, Any] = {"frame": n, "shot": {"style": style}}
+        if starts is not None:
+            meta.update(at=starts[n], rate=rate)
+        s = StrokeSet(style, 96, 64, params, levels, (0.9, 0.85, 0.8), meta, ids)
         s.params = np.round(s.params.astype(np.float64), 6).astype(np.float32)
         s.save_json(folder / f"frame_{n:04d}.json")
         out.append(s)
@@ -69,12 +74,13 @@ def curve_ints(drawing: Any, name: str) -> np.ndarray:
 
 
 def assert_shot_matches(obj: Any, frames: list[Any], numbers: tuple[int, ...], start: int) -> None:
-    """Each frame's JSON is the drawings on scene frame start + n - 1: strokes per level,
-    ids and (linear) colours as the geometry of the JSON says."""
+    """Each frame's JSON is the drawings on scene frame start + n - 1 (start + at - 1 for a
+    retimed shot): strokes per level, ids and (linear) colours as the geometry of the JSON
+    says."""
     from blender_neural_painter import gpencil
 
     drawings = gpencil.shot_frames(obj)
-    scene_frames = [start + n - 1 for n in numbers]
+    scene_frames = [start + f.meta.get("at", n) - 1 for n, f in zip(numbers, frames)]
     assert list(drawings) == scene_frames  # no drawing on a missing frame: the one before holds
     canvas = gpencil.painting_canvas(obj)
     for f, strokes in zip(scene_frames, frames):
@@ -114,6 +120,44 @@ def test_import_folder_of_frames_makes_one_drawing_per_frame(scene: Any, tmp_pat
     assert names == [gpencil.OIL_MATERIAL.format(k + 1) for k in want]
     assert not obj.modifiers  # the frames are the animation: no Build replay on a shot
     assert orphans() == []
+
+
+def test_import_retimed_frames_lands_each_drawing_where_it_starts(scene: Any, tmp_path: Path) -> None:
+    """Frames painted with ``--to-fps`` (a 24 fps video for a 30 fps scene: 5 source frames
+    over 6 scene frames) land where each drawing starts; the skipped scene frame holds
+    the drawing before it, and the gap is not reported as missing frames."""
+    from blender_neural_painter import gpencil, jobs
+
+    starts = {1: 1, 2: 2, 3: 3, 4: 5, 5: 6}
+    frames = write_frames(tmp_path / "shot", numbers=tuple(starts), starts=starts, rate=30.0)
+    assert bpy.ops.neural_painter.import_strokes(filepath=str(tmp_path / "shot"), start_frame=11) == {"FINISHED"}
+    job = jobs.last_job()
+    assert list(gpencil.shot_frames(job.obj)) == [11, 12, 13, 15, 16]
+    assert_shot_matches(job.obj, frames, tuple(starts), 11)
+    assert job.obj.data.layers["Level 2"].get_frame_at(14).frame_number == 13  # frame 3 holds two scene frames
+    assert gpencil.shot_info(job.obj) == {"start": 11, "frames": [1, 2, 3, 4, 5], "rate": 30.0}
+    assert job.status == "Done: 5 frames on frames 11-16"
+
+
+def test_headless_import_of_a_retimed_shot_plays_at_its_rate(tmp_path: Path) -> None:
+    """Frames 1, 3, 5 of a 24 fps video painted for 12 fps become a .blend at 12 fps with
+    drawings on frames 1-3, and no note about frames 2 and 4."""
+    starts = {1: 1, 3: 2, 5: 3}
+    frames = write_frames(tmp_path / "shot", style="marker", numbers=tuple(starts), starts=starts, rate=12.0)
+    out = tmp_path / "shot.blend"
+    run = subprocess.run([sys.executable, "-m", "blender_neural_painter", "import", str(tmp_path / "shot"),
+                          "--out", str(out), "--start", "1"],
+                         capture_output=True, text=True, timeout=300, cwd=str(ROOT))
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    assert "missing" not in run.stderr
+    bpy.ops.wm.open_mainfile(filepath=str(out))
+    from blender_neural_painter import gpencil
+
+    shot = next(o for o in bpy.data.objects if gpencil.shot_info(o) is not None)
+    assert_shot_matches(shot, frames, tuple(starts), 1)
+    render = bpy.context.scene.render
+    assert (render.fps, render.fps_base) == (12, 1.0)
+    assert (bpy.context.scene.frame_start, bpy.context.scene.frame_end) == (1, 3)
 
 
 def test_import_single_json_is_the_painting_paint_makes(scene: Any, tmp_path: Path, image_path: Path) -> None:
@@ -349,6 +393,38 @@ def test_paint_a_clip_with_the_temporal_painter(scene: Any, tmp_path: Path) -> N
     assert_shot_matches(job.obj, frames, (1, 2, 3), 7)
     shared = np.intersect1d(frames[0].ids, frames[2].ids)
     assert shared.size >= 6  # strokes live on from frame to frame
+
+
+def test_a_faster_video_is_painted_at_the_scenes_frame_rate(scene: Any, tmp_path: Path) -> None:
+    """A 48 fps MP4 in a 24 fps scene: with Match Scene Frame Rate only source frames 1, 3
+    and 5 are painted (the scene shows no other), on consecutive scene frames, so the shot
+    lasts as long as the video; off, every frame gets a drawing. A folder of images is
+    never retimed (it has no rate of its own)."""
+    pytest.importorskip("cv2", reason="the temporal painter's optical flow needs OpenCV (main environment)")
+    pytest.importorskip("av", reason="reading an MP4 needs PyAV (main environment)")
+    from PIL import Image
+
+    from blender_neural_painter import gpencil, jobs, sources
+    from core.video_io import write_video
+
+    clip = make_clip(tmp_path / "clip", 6)
+    movie = write_video([np.asarray(Image.open(p)) for p in sorted(clip.glob("f_*.png"))], tmp_path / "shot.mp4", 48)
+    assert sources.is_video(str(movie)) and not sources.is_video(str(clip))
+    scene.render.fps, scene.render.fps_base = 24, 1.0
+    s = scene.neural_painter
+    s.source, s.shot_source, s.movie_path, s.shot_start = "MOVIE", "FILE", str(movie), 1
+    s.style, s.strokes, s.levels, s.size = "marker", 10, 1, 32
+    assert s.shot_match_rate  # on by default
+    assert bpy.ops.neural_painter.paint() == {"FINISHED"}
+    job = jobs.last_job()
+    assert job.status == "Done: 3 frames on frames 1-3"
+    assert [d["meta"]["frame"] for d in job.received] == [1, 3, 5]
+    assert [d["meta"]["at"] for d in job.received] == [1, 2, 3]
+    assert gpencil.shot_info(job.obj)["rate"] == 24.0
+    s.shot_match_rate, s.shot_start = False, 11
+    assert bpy.ops.neural_painter.paint() == {"FINISHED"}
+    assert jobs.last_job().status == "Done: 6 frames on frames 11-16"
+    assert "rate" not in gpencil.shot_info(jobs.last_job().obj)
 
 
 def test_a_shot_without_opencv_says_so_in_one_line(scene: Any, tmp_path: Path) -> None:
