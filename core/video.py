@@ -6,7 +6,8 @@ later frame
 
 1. moves the previous strokes along the optical flow between the two source frames
    (:func:`core.flow.warp_params`), so strokes travel with what moves and stay put
-   where the picture is still;
+   where the picture is still: a stroke mostly on something that moves on its own
+   follows the flow, every other one the camera's motion alone;
 2. drops strokes that left the canvas, fine strokes whose footprint the
    forward-backward check finds covered in the new frame, and fine strokes the flow
    could not carry (the error under them rose a lot);
@@ -63,7 +64,8 @@ class TemporalOptions:
     colour_unit: float = 0.02  # a colour change this big costs as much as a 1 px move
     grow_threshold: float = 0.06  # blurred error rise (0..1) that marks newly visible content
     covered_fraction: float = 0.5  # drop a stroke when this much of it is covered in the new frame
-    moving_px: float = 1.0  # repaint fine strokes on what moves on its own by more than this (px); 0: never
+    moving_px: float = 1.0  # what moves on its own by more than this (px) carries its strokes, and its fine
+    # ones are repainted; the rest follow the camera. 0: every stroke follows the flow, none is repainted
     moving_colour_change: float = 0.02  # ... and where the colour changed by more than this (0..1)
     active_threshold: float = 0.01  # re-optimise strokes where the blurred error rose by more than this
     torn_threshold: float = 0.08  # drop (and repaint) fine strokes where it rose by more than this
@@ -227,15 +229,16 @@ def _footprint_mean(style: str, params: np.ndarray, field: np.ndarray, width: in
 
 
 def own_motion(prev: np.ndarray, image: np.ndarray, flow: np.ndarray, trust: np.ndarray,
-               topts: TemporalOptions) -> np.ndarray:
+               topts: TemporalOptions, camera: np.ndarray | None = None) -> np.ndarray:
     """Bool [H, W]: pixels of ``prev`` on something that moves on its own (not with the
-    camera) by more than ``topts.moving_px``.
+    camera, whose flow is ``camera``, fitted here when None) by more than ``topts.moving_px``.
 
     The flow spreads an object's motion several pixels past its outline onto the still
     background beside it (DIS works on patches); a pixel whose colour did not change
     between the frames is not moving, which takes that halo back to the object and the
     ground it covers or uncovers."""
-    own = np.linalg.norm(flow - camera_motion(flow, trust), axis=-1) > topts.moving_px
+    camera = camera_motion(flow, trust) if camera is None else camera
+    own = np.linalg.norm(flow - camera, axis=-1) > topts.moving_px
     return own & (np.abs(np.asarray(image) - np.asarray(prev)).mean(-1) > topts.moving_colour_change)
 
 
@@ -372,7 +375,6 @@ def paint_next(prev: StrokeSet, prev_image: np.ndarray, image: np.ndarray, optio
     stats.mean_flow_px = float(np.linalg.norm(flow, axis=-1).mean())
     yield Progress(fraction=0.1, level=0, loss=0.0)
 
-    warped, left = warp_params(spec.name, prev.params, flow, width, height, trust)
     # Covered strokes are dropped from the finest levels only: a covered stroke of a
     # coarse level lies under finer ones and hides nothing, and dropping it would
     # leave a hole where the flow is merely unsure.
@@ -380,12 +382,23 @@ def paint_next(prev: StrokeSet, prev_image: np.ndarray, image: np.ndarray, optio
     fine = prev.level >= finest - max(1, topts.reopt_levels) + 1
     covered = _footprint_mean(spec.name, prev.params, covered_px, width, height) > topts.covered_fraction
     if topts.moving_px > 0:
-        # Fine strokes on something that moves on its own (not with the camera) are
-        # repainted rather than carried: the flow moves them, but an object that turns
-        # or deforms as it goes wears them out in a few frames, and fresh strokes are
-        # as faithful as a still painting's there (benchmarks/RESULTS.md).
-        own = own_motion(prev_np, tgt_np, flow, trust, topts)
-        covered |= _footprint_mean(spec.name, prev.params, own, width, height) > 0.5
+        # A stroke belongs to what lies under most of it. Strokes on something that
+        # moves on its own travel with its flow; every other stroke moves with the
+        # camera alone, so the ground beside a moving object is not dragged along by
+        # the flow's spill over the object's outline.
+        camera = camera_motion(flow, trust)
+        own = own_motion(prev_np, tgt_np, flow, trust, topts, camera)
+        on_own = _footprint_mean(spec.name, prev.params, own, width, height) > 0.5
+        warped, left = np.empty_like(prev.params), np.zeros(len(prev.params), bool)
+        for rows, field in ((on_own, flow), (~on_own, camera)):
+            warped[rows], left[rows] = warp_params(spec.name, prev.params[rows], field, width, height, trust)
+        # Its fine strokes are repainted rather than carried: the flow moves them, but
+        # an object that turns or deforms as it goes wears them out in a few frames,
+        # and fresh strokes are as faithful as a still painting's there
+        # (benchmarks/RESULTS.md).
+        covered |= on_own
+    else:
+        warped, left = warp_params(spec.name, prev.params, flow, width, height, trust)
     covered &= fine & ~left
     keep = ~(left | covered)
     stats.left, stats.covered = int(left.sum()), int(covered.sum())

@@ -140,3 +140,47 @@ def test_what_moves_on_its_own_stops_at_its_outline():
     assert (gated & boxes[0]).sum() >= 0.8 * boxes[0].sum()  # the square is found
     assert (ungated & ~near).sum() > 40  # the flow alone spreads onto the ground
     assert (gated & ~near).sum() <= 0.1 * gated.sum()  # the gate keeps it on the square
+
+
+def test_ground_beside_a_moving_object_stays_put_and_the_object_carries_its_strokes():
+    """Strokes of the ground right beside a square that moves 4 px, where the flow's
+    motion spills over the square's outline, stay where they are; a stroke on the square
+    travels with it. (Carried along the flow alone, the ground stroke drifts with the
+    square.)"""
+    pytest.importorskip("cv2")
+    import cv2
+
+    from core.strokes import StrokeSet
+    from core.video import paint_next
+
+    rng = np.random.default_rng(3)
+    h, w, side = 72, 96, 16
+    ground = cv2.GaussianBlur(rng.random((h, w, 3)).astype(np.float32), (0, 0), 2.0) * 0.6 + 0.2
+    checker = np.kron((np.indices((4, 4)).sum(0) % 2), np.ones((4, 4)))[..., None] * np.array([0.9, 0.8, 0.1])
+    frames = []
+    for x in (30, 34):
+        img = ground.copy()
+        img[28:28 + side, x:x + side] = checker + 0.05
+        frames.append(img.astype(np.float32))
+    long_px = float(max(w, h))
+    # 12 x 4 px strokes, (cx, cy) in px: on the square (x 30-46, y 28-44), and on the
+    # ground just past its leading, trailing and lower edges, inside the flow's spill.
+    # A fifth, fine stroke far away makes the others coarse, so none is repainted.
+    centres = [(38.0, 36.0), (51.0, 36.0), (25.0, 36.0), (38.0, 49.0), (10.0, 10.0)]
+    params = np.array([[cx / w, cy / h, 12 / long_px, 4 / long_px, 0.0, 0.5, 0.5, 0.5, 1.0]
+                       for cx, cy in centres], np.float32)
+    prev = StrokeSet("tape", w, h, params, np.array([1, 1, 1, 1, 3]), (1.0, 1.0, 1.0), {"frame": 1},
+                     np.arange(5, dtype=np.int64))
+    options = PaintOptions(style="tape", strokes=4, size=96)
+
+    def moved(topts):
+        out = [e for e in paint_next(prev, frames[0], frames[1], options, topts, 2, flow_only=True)
+               if isinstance(e, StrokeSet)][0]
+        assert out.ids.tolist() == [0, 1, 2, 3, 4]  # carried, none dropped
+        return (out.params[:, 0] - params[:, 0]) * w
+
+    dx = moved(TemporalOptions())
+    assert 3.0 <= dx[0] <= 5.0  # on the square: with it
+    assert np.abs(dx[1:]).max() < 0.25, dx  # the ground, however near: still
+    spilled = moved(TemporalOptions(moving_px=0.0))  # every stroke along the flow
+    assert np.abs(spilled[1:4]).min() > 1.0, spilled  # what the ground strokes would have done
