@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Sequence, TextIO
@@ -158,9 +159,11 @@ class ProgressBar:
 def _check_writable_dir(path: Path) -> None:
     try:
         path.mkdir(parents=True, exist_ok=True)
-        probe = path / ".neural-painter-write-test"
-        probe.write_text("")
-        probe.unlink()
+        # A probe of its own: farm chunks that run at once share one output folder, and a
+        # shared probe name let one worker delete another's probe and fail its check.
+        fd, probe = tempfile.mkstemp(prefix=".neural-painter-write-test-", dir=path)
+        os.close(fd)
+        os.unlink(probe)
     except OSError as exc:
         raise PainterError(f"cannot write to output directory {path} ({exc.strerror or exc}); "
                            "choose a writable --out directory") from None
