@@ -56,7 +56,7 @@ WARMUP_ID_OFFSET = ID_STRIDE // 2
 class TemporalOptions:
     """How a frame follows the previous one. Defaults measured in benchmarks/RESULTS.md."""
 
-    iterations: int = 20  # steps of the joint pass per frame (joint_pass)
+    iterations: int = 50  # steps of the joint pass per frame (joint_pass)
     joint_lr_shape: float = 0.02  # its shape step, in blocks of the stroke's level (as the painter's refine)
     joint_lr_colour: float = 0.03  # its colour step (as the painter's refine)
     reopt_levels: int = 2  # covered and torn strokes are dropped from the finest levels only
@@ -68,8 +68,9 @@ class TemporalOptions:
     # ones are repainted; the rest follow the camera. 0: every stroke follows the flow, none is repainted
     moving_colour_change: float = 0.02  # ... and where the colour changed by more than this (0..1)
     active_threshold: float = 0.01  # re-optimise strokes where the blurred error rose by more than this
+    active_levels: int = 1  # ... of the finest this many levels only (coarser ones keep where the flow put them)
     torn_threshold: float = 0.08  # drop (and repaint) fine strokes where it rose by more than this
-    add_iterations: int = 10  # optimisation steps per greedy round of strokes added in a frame
+    add_iterations: int = 8  # optimisation steps per greedy round of strokes added in a frame
     max_new_fraction: float = 0.1  # at most this share of the budget is added per frame
     min_fraction: float = 0.92  # top the count up to this share of the budget
     refresh_margin: float = 0.02  # refresh when the error is this much above the first frame's
@@ -78,6 +79,8 @@ class TemporalOptions:
     extra: dict = field(default_factory=dict)
 
     def validate(self) -> None:
+        if self.active_levels < 1:
+            raise PainterError(f"active_levels must be at least 1, got {self.active_levels}")
         if not 0 <= self.iterations <= 1000:
             raise PainterError(f"--reopt-iterations {self.iterations} is out of range: use 0 to 1000")
         if not (self.change_weight >= 0 and math.isfinite(self.change_weight)):
@@ -471,7 +474,10 @@ def paint_next(prev: StrokeSet, prev_image: np.ndarray, image: np.ndarray, optio
         with torch.no_grad():
             canvas = raster.render(spec.name, params, width, height, background=bg)
     stats.kept = int(params.shape[0])
-    active = rise_at > topts.active_threshold
+    # Coarse strokes are left where the flow put them: under the fine ones, moving
+    # them shifts colour over a wide area (a halo around what moves) and costs a
+    # render of every stroke above them at each step; the steps go to the fine ones.
+    active = (rise_at > topts.active_threshold) & (levels >= finest - max(1, topts.active_levels) + 1)
     if want > 0:
         gen = _frame_generator(options.seed, frame)
         new = _add_strokes(spec, target, canvas, want, grid, gen, options, topts, style_loss, patch_renderer)

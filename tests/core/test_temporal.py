@@ -184,3 +184,41 @@ def test_ground_beside_a_moving_object_stays_put_and_the_object_carries_its_stro
     assert np.abs(dx[1:]).max() < 0.25, dx  # the ground, however near: still
     spilled = moved(TemporalOptions(moving_px=0.0))  # every stroke along the flow
     assert np.abs(spilled[1:4]).min() > 1.0, spilled  # what the ground strokes would have done
+
+
+def test_only_fine_strokes_are_reoptimised_where_the_picture_changed(one_thread):
+    """The picture under a coarse stroke and a fine one on top of it brightens: the fine
+    stroke is re-optimised towards it, the coarse one stays where the flow put it
+    (nothing moves here, so where it was) with its colour, and a stroke where nothing
+    changed is left alone too."""
+    pytest.importorskip("cv2")
+    from core.strokes import StrokeSet
+    from core.video import paint_next
+
+    size = 48
+    coarse = tape(0.5, 0.5, w=0.6, h=0.6, rgb=(0.2, 0.4, 0.8))
+    fine = tape(0.5, 0.5, w=0.2, h=0.2, rgb=(0.8, 0.3, 0.2))
+    far = tape(0.12, 0.12, w=0.15, h=0.15, rgb=(0.1, 0.7, 0.2))
+    params = np.array([coarse, fine, far], np.float32)
+    with torch.no_grad():
+        first = raster.render("tape", torch.from_numpy(params), size, size, background=BG).numpy()
+    second = first.copy()
+    second[10:38, 10:38] = np.clip(second[10:38, 10:38] + 0.1, 0, 1)  # the light brightens there
+    prev = StrokeSet("tape", size, size, params, np.array([1, 3, 3]), BG, {"frame": 1},
+                     np.arange(3, dtype=np.int64))
+    options = PaintOptions(style="tape", strokes=3, size=size, min_alpha=0.3)
+    # Nothing dropped, added or refreshed: only the joint pass acts.
+    topts = TemporalOptions(max_new_fraction=0.0, min_fraction=0.0, refresh_margin=10.0, moving_px=0.0,
+                            torn_threshold=10.0, covered_fraction=10.0)
+    out = [e for e in paint_next(prev, first, second, options, topts, 2) if isinstance(e, StrokeSet)][0]
+    assert out.ids.tolist() == [0, 1, 2]
+    # The coarse stroke keeps its colour (the flow moves no colour) and its place, up to
+    # the flow's noise over the changed square (well under a pixel).
+    assert np.abs(out.params[0, 5:9] - params[0, 5:9]).max() < 1e-5
+    assert np.abs(out.params[0, :4] - params[0, :4]).max() < 0.01
+    change = np.abs(out.params[2] - params[2])
+    change[4] = min(change[4], 1 - change[4])  # the same angle, wrapped
+    assert change.max() < 1e-3  # where nothing changed: left alone
+    # The fine one took the steps, towards the brighter picture (held back by the penalty
+    # on change, which weighs a colour step of 0.02 as a pixel's move).
+    assert (out.params[1, 5:8] - params[1, 5:8]).min() > 0.002
