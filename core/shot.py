@@ -184,7 +184,6 @@ def paint_shot(source, out: Path, first: int, last: int, options, topts, key: Pa
     from .events import Done as PaintDone
     from .strokes import StrokeSet
     from .video import FrameStats, paint_first, paint_next, rounded
-
     from .video_io import retime
 
     if to_fps is not None and key is not None:
@@ -253,9 +252,8 @@ def paint_shot(source, out: Path, first: int, last: int, options, topts, key: Pa
     total = len(todo)
     index = 0
     prev_image = None
-    wanted_set = set(wanted)
     for number, image in source.frames(begin, last):
-        if number != begin and number not in wanted_set and (carry_from is None or number >= first):
+        if starts is not None and number != begin and number not in starts:
             continue  # not shown at the playback rate (and the flow runs from the last painted one)
         if state is None:  # from scratch
             index += 1
@@ -359,8 +357,6 @@ def cmd_paint_frames(args: argparse.Namespace) -> int:
     for flag, value in (("--fps", args.fps), ("--to-fps", args.to_fps)):
         if value is not None and not 0 < value <= 1000:
             raise PainterError(f"{flag} {value:g} is out of range: use a number above 0 and at most 1000")
-    if args.to_fps is not None and args.key:
-        raise PainterError("--to-fps cannot be combined with --key: paint a render-farm chunk at the source's rate")
     require_cv2()
     if args.video == "mp4":
         require_av()
