@@ -294,8 +294,9 @@ def joint_pass(style: str, params: torch.Tensor, levels: np.ndarray, target: tor
     each also answers to the strokes painted over it; ``topts.iterations`` steps.
 
     Strokes where ``movable`` is False stay exactly where they are (painted in their
-    place); strokes before the first movable one are painted once into the canvas the
-    pass works over. ``anchored`` strokes pay a penalty on change from where they
+    place); strokes before the first movable one, and those that meet no stroke the
+    pass renders (:func:`_live_strokes`), are painted once into the canvas the pass
+    works over. ``anchored`` strokes pay a penalty on change from where they
     start (the flow's guess):
 
         change = topts.change_weight / (H * W) * sum_c (delta_c / unit_c) ** 2
@@ -311,15 +312,21 @@ def joint_pass(style: str, params: torch.Tensor, levels: np.ndarray, target: tor
         return params.detach().clone()
     first = int(moving[0])
     height, width = target.shape[:2]
-    under = _frozen_canvas(spec, params[:first], target, background)
-    start = params[first:].detach().clone()
+    # Strokes that cannot touch a movable one are painted once into the canvas the pass
+    # works over, so each step renders (and differentiates) only the strokes around
+    # what moves: on a shot where little changes, most of the painting.
+    live = first + np.flatnonzero(_live_strokes(spec.name, params[first:], movable[first:], width, height))
+    baked = np.setdiff1d(np.arange(first, len(params)), live)
+    under = _frozen_canvas(spec, torch.cat([params[:first], params[baked]]), target, background)
+    live_t = torch.as_tensor(live, device=params.device)
+    start = params[live_t].detach().clone()
     unit = _pixel_units(spec.name, start, width, height)
     c0, c2 = colour_slices(spec)
     unit[:, sorted(set(c0 + c2 + [spec.params.index("a")]))] = topts.colour_unit
-    weight = topts.change_weight / float(height * width) * anchored[first:].to(start.dtype)
+    weight = topts.change_weight / float(height * width) * anchored[live_t].to(start.dtype)
     objective = _Anchored(spec, _objective(spec, target, options, style_loss), start, unit, weight)
-    blocks = 1.0 / torch.as_tensor(np.maximum(levels[first:], 1), dtype=torch.float32, device=params.device)
-    hold = ~movable[first:].to(params.device)
+    blocks = 1.0 / torch.as_tensor(np.maximum(levels[live], 1), dtype=torch.float32, device=params.device)
+    hold = ~movable[live_t].to(params.device)
     extent = (width / max(width, height), height / max(width, height))
     min_alpha = _min_alpha(spec, options)
 
@@ -335,7 +342,32 @@ def joint_pass(style: str, params: torch.Tensor, levels: np.ndarray, target: tor
                                  lambda q: raster.render(spec.name, q, width, height, base=under),
                                  objective, topts.iterations, extra, project_fn):
         pass
-    return torch.cat([params[:first].detach(), moved])
+    out = params.detach().clone()
+    out[live_t] = moved
+    return out
+
+
+def _live_strokes(style: str, params: torch.Tensor, movable: torch.Tensor, width: int, height: int,
+                  margin_px: float = 4.0) -> np.ndarray:
+    """Bool [N]: the strokes a joint pass must render at each step, in painting order: the
+    movable ones and every stroke whose box meets the box of a live stroke before it
+    (``margin_px`` wider, for the steps the movable ones take).
+
+    Painting the others first, in order, changes no pixel: a stroke meets no live
+    stroke below it, so nothing it covered is painted over it, and a live stroke it
+    meets above it is painted above it still."""
+    long_px = max(width, height)
+    b = raster.stroke_bounds(style, params.detach(), (width / long_px, height / long_px)).cpu().numpy()
+    pad = margin_px / long_px
+    grown = b + np.array([-pad, -pad, pad, pad])
+    # meets[i, j]: stroke i's box meets stroke j's grown box.
+    meets = ((b[:, None, 0] <= grown[None, :, 2]) & (grown[None, :, 0] <= b[:, None, 2])
+             & (b[:, None, 1] <= grown[None, :, 3]) & (grown[None, :, 1] <= b[:, None, 3]))
+    live = movable.detach().cpu().numpy().astype(bool).copy()
+    for i in range(len(live)):
+        if not live[i] and (meets[i, :i] & live[:i]).any():
+            live[i] = True
+    return live
 
 
 def rounded(strokes: StrokeSet) -> StrokeSet:

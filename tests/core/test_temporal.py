@@ -7,8 +7,8 @@ import torch
 
 from core import raster
 from core.painter import PaintOptions
-from core.video import (ID_STRIDE, WARMUP_ID_OFFSET, TemporalOptions, _add_strokes, born_ids, joint_pass,
-                        stroke_visibility)
+from core.video import (ID_STRIDE, WARMUP_ID_OFFSET, TemporalOptions, _add_strokes, _live_strokes, born_ids,
+                        joint_pass, stroke_visibility)
 from core.styles import get_style
 
 W = H = 40
@@ -81,6 +81,55 @@ def test_joint_pass_keeps_the_opacity_floor(one_thread):
     opaque = run_pass(p0, target_of(truth), topts, options=PaintOptions(style="tape", strokes=4, size=40, min_alpha=1.0))
     assert float(low[0, a]) < 0.9
     assert float(opaque[0, a]) == 1.0
+
+
+def _scattered_oil(n=80, seed=3):
+    gen = torch.Generator().manual_seed(seed)
+    p = torch.rand(n, get_style("oil").dim, generator=gen)
+    p[:, 2:4] = 0.04 + 0.12 * p[:, 2:4]  # small strokes, so many meet no other
+    return p
+
+
+def test_strokes_baked_under_the_joint_pass_paint_the_same_canvas():
+    """The strokes the joint pass paints once, under the ones it renders at each step,
+    give exactly the painting of all strokes in their order."""
+    p = _scattered_oil()
+    movable = torch.zeros(len(p), dtype=torch.bool)
+    movable[[5, 30, 55]] = True
+    live = _live_strokes("oil", p, movable, 64, 48)
+    assert live[[5, 30, 55]].all()
+    assert 10 < (~live).sum() < len(p) - 3  # some baked, some live beyond the movable ones
+    with torch.no_grad():
+        whole = raster.render("oil", p, 64, 48, background=BG)
+        under = raster.render("oil", p[torch.from_numpy(~live)], 64, 48, background=BG)
+        split = raster.render("oil", p[torch.from_numpy(live)], 64, 48, base=under)
+    assert (whole - split).abs().max() < 1e-5
+    # Baking in order matters: painted in another order, the split would differ.
+    with torch.no_grad():
+        wrong = raster.render("oil", p[torch.from_numpy(live)], 64, 48,
+                              base=raster.render("oil", p[torch.from_numpy(~live)].flip(0), 64, 48, background=BG))
+    assert (whole - wrong).abs().max() > 1e-3
+    # A stroke above a movable one that it meets is live; one that meets nothing live is not.
+    b = raster.stroke_bounds("oil", p, (1.0, 0.75)).numpy()
+    meets_5 = (b[:, 0] <= b[5, 2]) & (b[5, 0] <= b[:, 2]) & (b[:, 1] <= b[5, 3]) & (b[5, 1] <= b[:, 3])
+    assert live[6:][meets_5[6:]].all()
+
+
+def test_joint_pass_with_baked_strokes_moves_strokes_as_rendering_all_of_them(one_thread, monkeypatch):
+    import core.video as video
+
+    truth = [tape(0.25, 0.3), tape(0.75, 0.7, rgb=(0.1, 0.2, 0.9)), tape(0.2, 0.8, rgb=(0.1, 0.8, 0.2)),
+             tape(0.8, 0.2, rgb=(0.9, 0.8, 0.1))]
+    start = torch.tensor(truth, dtype=torch.float32)
+    start[0, 0] += 0.06  # the first stroke is off; the others sit where they belong
+    target = target_of(truth)
+    topts = TemporalOptions(iterations=15)
+    movable = [True, False, False, False]
+    fast = run_pass(start, target, topts, movable)
+    monkeypatch.setattr(video, "_live_strokes", lambda style, params, movable, w, h: np.ones(len(params), bool))
+    slow = run_pass(start, target, topts, movable)
+    assert (fast - slow).abs().max() < 1e-5
+    assert abs(moved_x(start[:1], fast[:1])[0]) > 0.3  # it did move back towards its place
 
 
 def test_strokes_added_in_a_frame_paint_the_picture_and_are_oil_opaque(one_thread):
