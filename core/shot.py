@@ -320,9 +320,13 @@ def add_paint_frames_parser(sub, paint: argparse.ArgumentParser) -> None:
     frames.add_argument("--warmup", type=_positive_int, default=0,
                         help="with --key: frames painted before A and thrown away, so chunks meet smoothly")
     frames.add_argument("--reopt-iterations", type=_positive_int, default=None,
-                        help="steps of the joint pass per frame after the first (default 50)")
+                        help="steps of the joint pass per frame after the first (default 65)")
     frames.add_argument("--change-weight", type=_float, default=None,
                         help="penalty on strokes changing between frames (default 1.0; higher is steadier)")
+    frames.add_argument("--keep-look", type=_float, default=None,
+                        help="0..1: how far repainted strokes keep the look of the previous painting moved "
+                             "along the flow rather than follow the frame (default 0.15; higher is steadier "
+                             "and less faithful)")
     frames.add_argument("--video", default="mp4", choices=VIDEO_FORMATS,
                         help="painted.* and compare.* of the shot: mp4 (needs PyAV), gif, webp or none")
     frames.add_argument("--fps", type=_float, default=None,
@@ -340,6 +344,8 @@ def _topts(args: argparse.Namespace):
         topts.iterations = args.reopt_iterations
     if args.change_weight is not None:
         topts.change_weight = args.change_weight
+    if args.keep_look is not None:
+        topts.keep_look = args.keep_look
     topts.validate()
     return topts
 

@@ -56,7 +56,7 @@ WARMUP_ID_OFFSET = ID_STRIDE // 2
 class TemporalOptions:
     """How a frame follows the previous one. Defaults measured in benchmarks/RESULTS.md."""
 
-    iterations: int = 50  # steps of the joint pass per frame (joint_pass)
+    iterations: int = 65  # steps of the joint pass per frame (joint_pass)
     joint_lr_shape: float = 0.02  # its shape step, in blocks of the stroke's level (as the painter's refine)
     joint_lr_colour: float = 0.03  # its colour step (as the painter's refine)
     reopt_levels: int = 2  # covered and torn strokes are dropped from the finest levels only
@@ -76,6 +76,8 @@ class TemporalOptions:
     refresh_margin: float = 0.02  # refresh when the error is this much above the first frame's
     refresh_fraction: float = 0.06  # share of the budget recycled per frame by a refresh
     refresh_min_flow_px: float = 0.25  # no refresh when the picture moves less than this on average (px)
+    keep_look: float = 0.15  # 0..1: how far new strokes fit the previous painting moved along the flow
+    # instead of the frame, where the flow holds (see paint_next)
     extra: dict = field(default_factory=dict)
 
     def validate(self) -> None:
@@ -83,6 +85,8 @@ class TemporalOptions:
             raise PainterError(f"active_levels must be at least 1, got {self.active_levels}")
         if not 0 <= self.iterations <= 1000:
             raise PainterError(f"--reopt-iterations {self.iterations} is out of range: use 0 to 1000")
+        if not 0 <= self.keep_look <= 1:
+            raise PainterError(f"--keep-look must be between 0 and 1, got {self.keep_look}")
         if not (self.change_weight >= 0 and math.isfinite(self.change_weight)):
             raise PainterError(f"--change-weight must be a number >= 0, got {self.change_weight}")
 
@@ -459,6 +463,17 @@ def paint_next(prev: StrokeSet, prev_image: np.ndarray, image: np.ndarray, optio
         prev_canvas = raster.render(spec.name, torch.from_numpy(prev.params).to(device), width, height,
                                     background=bg)
         canvas = raster.render(spec.name, params, width, height, background=bg)
+    # What the new strokes and the joint pass fit: the frame, or with ``keep_look`` a
+    # blend towards the previous painting carried along the flow where the flow holds
+    # both ways (a temporal loss in pixels, as video style transfer uses). The
+    # parameter penalty keeps a kept stroke near where the flow put it; this keeps
+    # the repainted ones looking as the painting looked, where strokes cannot be
+    # carried (a turning object).
+    fit_target = target
+    if topts.keep_look > 0:
+        held = reliable_flow(flow_back, flow).astype(np.float32)[..., None] * topts.keep_look
+        carried = warp_image(prev_canvas.cpu().numpy(), flow_back)
+        fit_target = target + torch.from_numpy(held * (carried - tgt_np)).to(device)
     err_before = warp_image(_error_map(prev_canvas, prev_target, radius)[..., None], flow_back)[..., 0]
     rise = _error_map(canvas, target, radius) - err_before
     # Only strokes where the error rose take part in the joint pass below: the rest
@@ -512,7 +527,7 @@ def paint_next(prev: StrokeSet, prev_image: np.ndarray, image: np.ndarray, optio
     active = (rise_at > topts.active_threshold) & (levels >= finest - max(1, topts.active_levels) + 1)
     if want > 0:
         gen = _frame_generator(options.seed, frame)
-        new = _add_strokes(spec, target, canvas, want, grid, gen, options, topts, style_loss, patch_renderer)
+        new = _add_strokes(spec, fit_target, canvas, want, grid, gen, options, topts, style_loss, patch_renderer)
         params = torch.cat([params, new])
         levels = np.concatenate([levels, np.full(len(new), grid, np.int32)])
         ids = np.concatenate([ids, born_ids(frame, len(new), warmup)])
@@ -525,7 +540,7 @@ def paint_next(prev: StrokeSet, prev_image: np.ndarray, image: np.ndarray, optio
     movable = np.concatenate([active, np.ones(stats.added, bool)])
     stats.reoptimised = int(movable.sum())
     anchored = torch.from_numpy(np.concatenate([np.ones(stats.kept, bool), np.zeros(stats.added, bool)]))
-    params = joint_pass(spec.name, params, levels, target, bg, options, topts, torch.from_numpy(movable).to(device),
+    params = joint_pass(spec.name, params, levels, fit_target, bg, options, topts, torch.from_numpy(movable).to(device),
                         anchored.to(device), style_loss)
     yield Progress(fraction=1.0, level=0, loss=0.0)
     stats.seconds = time.perf_counter() - start_time

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from core import raster
+from core.errors import PainterError
 from core.painter import PaintOptions
 from core.video import (ID_STRIDE, WARMUP_ID_OFFSET, TemporalOptions, _add_strokes, _live_strokes, born_ids,
                         joint_pass, stroke_visibility)
@@ -235,12 +236,9 @@ def test_ground_beside_a_moving_object_stays_put_and_the_object_carries_its_stro
     assert np.abs(spilled[1:4]).min() > 1.0, spilled  # what the ground strokes would have done
 
 
-def test_only_fine_strokes_are_reoptimised_where_the_picture_changed(one_thread):
-    """The picture under a coarse stroke and a fine one on top of it brightens: the fine
-    stroke is re-optimised towards it, the coarse one stays where the flow put it
-    (nothing moves here, so where it was) with its colour, and a stroke where nothing
-    changed is left alone too."""
-    pytest.importorskip("cv2")
+def _brightening(keep_look: float):
+    """A coarse stroke and a fine one on top of it, and a far one; in the second frame the
+    light brightens over the first two. Returns (strokes before, strokes after)."""
     from core.strokes import StrokeSet
     from core.video import paint_next
 
@@ -258,8 +256,17 @@ def test_only_fine_strokes_are_reoptimised_where_the_picture_changed(one_thread)
     options = PaintOptions(style="tape", strokes=3, size=size, min_alpha=0.3)
     # Nothing dropped, added or refreshed: only the joint pass acts.
     topts = TemporalOptions(max_new_fraction=0.0, min_fraction=0.0, refresh_margin=10.0, moving_px=0.0,
-                            torn_threshold=10.0, covered_fraction=10.0)
-    out = [e for e in paint_next(prev, first, second, options, topts, 2) if isinstance(e, StrokeSet)][0]
+                            torn_threshold=10.0, covered_fraction=10.0, keep_look=keep_look)
+    return params, [e for e in paint_next(prev, first, second, options, topts, 2) if isinstance(e, StrokeSet)][0]
+
+
+def test_only_fine_strokes_are_reoptimised_where_the_picture_changed(one_thread):
+    """The picture under a coarse stroke and a fine one on top of it brightens: the fine
+    stroke is re-optimised towards it, the coarse one stays where the flow put it
+    (nothing moves here, so where it was) with its colour, and a stroke where nothing
+    changed is left alone too."""
+    pytest.importorskip("cv2")
+    params, out = _brightening(keep_look=0.0)
     assert out.ids.tolist() == [0, 1, 2]
     # The coarse stroke keeps its colour (the flow moves no colour) and its place, up to
     # the flow's noise over the changed square (well under a pixel).
@@ -271,3 +278,18 @@ def test_only_fine_strokes_are_reoptimised_where_the_picture_changed(one_thread)
     # The fine one took the steps, towards the brighter picture (held back by the penalty
     # on change, which weighs a colour step of 0.02 as a pixel's move).
     assert (out.params[1, 5:8] - params[1, 5:8]).min() > 0.002
+
+
+def test_keep_look_holds_the_previous_painting_where_the_flow_holds(one_thread):
+    """With keep_look the strokes fit the previous painting carried along the flow as much
+    as the frame: fully (1.0), the fine stroke keeps its colour though the light
+    changed; halfway, it brightens by less than without it."""
+    pytest.importorskip("cv2")
+    params, free = _brightening(keep_look=0.0)
+    _, half = _brightening(keep_look=0.5)
+    _, held = _brightening(keep_look=1.0)
+    rise = lambda out: float((out.params[1, 5:8] - params[1, 5:8]).mean())
+    assert abs(rise(held)) < 5e-4
+    assert 0.2 * rise(free) < rise(half) < 0.8 * rise(free)
+    with pytest.raises(PainterError, match="keep-look"):
+        TemporalOptions(keep_look=1.5).validate()
