@@ -564,6 +564,10 @@ def run_farm(args, clip_dir: Path, motion, frames: int) -> dict:
 
     out = clip_dir / "farm_out"
     single = clip_dir / "single_out"
+    for old in (out, single):
+        if old.exists():
+            shutil.rmtree(old)  # paint-frames would resume an earlier run's frames
+    (clip_dir / "shot.blend").unlink(missing_ok=True)
     settings = {"input": str(clip_dir / "panzoom_%04d.png"), "output_dir": str(out), "frames": f"1-{frames}",
                 "chunk_size": args.chunk, "warmup": args.warmup, "style": args.style, "strokes": args.strokes,
                 "size": args.size, "python": sys.executable, "engine_dir": str(ROOT),
