@@ -48,7 +48,8 @@ class NEURAL_PAINTER_OT_paint(JobOperator, bpy.types.Operator):
         else:
             spec, name = sources.shot_input(settings)
             start, frames = int(settings.shot_start), settings.shot_frames.strip() or None
-        request = {"frames": {"input": spec, "range": frames, "out": os.path.join(folder, "painted")},
+        request = {"frames": {"input": spec, "range": frames, "out": os.path.join(folder, "painted"),
+                              "temporal": {"keep_look": float(settings.shot_keep_look)}},
                    "options": paint_options(settings, folder)}
         if settings.source == "MOVIE" and settings.shot_match_rate and sources.is_video(spec):
             render = context.scene.render
