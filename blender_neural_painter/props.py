@@ -55,7 +55,7 @@ class NeuralPainterSettings(bpy.types.PropertyGroup):
         description="How far each frame's new strokes keep the look of the previous painting carried along the "
                     "motion rather than follow the frame: higher flickers less on moving things and follows "
                     "the footage less closely; 0 follows the frame alone",
-        default=0.15, min=0.0, max=1.0, subtype="FACTOR")
+        default=0.25, min=0.0, max=1.0, subtype="FACTOR")
     image_path: StringProperty(  # type: ignore[valid-type]
         name="Image File", description="Reference image to paint (PNG, JPEG, TIFF, WebP, BMP...)",
         subtype="FILE_PATH", default="")

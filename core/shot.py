@@ -325,7 +325,7 @@ def add_paint_frames_parser(sub, paint: argparse.ArgumentParser) -> None:
                         help="penalty on strokes changing between frames (default 1.0; higher is steadier)")
     frames.add_argument("--keep-look", type=_float, default=None,
                         help="0..1: how far repainted strokes keep the look of the previous painting moved "
-                             "along the flow rather than follow the frame (default 0.15; higher is steadier "
+                             "along the flow rather than follow the frame (default 0.25; higher is steadier "
                              "and less faithful)")
     frames.add_argument("--video", default="mp4", choices=VIDEO_FORMATS,
                         help="painted.* and compare.* of the shot: mp4 (needs PyAV), gif, webp or none")

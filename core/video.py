@@ -76,7 +76,7 @@ class TemporalOptions:
     refresh_margin: float = 0.02  # refresh when the error is this much above the first frame's
     refresh_fraction: float = 0.06  # share of the budget recycled per frame by a refresh
     refresh_min_flow_px: float = 0.25  # no refresh when the picture moves less than this on average (px)
-    keep_look: float = 0.15  # 0..1: how far new strokes fit the previous painting moved along the flow
+    keep_look: float = 0.25  # 0..1: how far new strokes fit the previous painting moved along the flow
     # instead of the frame, where the flow holds (see paint_next)
     extra: dict = field(default_factory=dict)
 
