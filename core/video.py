@@ -19,6 +19,10 @@ later frame
    where the error rose, every other stroke in its place, with a penalty on change
    from where the flow put them (:func:`joint_pass`).
 
+What the added strokes and the joint pass fit is the frame blended, by
+``TemporalOptions.keep_look``, with the previous painting carried along the flow where
+the flow holds both ways: repainted strokes keep the look the last frame had.
+
 Every stroke carries an id (``StrokeSet.ids``): a stroke born in frame f has an id in
 [f * ID_STRIDE, (f + 1) * ID_STRIDE), and it keeps it for as long as it lives.
 """
@@ -364,12 +368,13 @@ def _live_strokes(style: str, params: torch.Tensor, movable: torch.Tensor, width
     b = raster.stroke_bounds(style, params.detach(), (width / long_px, height / long_px)).cpu().numpy()
     pad = margin_px / long_px
     grown = b + np.array([-pad, -pad, pad, pad])
-    # meets[i, j]: stroke i's box meets stroke j's grown box.
-    meets = ((b[:, None, 0] <= grown[None, :, 2]) & (grown[None, :, 0] <= b[:, None, 2])
-             & (b[:, None, 1] <= grown[None, :, 3]) & (grown[None, :, 1] <= b[:, None, 3]))
     live = movable.detach().cpu().numpy().astype(bool).copy()
+    # One row at a time (no N x N table: a shot may have many thousand strokes).
     for i in range(len(live)):
-        if not live[i] and (meets[i, :i] & live[:i]).any():
+        if live[i]:
+            continue
+        g = grown[:i][live[:i]]
+        if ((b[i, 0] <= g[:, 2]) & (g[:, 0] <= b[i, 2]) & (b[i, 1] <= g[:, 3]) & (g[:, 1] <= b[i, 3])).any():
             live[i] = True
     return live
 
