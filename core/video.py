@@ -253,6 +253,11 @@ def own_motion(prev: np.ndarray, image: np.ndarray, flow: np.ndarray, trust: np.
     return own & (np.abs(np.asarray(image) - np.asarray(prev)).mean(-1) > topts.moving_colour_change)
 
 
+def _finest_levels(levels: np.ndarray, finest: int, count: int) -> np.ndarray:
+    """Bool [N]: strokes of the finest ``count`` levels (at least one)."""
+    return levels >= finest - max(1, count) + 1
+
+
 def _error_map(canvas: torch.Tensor, target: torch.Tensor, radius: int) -> np.ndarray:
     err = (canvas - target).abs().mean(-1)
     return _blur(err, radius).cpu().numpy()
@@ -323,8 +328,8 @@ def joint_pass(style: str, params: torch.Tensor, levels: np.ndarray, target: tor
     # Strokes that cannot touch a movable one are painted once into the canvas the pass
     # works over, so each step renders (and differentiates) only the strokes around
     # what moves: on a shot where little changes, most of the painting.
-    live = first + np.flatnonzero(_live_strokes(spec.name, params[first:], movable[first:], width, height))
-    baked = np.setdiff1d(np.arange(first, len(params)), live)
+    live_mask = _live_strokes(spec.name, params[first:], movable[first:], width, height)
+    live, baked = first + np.flatnonzero(live_mask), first + np.flatnonzero(~live_mask)
     under = _frozen_canvas(spec, torch.cat([params[:first], params[baked]]), target, background)
     live_t = torch.as_tensor(live, device=params.device)
     start = params[live_t].detach().clone()
@@ -423,7 +428,7 @@ def paint_next(prev: StrokeSet, prev_image: np.ndarray, image: np.ndarray, optio
     # coarse level lies under finer ones and hides nothing, and dropping it would
     # leave a hole where the flow is merely unsure.
     finest = int(prev.level.max()) if len(prev.level) else 1
-    fine = prev.level >= finest - max(1, topts.reopt_levels) + 1
+    fine = _finest_levels(prev.level, finest, topts.reopt_levels)
     covered = _footprint_mean(spec.name, prev.params, covered_px, width, height) > topts.covered_fraction
     if topts.moving_px > 0:
         # A stroke belongs to what lies under most of it. Strokes on something that
@@ -486,7 +491,7 @@ def paint_next(prev: StrokeSet, prev_image: np.ndarray, image: np.ndarray, optio
     # rose a lot on a fine stroke (left behind by an object that moved on, or torn
     # across a motion boundary), small steps cannot mend it: it is dropped, and the
     # strokes added below repaint the place.
-    fine_now = levels >= finest - max(1, topts.reopt_levels) + 1
+    fine_now = _finest_levels(levels, finest, topts.reopt_levels)
     rise_at = _footprint_mean(spec.name, params.cpu().numpy(), np.maximum(rise, 0), width, height)
     torn = fine_now & (rise_at > topts.torn_threshold)
     if torn.any():
@@ -529,7 +534,7 @@ def paint_next(prev: StrokeSet, prev_image: np.ndarray, image: np.ndarray, optio
     # Coarse strokes are left where the flow put them: under the fine ones, moving
     # them shifts colour over a wide area (a halo around what moves) and costs a
     # render of every stroke above them at each step; the steps go to the fine ones.
-    active = (rise_at > topts.active_threshold) & (levels >= finest - max(1, topts.active_levels) + 1)
+    active = (rise_at > topts.active_threshold) & _finest_levels(levels, finest, topts.active_levels)
     if want > 0:
         gen = _frame_generator(options.seed, frame)
         new = _add_strokes(spec, fit_target, canvas, want, grid, gen, options, topts, style_loss, patch_renderer)
