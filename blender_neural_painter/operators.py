@@ -49,7 +49,8 @@ class NEURAL_PAINTER_OT_paint(JobOperator, bpy.types.Operator):
             spec, name = sources.shot_input(settings)
             start, frames = int(settings.shot_start), settings.shot_frames.strip() or None
         request = {"frames": {"input": spec, "range": frames, "out": os.path.join(folder, "painted"),
-                              "temporal": {"keep_look": float(settings.shot_keep_look)}},
+                              "temporal": {"keep_look": float(settings.shot_keep_look),
+                                           "keep_look_moving": float(settings.shot_keep_look_moving)}},
                    "options": paint_options(settings, folder)}
         if settings.source == "MOVIE" and settings.shot_match_rate and sources.is_video(spec):
             render = context.scene.render

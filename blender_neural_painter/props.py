@@ -56,6 +56,12 @@ class NeuralPainterSettings(bpy.types.PropertyGroup):
                     "motion rather than follow the frame: higher flickers less on moving things and follows "
                     "the footage less closely; 0 follows the frame alone",
         default=0.25, min=0.0, max=1.0, subtype="FACTOR")
+    shot_keep_look_moving: FloatProperty(  # type: ignore[valid-type]
+        name="Keep Look, Moving",
+        description="Keep Look on what moves on its own in the picture (not with the camera), where the fine "
+                    "strokes are repainted every frame: higher boils less there and follows the footage less "
+                    "closely",
+        default=0.4, min=0.0, max=1.0, subtype="FACTOR")
     image_path: StringProperty(  # type: ignore[valid-type]
         name="Image File", description="Reference image to paint (PNG, JPEG, TIFF, WebP, BMP...)",
         subtype="FILE_PATH", default="")

@@ -41,11 +41,13 @@ class NEURAL_PAINTER_PT_main(bpy.types.Panel):
             col.prop(s, "shot_start")
             col.prop(s, "shot_match_rate")
             col.prop(s, "shot_keep_look")
+            col.prop(s, "shot_keep_look_moving")
         elif s.source == "CAMERA_RANGE":
             scene = context.scene
             col.label(text=f"Camera: {scene.camera.name if scene.camera else 'none'}, "
                            f"frames {scene.frame_start}-{scene.frame_end}", icon="CAMERA_DATA")
             col.prop(s, "shot_keep_look")
+            col.prop(s, "shot_keep_look_moving")
         else:
             col.label(text=f"Camera: {context.scene.camera.name if context.scene.camera else 'none'}",
                       icon="CAMERA_DATA")

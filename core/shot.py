@@ -327,6 +327,9 @@ def add_paint_frames_parser(sub, paint: argparse.ArgumentParser) -> None:
                         help="0..1: how far repainted strokes keep the look of the previous painting moved "
                              "along the flow rather than follow the frame (default 0.25; higher is steadier "
                              "and less faithful)")
+    frames.add_argument("--keep-look-moving", type=_float, default=None,
+                        help="0..1: the same on what moves on its own, whose fine strokes are repainted every "
+                             "frame (default 0.4)")
     frames.add_argument("--video", default="mp4", choices=VIDEO_FORMATS,
                         help="painted.* and compare.* of the shot: mp4 (needs PyAV), gif, webp or none")
     frames.add_argument("--fps", type=_float, default=None,
@@ -346,6 +349,8 @@ def _topts(args: argparse.Namespace):
         topts.change_weight = args.change_weight
     if args.keep_look is not None:
         topts.keep_look = args.keep_look
+    if args.keep_look_moving is not None:
+        topts.keep_look_moving = args.keep_look_moving
     topts.validate()
     return topts
 

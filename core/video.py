@@ -20,8 +20,9 @@ later frame
    from where the flow put them (:func:`joint_pass`).
 
 What the added strokes and the joint pass fit is the frame blended, by
-``TemporalOptions.keep_look``, with the previous painting carried along the flow where
-the flow holds both ways: repainted strokes keep the look the last frame had.
+``TemporalOptions.keep_look`` (``keep_look_moving`` on what moves on its own), with the
+previous painting carried along the flow where the flow holds both ways: repainted
+strokes keep the look the last frame had.
 
 Every stroke carries an id (``StrokeSet.ids``): a stroke born in frame f has an id in
 [f * ID_STRIDE, (f + 1) * ID_STRIDE), and it keeps it for as long as it lives.
@@ -82,6 +83,8 @@ class TemporalOptions:
     refresh_min_flow_px: float = 0.25  # no refresh when the picture moves less than this on average (px)
     keep_look: float = 0.25  # 0..1: how far new strokes fit the previous painting moved along the flow
     # instead of the frame, where the flow holds (see paint_next)
+    keep_look_moving: float = 0.4  # ... on what moves on its own (see moving_px), where the fine
+    # strokes are repainted every frame
     extra: dict = field(default_factory=dict)
 
     def validate(self) -> None:
@@ -91,6 +94,8 @@ class TemporalOptions:
             raise PainterError(f"--reopt-iterations {self.iterations} is out of range: use 0 to 1000")
         if not 0 <= self.keep_look <= 1:
             raise PainterError(f"--keep-look must be between 0 and 1, got {self.keep_look}")
+        if not 0 <= self.keep_look_moving <= 1:
+            raise PainterError(f"--keep-look-moving must be between 0 and 1, got {self.keep_look_moving}")
         if not (self.change_weight >= 0 and math.isfinite(self.change_weight)):
             raise PainterError(f"--change-weight must be a number >= 0, got {self.change_weight}")
 
@@ -430,6 +435,7 @@ def paint_next(prev: StrokeSet, prev_image: np.ndarray, image: np.ndarray, optio
     finest = int(prev.level.max()) if len(prev.level) else 1
     fine = _finest_levels(prev.level, finest, topts.reopt_levels)
     covered = _footprint_mean(spec.name, prev.params, covered_px, width, height) > topts.covered_fraction
+    own = None
     if topts.moving_px > 0:
         # A stroke belongs to what lies under most of it. Strokes on something that
         # moves on its own travel with its flow; every other stroke moves with the
@@ -478,12 +484,17 @@ def paint_next(prev: StrokeSet, prev_image: np.ndarray, image: np.ndarray, optio
     # both ways (a temporal loss in pixels, as video style transfer uses). The
     # parameter penalty keeps a kept stroke near where the flow put it; this keeps
     # the repainted ones looking as the painting looked, where strokes cannot be
-    # carried (a turning object).
+    # carried (a turning object). There, where the fine strokes are repainted every
+    # frame, it holds them by ``keep_look_moving`` (more: benchmarks/RESULTS.md).
+    look = np.full((height, width), topts.keep_look, np.float32)
+    if own is not None:
+        own_now = warp_image(own.astype(np.float32)[..., None], flow_back)[..., 0] > 0.5
+        look[own_now] = topts.keep_look_moving
     fit_target = target
-    if topts.keep_look > 0:
-        held = reliable_flow(flow_back, flow).astype(np.float32)[..., None] * topts.keep_look
+    if look.max() > 0:
+        held = reliable_flow(flow_back, flow).astype(np.float32) * look
         carried = warp_image(prev_canvas.cpu().numpy(), flow_back)
-        fit_target = target + torch.from_numpy(held * (carried - tgt_np)).to(device)
+        fit_target = target + torch.from_numpy(held[..., None] * (carried - tgt_np)).to(device)
     err_before = warp_image(_error_map(prev_canvas, prev_target, radius)[..., None], flow_back)[..., 0]
     rise = _error_map(canvas, target, radius) - err_before
     # Only strokes where the error rose take part in the joint pass below: the rest

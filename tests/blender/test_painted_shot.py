@@ -387,10 +387,12 @@ def test_paint_a_clip_with_the_temporal_painter(scene: Any, tmp_path: Path) -> N
     s.source, s.shot_source, s.movie_path, s.shot_start = "MOVIE", "FILE", str(make_clip(tmp_path / "clip")), 7
     s.style, s.strokes, s.levels, s.size = "marker", 12, 2, 48
     assert s.shot_keep_look == pytest.approx(TemporalOptions().keep_look)  # the engine's default
-    s.shot_keep_look = 0.4
+    assert s.shot_keep_look_moving == pytest.approx(TemporalOptions().keep_look_moving)
+    s.shot_keep_look, s.shot_keep_look_moving = 0.4, 0.7
     assert bpy.ops.neural_painter.paint() == {"FINISHED"}
     job = jobs.last_job()
     assert job.request["frames"]["temporal"]["keep_look"] == pytest.approx(0.4)
+    assert job.request["frames"]["temporal"]["keep_look_moving"] == pytest.approx(0.7)
     assert job.status == "Done: 3 frames on frames 7-9"
     frames = [StrokeSet.from_json_dict(d) for d in job.received]
     assert [f.meta["frame"] for f in frames] == [1, 2, 3]

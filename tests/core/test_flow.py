@@ -193,3 +193,39 @@ def test_a_big_fast_object_does_not_drag_the_camera(camera_px):
     flow += np.maximum(moving, spill)[..., None] * np.array([12.0, 3.0], np.float32)
     fitted = camera_motion(flow)
     assert np.abs(fitted - np.array(camera_px, np.float32)).max() < 0.05
+
+
+def test_flow_follows_fine_texture_on_a_turning_object():
+    """A finely textured disc turns 5 degrees and moves 2 px over a still ground: the flow
+    inside it must match the true motion to a tenth of a pixel. DIS's preset alone,
+    which stops at half resolution, is off by 0.16-0.19 px here."""
+    import cv2
+
+    w, h = 128, 96
+
+    def fine(seed, cell=3):
+        rng = np.random.default_rng(seed)
+        small = rng.random((h // cell + 2, w // cell + 2, 3)).astype(np.float32)
+        big = cv2.resize(small, (w + 2 * cell, h + 2 * cell), interpolation=cv2.INTER_CUBIC)
+        return np.clip(big[cell:cell + h, cell:cell + w], 0, 1)
+
+    ground, disc = fine(10), fine(20)
+    centre, radius, shift = np.array([64.0, 48.0]), 30.0, np.array([2.0, 0.5])
+    ang = np.radians(5.0)
+    rot = np.array([[np.cos(ang), -np.sin(ang)], [np.sin(ang), np.cos(ang)]])
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
+    pos = np.stack([xx + 0.5, yy + 0.5], -1)
+    src = (pos - centre - shift) @ rot + centre  # where each pixel of frame b was in frame a
+    turned = cv2.remap(disc, (src[..., 0] - 0.5).astype(np.float32), (src[..., 1] - 0.5).astype(np.float32),
+                       cv2.INTER_LINEAR)
+    in_a = np.linalg.norm(pos - centre, axis=-1) < radius
+    in_b = np.linalg.norm(src - centre, axis=-1) < radius
+    a = np.where(in_a[..., None], disc, ground)
+    b = np.where(in_b[..., None], turned, ground)
+    true = (pos - centre) @ rot.T + centre + shift - pos
+    flow = optical_flow(a, b)
+    inside = np.linalg.norm(pos - centre, axis=-1) < radius - 6
+    error = np.linalg.norm(flow - true, axis=-1)[inside].mean()
+    assert error < 0.1, error
+    still = np.linalg.norm(pos - centre, axis=-1) > radius + 8
+    assert np.linalg.norm(flow, axis=-1)[still].mean() < 0.05

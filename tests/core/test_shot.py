@@ -196,6 +196,7 @@ def test_retimed_shot_paints_every_other_frame_and_resumes(tmp_path):
     (["{clip}", "--key", "{dir}/nokey.json"], "does not exist"),
     (["{clip}", "--style", "crayon"], "unknown style"),
     (["{clip}", "--keep-look", "1.5"], "--keep-look must be between 0 and 1"),
+    (["{clip}", "--keep-look-moving", "2"], "--keep-look-moving must be between 0 and 1"),
 ])
 def test_bad_input_is_one_line_and_exit_2(painted, tmp_path, capsys, args, match):
     _, clip, out = painted
