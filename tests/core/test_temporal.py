@@ -335,3 +335,65 @@ def test_keep_look_moving_holds_the_look_of_what_moves_on_its_own(one_thread):
     assert np.abs(hold[:, 70:] - follow[:, 70:]).mean() < 0.005  # the still ground beside it: about the same
     with pytest.raises(PainterError, match="keep-look-moving"):
         TemporalOptions(keep_look_moving=-0.1).validate()
+
+
+def test_steady_camera_holds_back_motion_too_small_to_see_and_loses_none():
+    from core.video import CAMERA_DEADBAND_PX, steady_camera
+
+    def shift(dx, dy):
+        f = np.zeros((30, 40, 2), np.float32)
+        f[..., 0], f[..., 1] = dx, dy
+        return f
+
+    step = 0.4 * CAMERA_DEADBAND_PX
+    applied, held = steady_camera(shift(step, 0.0), None)
+    assert applied is None and held  # held back
+    applied, held = steady_camera(shift(step, 0.0), held)
+    assert applied is None  # 0.8 of the dead band in all
+    applied, held = steady_camera(shift(step, 0.0), held)
+    assert held == [] and applied is not None  # now it moves, by all three frames' motion
+    np.testing.assert_allclose(applied, shift(3 * step, 0.0), atol=1e-5)
+    # A zoom is affine too: held as one, and summed exactly.
+    yy, xx = np.mgrid[0:30, 0:40]
+    zoom = (np.stack([xx + 0.5 - 20, yy + 0.5 - 15], -1) * 0.0025).astype(np.float32)  # 0.06 px at the corners
+    applied, held = steady_camera(zoom, None)
+    assert applied is None
+    applied, _ = steady_camera(zoom, held)
+    np.testing.assert_allclose(applied, 2 * zoom, atol=1e-5)
+
+
+def test_still_strokes_stay_exactly_put_on_a_still_noisy_shot_and_follow_a_slow_pan():
+    """The fitted camera of a still shot wanders with the sensor noise: the strokes must
+    not move at all. A pan of 0.06 px a frame moves them every other frame, by the two
+    frames' motion (nothing lost)."""
+    pytest.importorskip("cv2")
+    from core.strokes import StrokeSet
+    from core.video import paint_next
+    import cv2
+
+    w, h = 96, 64
+    small = np.random.default_rng(5).random((h // 8 + 2, w // 8 + 2, 3)).astype(np.float32)
+    picture = np.clip(cv2.resize(small, (w + 16, h + 16), interpolation=cv2.INTER_CUBIC)[8:8 + h, 8:8 + w], 0, 1)
+
+    def shifted(img, dx):
+        m = np.float32([[1, 0, dx], [0, 1, 0]])
+        return cv2.warpAffine(img, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+
+    rng = np.random.default_rng(0)
+    params = np.array([tape(0.2 + 0.6 * x, 0.2 + 0.6 * y, w=0.1, h=0.05) for x, y in rng.random((30, 2))],
+                      np.float32)
+    options = PaintOptions(style="tape", strokes=30, size=96)
+    shots = {"still": [np.clip(picture + rng.normal(0, 0.01, picture.shape), 0, 1).astype(np.float32)
+                       for _ in range(4)],
+             "pan": [shifted(picture, 0.06 * i) for i in range(4)]}
+    moved = {}
+    for name, frames in shots.items():
+        s = StrokeSet("tape", w, h, params, np.full(30, 3), BG, {"frame": 1}, np.arange(30, dtype=np.int64))
+        moved[name] = []
+        for t in range(1, 4):
+            nxt = [e for e in paint_next(s, frames[t - 1], frames[t], options, TemporalOptions(), t + 1,
+                                         flow_only=True) if isinstance(e, StrokeSet)][0]
+            moved[name].append(float(((nxt.params[:, 0] - s.params[:, 0]) * w).mean()))
+            s = nxt
+    assert moved["still"] == [0.0, 0.0, 0.0]
+    assert moved["pan"][0] == 0.0 and 0.09 < moved["pan"][1] < 0.14, moved["pan"]  # 0.12 px, two frames' worth
