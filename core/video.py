@@ -55,12 +55,6 @@ ID_STRIDE = 100_000
 #: take ids from the upper half of their frame's range, so they never collide with
 #: strokes born in the same frame by the chunk that keeps it.
 WARMUP_ID_OFFSET = ID_STRIDE // 2
-#: A camera motion that moves no pixel of the frame this far (px) is held back and added
-#: to the next frames' until it does (``meta["camera_held"]``). The fitted camera of a
-#: still shot wanders by a hundredth of a pixel with the sensor noise, and moving every
-#: still stroke by it changes the painting for nothing; a slow pan still moves the
-#: strokes, a tenth of a pixel at a time.
-CAMERA_DEADBAND_PX = 0.1
 
 
 @dataclass
@@ -264,35 +258,6 @@ def own_motion(prev: np.ndarray, image: np.ndarray, flow: np.ndarray, trust: np.
     return own & (np.abs(np.asarray(image) - np.asarray(prev)).mean(-1) > topts.moving_colour_change)
 
 
-def _affine_coefficients(field: np.ndarray) -> np.ndarray:
-    """[3, 2] coefficients C of an affine flow field: field(x, y) = [x, y, 1] @ C at the
-    pixel centres (from three of its corners: an affine field is exact there)."""
-    h, w = field.shape[:2]
-    corners = [(0, 0), (0, w - 1), (h - 1, 0)]
-    design = np.array([[x + 0.5, y + 0.5, 1.0] for y, x in corners])
-    values = np.array([field[y, x] for y, x in corners], np.float64)
-    return np.linalg.solve(design, values)
-
-
-def steady_camera(camera: np.ndarray, held: list | None,
-                  deadband_px: float = CAMERA_DEADBAND_PX) -> tuple[np.ndarray | None, list[float]]:
-    """The camera motion to move still strokes by in this frame (None: none) and the
-    motion held back for the next frames (6 numbers for ``meta["camera_held"]``, empty
-    when none), given this frame's fitted camera flow and what earlier frames held back
-    (see :data:`CAMERA_DEADBAND_PX`)."""
-    h, w = camera.shape[:2]
-    total = np.asarray(camera, np.float64)
-    if held:
-        yy, xx = np.mgrid[0:h, 0:w]
-        centres = np.stack([xx + 0.5, yy + 0.5, np.ones((h, w))], -1)
-        total = total + centres @ np.asarray(held, np.float64).reshape(3, 2)
-    # An affine field is largest at a corner of the frame.
-    corners = total[[0, 0, -1, -1], [0, -1, 0, -1]]
-    if np.linalg.norm(corners, axis=-1).max() < deadband_px:
-        return None, [round(float(v), 6) for v in _affine_coefficients(total).ravel()]
-    return total.astype(np.float32), []
-
-
 def _finest_levels(levels: np.ndarray, finest: int, count: int) -> np.ndarray:
     """Bool [N]: strokes of the finest ``count`` levels (at least one)."""
     return levels >= finest - max(1, count) + 1
@@ -470,7 +435,7 @@ def paint_next(prev: StrokeSet, prev_image: np.ndarray, image: np.ndarray, optio
     finest = int(prev.level.max()) if len(prev.level) else 1
     fine = _finest_levels(prev.level, finest, topts.reopt_levels)
     covered = _footprint_mean(spec.name, prev.params, covered_px, width, height) > topts.covered_fraction
-    own, camera_held = None, list(prev.meta.get("camera_held") or [])
+    own = None
     if topts.moving_px > 0:
         # A stroke belongs to what lies under most of it. Strokes on something that
         # moves on its own travel with its flow; every other stroke moves with the
@@ -479,11 +444,9 @@ def paint_next(prev: StrokeSet, prev_image: np.ndarray, image: np.ndarray, optio
         camera = camera_motion(flow, trust)
         own = own_motion(prev_np, tgt_np, flow, trust, topts, camera)
         on_own = _footprint_mean(spec.name, prev.params, own, width, height) > 0.5
-        warped, left = prev.params.copy(), np.zeros(len(prev.params), bool)
-        still_by, camera_held = steady_camera(camera, camera_held)
-        for rows, field in ((on_own, flow), (~on_own, still_by)):
-            if field is not None:
-                warped[rows], left[rows] = warp_params(spec.name, prev.params[rows], field, width, height, trust)
+        warped, left = np.empty_like(prev.params), np.zeros(len(prev.params), bool)
+        for rows, field in ((on_own, flow), (~on_own, camera)):
+            warped[rows], left[rows] = warp_params(spec.name, prev.params[rows], field, width, height, trust)
         # Its fine strokes are repainted rather than carried: the flow moves them, but
         # an object that turns or deforms as it goes wears them out in a few frames,
         # and fresh strokes are as faithful as a still painting's there
@@ -498,9 +461,6 @@ def paint_next(prev: StrokeSet, prev_image: np.ndarray, image: np.ndarray, optio
     levels, ids = prev.level[keep], prev.ids[keep]
     meta = dict(prev.meta)
     meta["frame"] = frame
-    meta.pop("camera_held", None)
-    if camera_held:
-        meta["camera_held"] = camera_held
     if flow_only:
         stats.kept = int(keep.sum())
         stats.seconds = time.perf_counter() - start_time
