@@ -10,12 +10,14 @@ from core.styles import STYLES, get_style, random_params, to_geometry
 W, H = 96, 64
 
 
-def textured(w=W, h=H, seed=0):
-    """A smooth random texture: DIS needs something to hold on to."""
+def textured(w=W, h=H, seed=0, cell=8):
+    """A smooth random texture, one random colour per ``cell`` px: DIS needs something to
+    hold on to."""
     rng = np.random.default_rng(seed)
-    small = rng.random((h // 8 + 2, w // 8 + 2, 3)).astype(np.float32)
+    small = rng.random((h // cell + 2, w // cell + 2, 3)).astype(np.float32)
     import cv2
-    return np.clip(cv2.resize(small, (w + 16, h + 16), interpolation=cv2.INTER_CUBIC)[8:8 + h, 8:8 + w], 0, 1)
+    big = cv2.resize(small, (w + 2 * cell, h + 2 * cell), interpolation=cv2.INTER_CUBIC)
+    return np.clip(big[cell:cell + h, cell:cell + w], 0, 1)
 
 
 def shifted(img, dx, dy):
@@ -202,14 +204,7 @@ def test_flow_follows_fine_texture_on_a_turning_object():
     import cv2
 
     w, h = 128, 96
-
-    def fine(seed, cell=3):
-        rng = np.random.default_rng(seed)
-        small = rng.random((h // cell + 2, w // cell + 2, 3)).astype(np.float32)
-        big = cv2.resize(small, (w + 2 * cell, h + 2 * cell), interpolation=cv2.INTER_CUBIC)
-        return np.clip(big[cell:cell + h, cell:cell + w], 0, 1)
-
-    ground, disc = fine(10), fine(20)
+    ground, disc = textured(w, h, seed=10, cell=3), textured(w, h, seed=20, cell=3)
     centre, radius, shift = np.array([64.0, 48.0]), 30.0, np.array([2.0, 0.5])
     ang = np.radians(5.0)
     rot = np.array([[np.cos(ang), -np.sin(ang)], [np.sin(ang), np.cos(ang)]])

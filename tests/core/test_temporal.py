@@ -160,6 +160,22 @@ def test_born_ids():
     assert born_ids(3, 1, warmup=True).tolist() == [3 * ID_STRIDE + WARMUP_ID_OFFSET]
 
 
+def _square_over_ground(checker, top, steps):
+    """Frames of a checkered square (``checker``, [side, side, 3]) over one still,
+    textured 72 x 96 ground: one frame per (left x, brightness added) in ``steps``."""
+    import cv2
+
+    rng = np.random.default_rng(3)
+    ground = cv2.GaussianBlur(rng.random((72, 96, 3)).astype(np.float32), (0, 0), 2.0) * 0.6 + 0.2
+    side = checker.shape[0]
+    frames = []
+    for x, lift in steps:
+        img = ground.copy()
+        img[top:top + side, x:x + side] = checker + lift
+        frames.append(np.clip(img, 0, 1).astype(np.float32))
+    return frames
+
+
 def test_what_moves_on_its_own_stops_at_its_outline():
     """A checkered square crossing a still, textured ground: the flow's motion spreads past
     the square onto the ground beside it, and own_motion takes that halo back to the
@@ -170,15 +186,11 @@ def test_what_moves_on_its_own_stops_at_its_outline():
     from core.flow import optical_flow, reliable_flow
     from core.video import own_motion
 
-    rng = np.random.default_rng(3)
     h, w, side = 72, 96, 16
-    ground = cv2.GaussianBlur(rng.random((h, w, 3)).astype(np.float32), (0, 0), 2.0) * 0.6 + 0.2
     checker = np.kron((np.indices((4, 4)).sum(0) % 2), np.ones((4, 4)))[..., None] * np.array([0.9, 0.8, 0.1])
-    frames, boxes = [], []
+    frames = _square_over_ground(checker, 28, [(30, 0.05), (34, 0.05)])
+    boxes = []
     for x in (30, 34):
-        img = ground.copy()
-        img[28:28 + side, x:x + side] = checker + 0.05
-        frames.append(img.astype(np.float32))
         box = np.zeros((h, w), bool)
         box[28:28 + side, x:x + side] = True
         boxes.append(box)
@@ -198,20 +210,12 @@ def test_ground_beside_a_moving_object_stays_put_and_the_object_carries_its_stro
     travels with it. (Carried along the flow alone, the ground stroke drifts with the
     square.)"""
     pytest.importorskip("cv2")
-    import cv2
-
     from core.strokes import StrokeSet
     from core.video import paint_next
 
-    rng = np.random.default_rng(3)
-    h, w, side = 72, 96, 16
-    ground = cv2.GaussianBlur(rng.random((h, w, 3)).astype(np.float32), (0, 0), 2.0) * 0.6 + 0.2
+    h, w = 72, 96
     checker = np.kron((np.indices((4, 4)).sum(0) % 2), np.ones((4, 4)))[..., None] * np.array([0.9, 0.8, 0.1])
-    frames = []
-    for x in (30, 34):
-        img = ground.copy()
-        img[28:28 + side, x:x + side] = checker + 0.05
-        frames.append(img.astype(np.float32))
+    frames = _square_over_ground(checker, 28, [(30, 0.05), (34, 0.05)])
     long_px = float(max(w, h))
     # 12 x 4 px strokes, (cx, cy) in px: on the square (x 30-46, y 28-44), and on the
     # ground just past its leading, trailing and lower edges, inside the flow's spill.
@@ -303,22 +307,14 @@ def test_keep_look_moving_holds_the_look_of_what_moves_on_its_own(one_thread):
     follow the frame, with 1 they fit the previous painting carried along the flow and
     stay darker; the still ground is painted the same either way."""
     pytest.importorskip("cv2")
-    import cv2
-
     from core.events import Done
     from core.strokes import StrokeSet
     from core.video import paint_first, paint_next
 
-    rng = np.random.default_rng(3)
-    h, w, side = 72, 96, 24
-    ground = cv2.GaussianBlur(rng.random((h, w, 3)).astype(np.float32), (0, 0), 2.0) * 0.6 + 0.2
+    h, w = 72, 96
     checker = (np.kron((np.indices((6, 6)).sum(0) % 2), np.ones((4, 4)))[..., None] * np.array([0.5, 0.4, 0.1])
                + np.array([0.2, 0.3, 0.5]))
-    frames = []
-    for x, lift in ((30, 0.0), (34, 0.15)):
-        img = ground.copy()
-        img[24:24 + side, x:x + side] = checker + lift
-        frames.append(np.clip(img, 0, 1).astype(np.float32))
+    frames = _square_over_ground(checker, 24, [(30, 0.0), (34, 0.15)])
     options = PaintOptions(style="tape", strokes=40, size=96, seed=0)
     first = [e for e in paint_first(frames[0], options, 1) if isinstance(e, Done)][-1].strokes
 
