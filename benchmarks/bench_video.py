@@ -460,8 +460,29 @@ def independent_painting(cache: Path, number: int, frame: np.ndarray, options, r
 # ------------------------------------------------------------------------------------------
 
 def _mean(v):
+    """Mean of the finite values: two identical paintings have an infinite PSNR, which no
+    mean can hold, so they are left out and counted apart (:func:`_identical_pairs`)."""
     v = [x for x in v if x is not None and math.isfinite(x)]
     return sum(v) / len(v) if v else float("nan")
+
+
+_PAIR_KEYS = {"consistency_temporal": "consistency temporal", "consistency_independent": "consistency independent",
+              "consecutive_psnr_temporal": "consecutive PSNR temporal"}
+
+
+def _identical_pairs(rows: list[dict]) -> list[str]:
+    """One line per measure where some pairs of paintings are identical, because
+    :func:`_mean` leaves them out: a painting that is mostly unchanged would otherwise
+    read as only as steady as its few changed frames."""
+    out = []
+    for r in rows:
+        for key, label in _PAIR_KEYS.items():
+            v = r.get(key) or []
+            same = sum(1 for x in v if x is not None and math.isinf(x))
+            if same:
+                out.append(f"- {r['clip']}, {label}: {same} of {len(v)} pairs identical (infinite PSNR), "
+                           "left out of the mean above.")
+    return out
 
 
 def _machine() -> str:
@@ -508,6 +529,9 @@ def report(rows: list[dict], command: str) -> str:
             f"| {min(r['stroke_counts'])}-{max(r['stroke_counts'])} "
             f"| {_mean(r['cpu_temporal'][1:]):.1f} | {_mean(r.get('cpu_independent', [])):.1f} "
             f"| {_mean(r.get('cost_ratio', [])):.2f} |")
+    same = _identical_pairs(rows)
+    if same:
+        lines += [""] + same
     lines += ["", "Targets of issue 11:", "", "| target | measured | verdict |", "|---|---|---|"]
     for r in rows:
         budget = r["strokes"]
