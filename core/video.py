@@ -15,9 +15,10 @@ later frame
    it is highest, in the painter's greedy rounds, on top of the painting, recycling
    the strokes that show least when the budget is full, so the stroke count stays
    within 10% of the budget;
-4. runs the painter's final joint pass over the new strokes and the kept strokes
-   where the error rose, every other stroke in its place, with a penalty on change
-   from where the flow put them (:func:`joint_pass`).
+4. runs the painter's final joint pass over the new strokes, the kept strokes where
+   the error rose and the fine ones beside a gap that shows a stroke left behind by
+   something that moved away (:func:`gaps_between_strokes`), every other stroke in
+   its place, with a penalty on change from where the flow put them (:func:`joint_pass`).
 
 What the added strokes and the joint pass fit is the frame blended, by
 ``TemporalOptions.keep_look`` (``keep_look_moving`` on what moves on its own), with the
@@ -75,6 +76,10 @@ class TemporalOptions:
     active_threshold: float = 0.01  # re-optimise strokes where the blurred error rose by more than this
     active_levels: int = 1  # ... of the finest this many levels only (coarser ones keep where the flow put them)
     torn_threshold: float = 0.08  # drop (and repaint) fine strokes where it rose by more than this
+    gap_threshold: float = 0.3  # also re-optimise fine strokes beside a gap: a pixel this far (0..1, in
+    # any channel) from what the frame should look like where the frame is smooth (see gaps_between_strokes);
+    # 0: never
+    gap_levels: int = 2  # ... of the finest this many levels
     add_iterations: int = 8  # optimisation steps per greedy round of strokes added in a frame
     max_new_fraction: float = 0.1  # at most this share of the budget is added per frame
     min_fraction: float = 0.92  # top the count up to this share of the budget
@@ -88,8 +93,11 @@ class TemporalOptions:
     extra: dict = field(default_factory=dict)
 
     def validate(self) -> None:
-        if self.active_levels < 1:
-            raise PainterError(f"active_levels must be at least 1, got {self.active_levels}")
+        if self.active_levels < 1 or self.gap_levels < 1:
+            raise PainterError(f"active_levels and gap_levels must be at least 1, got {self.active_levels} "
+                               f"and {self.gap_levels}")
+        if not 0 <= self.gap_threshold <= 1:
+            raise PainterError(f"gap_threshold must be between 0 and 1, got {self.gap_threshold}")
         if not 0 <= self.iterations <= 1000:
             raise PainterError(f"--reopt-iterations {self.iterations} is out of range: use 0 to 1000")
         if not 0 <= self.keep_look <= 1:
@@ -256,6 +264,30 @@ def own_motion(prev: np.ndarray, image: np.ndarray, flow: np.ndarray, trust: np.
     camera = camera_motion(flow, trust) if camera is None else camera
     own = np.linalg.norm(flow - camera, axis=-1) > topts.moving_px
     return own & (np.abs(np.asarray(image) - np.asarray(prev)).mean(-1) > topts.moving_colour_change)
+
+
+#: A frame pixel this close (0..1, in every channel) to the mean of its 3 x 3
+#: neighbourhood lies on a smooth part of the picture, where a painting can be right.
+SMOOTH_PIXEL = 0.05
+
+
+def gaps_between_strokes(canvas: torch.Tensor, fit_target: torch.Tensor, frame: torch.Tensor,
+                         threshold: float) -> torch.Tensor:
+    """Bool [H, W]: pixels of ``canvas`` more than ``threshold`` off ``fit_target`` (in
+    some channel) where ``frame`` is smooth.
+
+    When something moves away, a stroke painted for it that the flow left in place (most
+    of it lay on what stays) is covered by the fine strokes that repaint the ground,
+    except in the gaps between them: dark specks in the trail. The error there did not
+    rise from the last frame (the speck was there already), so nothing would look at it
+    again. Where the frame itself is detailed (a highlight, a thin line), a painting of
+    strokes is far off in places it cannot help, on a still picture too, and touching
+    the strokes there every frame would make them flicker; where it is smooth, a pixel
+    that far off is a gap."""
+    off = (canvas - fit_target).abs().amax(-1) > threshold
+    chw = frame.permute(2, 0, 1)[None]
+    local = torch.nn.functional.avg_pool2d(chw, 3, 1, 1, count_include_pad=False)[0].permute(1, 2, 0)
+    return off & ((frame - local).abs().amax(-1) < SMOOTH_PIXEL)
 
 
 def _finest_levels(levels: np.ndarray, finest: int, count: int) -> np.ndarray:
@@ -546,6 +578,14 @@ def paint_next(prev: StrokeSet, prev_image: np.ndarray, image: np.ndarray, optio
     # them shifts colour over a wide area (a halo around what moves) and costs a
     # render of every stroke above them at each step; the steps go to the fine ones.
     active = (rise_at > topts.active_threshold) & _finest_levels(levels, finest, topts.active_levels)
+    if topts.gap_threshold > 0:
+        # The fine strokes beside a gap take part too: a few steps close it.
+        gaps = gaps_between_strokes(canvas, fit_target, target, topts.gap_threshold)
+        if bool(gaps.any()):
+            reach = max(1, round(max(width, height) / grid / 14))  # a few px, in proportion to the finest strokes
+            near = torch.nn.functional.max_pool2d(gaps.float()[None, None], 2 * reach + 1, 1, reach)[0, 0]
+            beside = _footprint_mean(spec.name, params.cpu().numpy(), near.cpu().numpy(), width, height) > 0.05
+            active |= beside & _finest_levels(levels, finest, topts.gap_levels)
     if want > 0:
         gen = _frame_generator(options.seed, frame)
         new = _add_strokes(spec, fit_target, canvas, want, grid, gen, options, topts, style_loss, patch_renderer)

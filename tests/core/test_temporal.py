@@ -331,3 +331,57 @@ def test_keep_look_moving_holds_the_look_of_what_moves_on_its_own(one_thread):
     assert np.abs(hold[:, 70:] - follow[:, 70:]).mean() < 0.005  # the still ground beside it: about the same
     with pytest.raises(PainterError, match="keep-look-moving"):
         TemporalOptions(keep_look_moving=-0.1).validate()
+
+
+def _gap_frame(gap_threshold: float):
+    """An orange picture painted with a dark stroke (left by something that moved away)
+    under two orange fine strokes with a 3 px gap between them; the next frame is the
+    same picture. Returns (frame, painting of the next frame)."""
+    from core.strokes import StrokeSet
+    from core.video import paint_next
+
+    size, orange = 48, (0.85, 0.5, 0.15)
+    params = np.array([tape(0.5, 0.5, w=1.0, h=1.0, rgb=orange),
+                       tape(0.5, 0.5, w=0.5, h=0.2, rgb=(0.1, 0.1, 0.1)),
+                       tape(0.345, 0.5, w=0.25, h=0.25, rgb=orange),
+                       tape(0.655, 0.5, w=0.25, h=0.25, rgb=orange)], np.float32)
+    frame = np.ones((size, size, 3), np.float32) * np.array(orange, np.float32)
+    prev = StrokeSet("tape", size, size, params, np.array([1, 2, 3, 3]), BG, {"frame": 1},
+                     np.arange(4, dtype=np.int64))
+    options = PaintOptions(style="tape", strokes=4, size=size, min_alpha=0.3)
+    # Nothing added or refreshed, and the error rose nowhere (the same frame again).
+    topts = TemporalOptions(max_new_fraction=0.0, min_fraction=0.0, refresh_margin=10.0, keep_look=0.0,
+                            gap_threshold=gap_threshold)
+    out = [e for e in paint_next(prev, frame, frame, options, topts, 2) if isinstance(e, StrokeSet)][0]
+    with torch.no_grad():
+        return frame, raster.render("tape", torch.from_numpy(out.params), size, size, background=BG).numpy()
+
+
+def test_fine_strokes_beside_a_gap_close_it(one_thread):
+    """A dark stroke shows through a gap between fine strokes on a smooth picture: the
+    error there did not rise, but the strokes beside the gap take steps and close it;
+    with gap_threshold 0 the gap stays."""
+    pytest.importorskip("cv2")
+    frame, closed = _gap_frame(0.3)
+    _, kept = _gap_frame(0.0)
+    gap = (slice(21, 27), slice(23, 25))  # the middle of the gap
+    assert np.abs(kept[gap] - frame[gap]).max(-1).mean() > 0.5  # the dark stroke shows
+    assert np.abs(closed[gap] - frame[gap]).max(-1).mean() < 0.15
+    assert np.abs(closed[:, :8] - frame[:, :8]).max() < 0.02  # away from it, still the picture
+    with pytest.raises(PainterError, match="gap_threshold"):
+        TemporalOptions(gap_threshold=1.5).validate()
+
+
+def test_gaps_are_looked_for_only_where_the_picture_is_smooth():
+    """A painting far off a detailed part of the picture (a checker of 1 px cells, which
+    strokes cannot paint) is no gap; the same error on a smooth part is."""
+    from core.video import gaps_between_strokes
+
+    frame = torch.full((20, 40, 3), 0.5)
+    frame[:, 20:] = torch.from_numpy(np.indices((20, 20)).sum(0) % 2 * 0.8 + 0.1).float()[..., None]
+    canvas = frame.clone()
+    canvas[8:12, 8:12] = 0.0  # on the smooth half
+    canvas[:, 20:] = 0.5  # the detailed half painted flat: off by 0.4 everywhere
+    gaps = gaps_between_strokes(canvas, frame, frame, 0.3).numpy()
+    assert gaps[8:12, 8:12].all()
+    assert gaps.sum() == 16
