@@ -3,6 +3,7 @@
     python benchmarks/bench_video.py --out benchmarks/RESULTS.md          # everything (~1.5 h on 2 cores)
     python benchmarks/bench_video.py --clips still --frames 6 --strokes 200 --size 128   # a quick look
     python benchmarks/bench_video.py --farm-only --out benchmarks/RESULTS.md             # the render-farm run
+    python benchmarks/bench_video.py --clips blender --figure docs/images/shot_blender.png  # README's picture
 
 Three clips, all made here (no third-party footage):
 
@@ -459,6 +460,27 @@ def independent_painting(cache: Path, number: int, frame: np.ndarray, options, r
 # Report
 # ------------------------------------------------------------------------------------------
 
+def figure(folder: Path, name: str, path: Path) -> None:
+    """The clip's first, middle and last source frames above their temporal paintings
+    (README's picture of a painted shot), at the canvas size."""
+    import cv2
+
+    from core.image_io import load_image, save_png
+
+    painted = sorted((folder / f"{name}_painted").glob("frame_*.png"))
+    picks = [painted[0], painted[len(painted) // 2], painted[-1]]
+    top, bottom = [], []
+    for png in picks:
+        paint = load_image(png)[..., :3]
+        src = load_image(folder / f"{name}_{png.stem.split('_')[1]}.png")[..., :3]
+        top.append(cv2.resize(src, paint.shape[1::-1], interpolation=cv2.INTER_AREA))
+        bottom.append(paint)
+    h, w = bottom[0].shape[:2]
+    gap = np.ones((h, 4, 3), np.float32)
+    row = lambda tiles: np.concatenate([tiles[0], gap, tiles[1], gap, tiles[2]], 1)
+    save_png(np.concatenate([row(top), np.ones((4, 3 * w + 8, 3), np.float32), row(bottom)], 0), path)
+
+
 def _mean(v):
     """Mean of the finite values: two identical paintings have an infinite PSNR, which no
     mean can hold, so they are left out and counted apart (:func:`_identical_pairs`)."""
@@ -741,6 +763,8 @@ def main(argv=None) -> int:
                     help="the marker of the RESULTS section the farm run replaces (another one for a variant)")
     ap.add_argument("--work", default=None, help="folder for clips and paintings (default: a temporary one)")
     ap.add_argument("--out", default=None, help="RESULTS.md to update")
+    ap.add_argument("--figure", default=None,
+                    help="PNG of the blender clip's first, middle and last frames above their paintings")
     args = ap.parse_args(argv)
     _torch_threads(args.threads)
     command = "python benchmarks/bench_video.py " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
@@ -755,6 +779,8 @@ def main(argv=None) -> int:
             frames = args.frames or (24 if name == "still" else 16)
             motion = MAKERS[name](folder, frames, args.size)
             rows.append(run_clip(name, folder, motion, args))
+            if args.figure and name == "blender":
+                figure(folder, name, Path(args.figure))
             text = report(rows, command)
             print(text)
         if args.out:
