@@ -59,9 +59,9 @@ class NeuralPainterSettings(bpy.types.PropertyGroup):
     shot_keep_look_moving: FloatProperty(  # type: ignore[valid-type]
         name="Keep Look, Moving",
         description="Keep Look on what moves on its own in the picture (not with the camera), where the fine "
-                    "strokes are repainted every frame: higher boils less there and follows the footage less "
+                    "strokes are re-fitted every frame: higher boils less there and follows the footage less "
                     "closely",
-        default=0.4, min=0.0, max=1.0, subtype="FACTOR")
+        default=0.55, min=0.0, max=1.0, subtype="FACTOR")
     image_path: StringProperty(  # type: ignore[valid-type]
         name="Image File", description="Reference image to paint (PNG, JPEG, TIFF, WebP, BMP...)",
         subtype="FILE_PATH", default="")

@@ -320,16 +320,16 @@ def add_paint_frames_parser(sub, paint: argparse.ArgumentParser) -> None:
     frames.add_argument("--warmup", type=_positive_int, default=0,
                         help="with --key: frames painted before A and thrown away, so chunks meet smoothly")
     frames.add_argument("--reopt-iterations", type=_positive_int, default=None,
-                        help="steps of the joint pass per frame after the first (default 55)")
+                        help="steps of the joint pass per frame after the first (default 65)")
     frames.add_argument("--change-weight", type=_float, default=None,
                         help="penalty on strokes changing between frames (default 1.0; higher is steadier)")
     frames.add_argument("--keep-look", type=_float, default=None,
-                        help="0..1: how far repainted strokes keep the look of the previous painting moved "
+                        help="0..1: how far new and re-fitted strokes keep the look of the previous painting moved "
                              "along the flow rather than follow the frame (default 0.25; higher is steadier "
                              "and less faithful)")
     frames.add_argument("--keep-look-moving", type=_float, default=None,
-                        help="0..1: the same on what moves on its own, whose fine strokes are repainted every "
-                             "frame (default 0.4)")
+                        help="0..1: the same on what moves on its own, whose fine strokes are re-fitted every "
+                             "frame (default 0.55)")
     frames.add_argument("--video", default="mp4", choices=VIDEO_FORMATS,
                         help="painted.* and compare.* of the shot: mp4 (needs PyAV), gif, webp or none")
     frames.add_argument("--fps", type=_float, default=None,

@@ -16,14 +16,17 @@ later frame
    the strokes that show least when the budget is full, so the stroke count stays
    within 10% of the budget;
 4. runs the painter's final joint pass over the new strokes, the kept strokes where
-   the error rose and the fine ones beside a gap that shows a stroke left behind by
-   something that moved away (:func:`gaps_between_strokes`), every other stroke in
-   its place, with a penalty on change from where the flow put them (:func:`joint_pass`).
+   the error rose, the fine ones on something that moves on its own, and the fine ones
+   beside a gap that shows a stroke left behind by something that moved away
+   (:func:`gaps_between_strokes`), every other stroke in its place, with a penalty on
+   change from where the flow put them (:func:`joint_pass`), except on the new ones and
+   those on what moves on its own: re-fitted freely from the flow's carry, those keep
+   their place on the object and their id instead of being painted afresh.
 
 What the added strokes and the joint pass fit is the frame blended, by
 ``TemporalOptions.keep_look`` (``keep_look_moving`` on what moves on its own), with the
-previous painting carried along the flow where the flow holds both ways: repainted
-strokes keep the look the last frame had.
+previous painting carried along the flow where the flow holds both ways: new and
+re-fitted strokes keep the look the last frame had.
 
 Every stroke carries an id (``StrokeSet.ids``): a stroke born in frame f has an id in
 [f * ID_STRIDE, (f + 1) * ID_STRIDE), and it keeps it for as long as it lives.
@@ -62,7 +65,7 @@ WARMUP_ID_OFFSET = ID_STRIDE // 2
 class TemporalOptions:
     """How a frame follows the previous one. Defaults measured in benchmarks/RESULTS.md."""
 
-    iterations: int = 55  # steps of the joint pass per frame (joint_pass)
+    iterations: int = 65  # steps of the joint pass per frame (joint_pass)
     joint_lr_shape: float = 0.02  # its shape step, in blocks of the stroke's level (as the painter's refine)
     joint_lr_colour: float = 0.03  # its colour step (as the painter's refine)
     reopt_levels: int = 2  # covered and torn strokes are dropped from the finest levels only
@@ -70,8 +73,10 @@ class TemporalOptions:
     colour_unit: float = 0.02  # a colour change this big costs as much as a 1 px move
     grow_threshold: float = 0.06  # blurred error rise (0..1) that marks newly visible content
     covered_fraction: float = 0.5  # drop a stroke when this much of it is covered in the new frame
+    refit_fraction: float = 0.25  # re-fit a fine stroke freely when this much of it lies on what moves on its own
     moving_px: float = 1.0  # what moves on its own by more than this (px) carries its strokes, and its fine
-    # ones are repainted; the rest follow the camera. 0: every stroke follows the flow, none is repainted
+    # ones are re-fitted freely; the rest follow the camera. 0: every stroke follows the flow, held by the
+    # penalty on change
     moving_colour_change: float = 0.02  # ... and where the colour changed by more than this (0..1)
     active_threshold: float = 0.01  # re-optimise strokes where the blurred error rose by more than this
     active_levels: int = 1  # ... of the finest this many levels only (coarser ones keep where the flow put them)
@@ -84,18 +89,20 @@ class TemporalOptions:
     max_new_fraction: float = 0.1  # at most this share of the budget is added per frame
     min_fraction: float = 0.92  # top the count up to this share of the budget
     refresh_margin: float = 0.02  # refresh when the error is this much above the first frame's
-    refresh_fraction: float = 0.06  # share of the budget recycled per frame by a refresh
+    refresh_fraction: float = 0.09  # share of the budget recycled per frame by a refresh
     refresh_min_flow_px: float = 0.25  # no refresh when the picture moves less than this on average (px)
     keep_look: float = 0.25  # 0..1: how far new strokes fit the previous painting moved along the flow
     # instead of the frame, where the flow holds (see paint_next)
-    keep_look_moving: float = 0.4  # ... on what moves on its own (see moving_px), where the fine
-    # strokes are repainted every frame
+    keep_look_moving: float = 0.55  # ... on what moves on its own (see moving_px), where the fine
+    # strokes are re-fitted every frame
     extra: dict = field(default_factory=dict)
 
     def validate(self) -> None:
         if self.active_levels < 1 or self.gap_levels < 1:
             raise PainterError(f"active_levels and gap_levels must be at least 1, got {self.active_levels} "
                                f"and {self.gap_levels}")
+        if not 0 <= self.refit_fraction <= 1:
+            raise PainterError(f"refit_fraction must be between 0 and 1, got {self.refit_fraction}")
         if not 0 <= self.gap_threshold <= 1:
             raise PainterError(f"gap_threshold must be between 0 and 1, got {self.gap_threshold}")
         if not 0 <= self.iterations <= 1000:
@@ -116,7 +123,8 @@ class FrameStats:
     left: int = 0  # moved off the canvas
     covered: int = 0  # hidden in the new frame (forward-backward check), or torn (error rose a lot)
     recycled: int = 0  # invisible strokes dropped to make room for new ones
-    reoptimised: int = 0  # strokes that took re-optimisation steps
+    reoptimised: int = 0  # kept strokes that took re-optimisation steps
+    refitted: int = 0  # ... of which free of the penalty on change (on what moves on its own)
     refreshed: int = 0  # strokes recycled because the whole frame's error rose
     added: int = 0
     seconds: float = 0.0
@@ -124,7 +132,7 @@ class FrameStats:
     mean_flow_px: float = 0.0
 
     def text(self) -> str:
-        return (f"{self.kept} kept ({self.reoptimised} re-optimised), {self.added} added "
+        return (f"{self.kept} kept ({self.reoptimised} re-optimised, {self.refitted} of them freely), {self.added} added "
                 f"({self.refreshed} to refresh), {self.left} left, {self.covered} covered, {self.recycled} recycled")
 
 
@@ -468,6 +476,7 @@ def paint_next(prev: StrokeSet, prev_image: np.ndarray, image: np.ndarray, optio
     fine = _finest_levels(prev.level, finest, topts.reopt_levels)
     covered = _footprint_mean(spec.name, prev.params, covered_px, width, height) > topts.covered_fraction
     own = None
+    refit = np.zeros(len(prev.params), bool)
     if topts.moving_px > 0:
         # A stroke belongs to what lies under most of it. Strokes on something that
         # moves on its own travel with its flow; every other stroke moves with the
@@ -475,19 +484,25 @@ def paint_next(prev: StrokeSet, prev_image: np.ndarray, image: np.ndarray, optio
         # the flow's spill over the object's outline.
         camera = camera_motion(flow, trust)
         own = own_motion(prev_np, tgt_np, flow, trust, topts, camera)
-        on_own = _footprint_mean(spec.name, prev.params, own, width, height) > 0.5
+        share = _footprint_mean(spec.name, prev.params, own, width, height)
+        on_own = share > 0.5
         warped, left = np.empty_like(prev.params), np.zeros(len(prev.params), bool)
         for rows, field in ((on_own, flow), (~on_own, camera)):
             warped[rows], left[rows] = warp_params(spec.name, prev.params[rows], field, width, height, trust)
-        # Its fine strokes are repainted rather than carried: the flow moves them, but
-        # an object that turns or deforms as it goes wears them out in a few frames,
-        # and fresh strokes are as faithful as a still painting's there
-        # (benchmarks/RESULTS.md).
-        covered |= on_own
+        # Its fine strokes start where the flow put them and are then re-fitted freely
+        # (no penalty on change) in the joint pass: an object that turns or deforms as
+        # it goes wears out strokes the flow merely carries in a few frames, and
+        # strokes painted afresh each frame land somewhere else each time and boil.
+        # Re-fitted from the carry, they keep their place on the object, their id and
+        # most of their look. So are the fine strokes of the ground that reach onto it
+        # (``refit_fraction``): the object's outline passes under them and no carry
+        # fits them (benchmarks/RESULTS.md).
+        refit = (share > topts.refit_fraction) & fine
     else:
         warped, left = warp_params(spec.name, prev.params, flow, width, height, trust)
     covered &= fine & ~left
     keep = ~(left | covered)
+    refit = refit[keep]
     stats.left, stats.covered = int(left.sum()), int(covered.sum())
     params = torch.from_numpy(warped[keep]).to(device)
     levels, ids = prev.level[keep], prev.ids[keep]
@@ -515,9 +530,9 @@ def paint_next(prev: StrokeSet, prev_image: np.ndarray, image: np.ndarray, optio
     # blend towards the previous painting carried along the flow where the flow holds
     # both ways (a temporal loss in pixels, as video style transfer uses). The
     # parameter penalty keeps a kept stroke near where the flow put it; this keeps
-    # the repainted ones looking as the painting looked, where strokes cannot be
-    # carried (a turning object). There, where the fine strokes are repainted every
-    # frame, it holds them by ``keep_look_moving`` (more: benchmarks/RESULTS.md).
+    # the new and free ones looking as the painting looked, where strokes cannot
+    # simply be carried (a turning object). There, where the fine strokes are re-fitted
+    # every frame, it holds them by ``keep_look_moving`` (more: benchmarks/RESULTS.md).
     look = np.full((height, width), topts.keep_look, np.float32)
     if own is not None:
         own_now = warp_image(own.astype(np.float32)[..., None], flow_back)[..., 0] > 0.5
@@ -539,6 +554,7 @@ def paint_next(prev: StrokeSet, prev_image: np.ndarray, image: np.ndarray, optio
     torn = fine_now & (rise_at > topts.torn_threshold)
     if torn.any():
         params, levels, ids, rise_at = params[torch.from_numpy(~torn).to(device)], levels[~torn], ids[~torn], rise_at[~torn]
+        refit = refit[~torn]
         stats.covered += int(torn.sum())
         with torch.no_grad():
             canvas = raster.render(spec.name, params, width, height, background=bg)
@@ -570,6 +586,7 @@ def paint_next(prev: StrokeSet, prev_image: np.ndarray, image: np.ndarray, optio
         mask = np.ones(count, bool)
         mask[drop] = False
         params, levels, ids, rise_at = params[torch.from_numpy(mask).to(device)], levels[mask], ids[mask], rise_at[mask]
+        refit = refit[mask]
         stats.recycled = recycle
         with torch.no_grad():
             canvas = raster.render(spec.name, params, width, height, background=bg)
@@ -577,7 +594,7 @@ def paint_next(prev: StrokeSet, prev_image: np.ndarray, image: np.ndarray, optio
     # Coarse strokes are left where the flow put them: under the fine ones, moving
     # them shifts colour over a wide area (a halo around what moves) and costs a
     # render of every stroke above them at each step; the steps go to the fine ones.
-    active = (rise_at > topts.active_threshold) & _finest_levels(levels, finest, topts.active_levels)
+    active = refit | (rise_at > topts.active_threshold) & _finest_levels(levels, finest, topts.active_levels)
     if topts.gap_threshold > 0:
         # The fine strokes beside a gap take part too: a few steps close it.
         gaps = gaps_between_strokes(canvas, fit_target, target, topts.gap_threshold)
@@ -595,12 +612,12 @@ def paint_next(prev: StrokeSet, prev_image: np.ndarray, image: np.ndarray, optio
         stats.added = int(len(new))
     yield Progress(fraction=0.5, level=0, loss=0.0)
 
-    # The painter's final pass over the strokes that moved wrong and the new ones, with
-    # every stroke painted over them in view; kept strokes are held near where the flow
-    # put them, new ones are free.
+    # The painter's final pass over the strokes that moved wrong, those on what moves on
+    # its own and the new ones, with every stroke painted over them in view; kept
+    # strokes are held near where the flow put them, the re-fitted and new ones are free.
     movable = np.concatenate([active, np.ones(stats.added, bool)])
-    stats.reoptimised = int(movable.sum())
-    anchored = torch.from_numpy(np.concatenate([np.ones(stats.kept, bool), np.zeros(stats.added, bool)]))
+    stats.reoptimised, stats.refitted = int(movable.sum()) - stats.added, int(refit.sum())
+    anchored = torch.from_numpy(np.concatenate([~refit, np.zeros(stats.added, bool)]))
     params = joint_pass(spec.name, params, levels, fit_target, bg, options, topts, torch.from_numpy(movable).to(device),
                         anchored.to(device), style_loss)
     yield Progress(fraction=1.0, level=0, loss=0.0)

@@ -142,7 +142,9 @@ def test_chunk_from_a_key_with_warmup(painted, tmp_path):
     assert sorted(p.name for p in chunk.glob("frame_*.json")) == ["frame_0003.json", "frame_0004.json"]
     key_ids = {s["id"] for s in frame_json(out, 1)["strokes"]}
     ids3 = {s["id"] for s in frame_json(chunk, 3)["strokes"]}
-    assert len(key_ids & ids3) >= 8  # the chunk's strokes descend from the key
+    # The chunk's strokes descend from the key: at least half of them (a refresh recycles 2
+    # of the 12 a frame here; a chunk painted afresh would keep none).
+    assert len(key_ids & ids3) >= 6
     warm_born = {i for i in ids3 if i // 100_000 == 2}
     assert all(i % 100_000 >= 50_000 for i in warm_born)  # warm-up ids never clash with frame 2's own
 
@@ -274,3 +276,21 @@ def test_translated_frame_moves_strokes_with_it(one_thread):
     assert np.median(dx[inner]) == pytest.approx(3.0, abs=0.4)
     assert np.abs(np.median(dy[inner])) < 0.4
     assert stroke_motion(s1, s2)[0] > 2.0
+
+
+def test_paint_frames_help_states_the_engines_defaults():
+    """The help texts name the temporal painter's defaults by hand (the parser is built
+    without importing torch); they must say what the engine does."""
+    import re
+
+    from core.cli import build_parser
+    from core.video import TemporalOptions
+
+    sub = next(a for a in build_parser()._actions if a.choices and "paint-frames" in a.choices)
+    helps = {a.dest: a.help for a in sub.choices["paint-frames"]._actions}
+    defaults = TemporalOptions()
+    for dest, field in [("reopt_iterations", "iterations"), ("change_weight", "change_weight"),
+                        ("keep_look", "keep_look"), ("keep_look_moving", "keep_look_moving")]:
+        stated = re.search(r"\(default ([0-9.]+)", helps[dest])
+        assert stated, helps[dest]
+        assert float(stated.group(1)) == getattr(defaults, field), (dest, helps[dest])

@@ -242,6 +242,43 @@ def test_ground_beside_a_moving_object_stays_put_and_the_object_carries_its_stro
     assert np.abs(spilled[1:3]).min() > 1.0, spilled
 
 
+
+def test_fine_strokes_on_what_moves_on_its_own_are_refitted_from_where_the_flow_put_them(one_thread):
+    """A checkered square moves 4 px over a still ground and brightens by 0.1. The fine
+    stroke on it keeps its id, travels with it, and is then re-fitted free of the penalty
+    on change: it takes the brighter colour (held near the flow's guess, it would
+    hardly change colour; repainted, it would be a new stroke with a new id)."""
+    pytest.importorskip("cv2")
+    from core.strokes import StrokeSet
+    from core.video import paint_next
+
+    h, w = 72, 96
+    checker = np.kron((np.indices((4, 4)).sum(0) % 2), np.ones((4, 4)))[..., None] * 0.3 + np.array([0.3, 0.2, 0.5])
+    frames = _square_over_ground(checker, 28, [(30, 0.0), (34, 0.1)])
+    long_px = float(max(w, h))
+    square_mean = [float(c) for c in checker.reshape(-1, 3).mean(0)]
+    ground = [float(c) for c in frames[0][:, :20].reshape(-1, 3).mean(0)]
+    params = np.array([
+        [0.5, 0.5, 1.0, 1.0, 0.0, *ground, 1.0],  # coarse: the ground
+        [38 / w, 36 / h, 14 / long_px, 14 / long_px, 0.0, *square_mean, 1.0],  # fine, on the square
+        [10 / w, 10 / h, 8 / long_px, 8 / long_px, 0.0, *ground, 1.0],  # fine, on the ground
+    ], np.float32)
+    prev = StrokeSet("tape", w, h, params, np.array([1, 3, 3]), (1.0, 1.0, 1.0), {"frame": 1},
+                     np.arange(3, dtype=np.int64))
+    options = PaintOptions(style="tape", strokes=3, size=96, min_alpha=0.3)
+    # Nothing dropped, added or refreshed: only the carry and the joint pass act.
+    topts = TemporalOptions(max_new_fraction=0.0, min_fraction=0.0, refresh_margin=10.0, torn_threshold=10.0,
+                            keep_look=0.0, keep_look_moving=0.0, gap_threshold=0.0)
+    out = [e for e in paint_next(prev, frames[0], frames[1], options, topts, 2) if isinstance(e, StrokeSet)][0]
+    assert out.ids.tolist() == [0, 1, 2]
+    dx = (out.params[1, 0] - params[1, 0]) * w
+    assert 2.5 <= dx <= 5.5, dx  # with the square
+    rise = float((out.params[1, 5:8] - params[1, 5:8]).mean())
+    assert rise > 0.06, rise  # free: most of the 0.1 the square brightened by
+    assert np.abs(out.params[2] - params[2]).max() < 1e-3  # the still ground's stroke: left alone
+    with pytest.raises(PainterError, match="refit_fraction"):
+        TemporalOptions(refit_fraction=1.5).validate()
+
 def _brightening(keep_look: float):
     """A coarse stroke and a fine one on top of it, and a far one; in the second frame the
     light brightens over the first two. Returns (strokes before, strokes after)."""
