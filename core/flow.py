@@ -26,6 +26,12 @@ from .styles import MIN_RADIUS, colour_slices, get_style
 from .video_io import require_cv2
 
 
+#: The smallest turn (in theta's units, of pi radians: 0.36 degrees) that turns a
+#: stroke past either end of theta's range, writing it the other way round; see
+#: :func:`warp_params`.
+FLIP_MIN_TURN = 0.002
+
+
 def to_grey8(image: np.ndarray) -> np.ndarray:
     """Rec. 709 luma of an sRGB float image, as uint8 (what DIS works on)."""
     img = np.asarray(image, dtype=np.float32)
@@ -237,9 +243,15 @@ def warp_params(style: str, params: np.ndarray, flow: np.ndarray, width: int, he
         # the other way round: its colours and oil's dry end would swap sides).
         theta_new = p[:, 4] + (np.mod(theta_new - p[:, 4] + 0.5, 1.0) - 0.5)
         # Only theta in [0, 1] can be written: past either end the stroke is written the
-        # other way round, its start and end colours swapped so they stay where they were.
-        flip = (theta_new < 0) | (theta_new > 1)
-        p[:, 4] = np.where(flip, np.mod(theta_new, 1.0), theta_new)
+        # other way round, its start and end colours swapped so they stay where they were
+        # (but oil's dry end changes sides: a flip shows). A turn past an end smaller than
+        # FLIP_MIN_TURN holds the stroke at the end instead: the optimiser leaves a few
+        # strokes in twenty exactly there, and a camera's jitter on a still shot (a
+        # hundredth of a degree) would flip them back and forth, a flicker.
+        past = (theta_new < 0) | (theta_new > 1)
+        hold = past & (np.abs(theta_new - p[:, 4]) < FLIP_MIN_TURN)
+        flip = past & ~hold
+        p[:, 4] = np.where(flip, np.mod(theta_new, 1.0), np.clip(theta_new, 0.0, 1.0))
         c0, c2 = colour_slices(get_style(style))
         if c0 != c2 and flip.any():
             p[np.ix_(flip, c0 + c2)] = p[np.ix_(flip, c2 + c0)]

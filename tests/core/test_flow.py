@@ -160,6 +160,33 @@ def test_strokes_keep_their_direction_and_colours_when_turned_past_theta_zero():
     assert 0 <= turned[0, spec.params.index("theta")] <= 1
 
 
+def _turn(a, size=64):
+    """The flow of a picture turned by ``a`` radians about its centre."""
+    yy, xx = np.mgrid[0:size, 0:size] + 0.5
+    dx, dy = xx - size / 2, yy - size / 2
+    return np.stack([np.cos(a) * dx - np.sin(a) * dy - dx, np.sin(a) * dx + np.cos(a) * dy - dy], -1).astype(np.float32)
+
+
+@pytest.mark.parametrize("a", [-1e-4, 1e-4])
+def test_strokes_at_an_end_of_theta_do_not_flip_with_a_tiny_turn(a):
+    """A camera's jitter (a hundredth of a degree) holds strokes at theta 0 and 1 where
+    they are: written the other way round, oil's dry end would change sides, and a still
+    shot would flicker. A real turn past the end still flips them, colours swapped."""
+    from core.flow import FLIP_MIN_TURN
+
+    p = np.array([[0.5, 0.5, 0.5, 0.1, 0.0, 1, 0, 0, 0, 0, 1, 1],
+                  [0.5, 0.5, 0.5, 0.1, 1.0, 1, 0, 0, 0, 0, 1, 1]], np.float32)
+    trust = np.ones((64, 64), bool)
+    jittered, _ = warp_params("oil", p, _turn(a), 64, 64, trust)
+    np.testing.assert_allclose(jittered[:, 4:], p[:, 4:], atol=1e-4)  # same angle, same colours
+    # Ten times the smallest turn that flips, outwards for one of the two strokes.
+    turned, _ = warp_params("oil", p, _turn(np.sign(a) * 10 * FLIP_MIN_TURN * np.pi), 64, 64, trust)
+    out = 0 if a < 0 else 1  # the stroke this turn pushes past its end
+    np.testing.assert_allclose(turned[out, 5:8], p[out, 8:11], atol=1e-6)  # written the other way round
+    assert abs(turned[out, 4] - (1 - p[out, 4])) == pytest.approx(10 * FLIP_MIN_TURN, abs=1e-3)
+    np.testing.assert_allclose(turned[1 - out, 5:11], p[1 - out, 5:11])  # the other turns inwards: no flip
+
+
 def test_camera_motion_is_the_pan_and_zoom_and_not_the_object_moving_on_its_own():
     from core.flow import camera_motion
 
