@@ -132,8 +132,9 @@ class FrameStats:
     mean_flow_px: float = 0.0
 
     def text(self) -> str:
-        return (f"{self.kept} kept ({self.reoptimised} re-optimised, {self.refitted} of them freely), {self.added} added "
-                f"({self.refreshed} to refresh), {self.left} left, {self.covered} covered, {self.recycled} recycled")
+        return (f"{self.kept} kept ({self.reoptimised} re-optimised, {self.refitted} of them freely), "
+                f"{self.added} added ({self.refreshed} to refresh), {self.left} left, {self.covered} covered, "
+                f"{self.recycled} recycled")
 
 
 def born_ids(frame: int, count: int, warmup: bool = False) -> np.ndarray:
