@@ -320,7 +320,7 @@ def add_paint_frames_parser(sub, paint: argparse.ArgumentParser) -> None:
     frames.add_argument("--warmup", type=_positive_int, default=0,
                         help="with --key: frames painted before A and thrown away, so chunks meet smoothly")
     frames.add_argument("--reopt-iterations", type=_positive_int, default=None,
-                        help="steps of the joint pass per frame after the first (default 65)")
+                        help="steps of the joint pass per frame after the first (default 55)")
     frames.add_argument("--change-weight", type=_float, default=None,
                         help="penalty on strokes changing between frames (default 1.0; higher is steadier)")
     frames.add_argument("--keep-look", type=_float, default=None,

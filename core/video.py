@@ -65,7 +65,7 @@ WARMUP_ID_OFFSET = ID_STRIDE // 2
 class TemporalOptions:
     """How a frame follows the previous one. Defaults measured in benchmarks/RESULTS.md."""
 
-    iterations: int = 65  # steps of the joint pass per frame (joint_pass)
+    iterations: int = 55  # steps of the joint pass per frame (joint_pass)
     joint_lr_shape: float = 0.02  # its shape step, in blocks of the stroke's level (as the painter's refine)
     joint_lr_colour: float = 0.03  # its colour step (as the painter's refine)
     reopt_levels: int = 2  # covered and torn strokes are dropped from the finest levels only
