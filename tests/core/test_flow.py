@@ -132,6 +132,13 @@ def test_local_motion_ignores_samples_off_the_canvas():
     np.testing.assert_allclose(jac[0], np.eye(2), atol=0.05)
 
 
+def _turn(a, size=64):
+    """The flow of a picture turned by ``a`` radians about its centre."""
+    yy, xx = np.mgrid[0:size, 0:size] + 0.5
+    dx, dy = xx - size / 2, yy - size / 2
+    return np.stack([np.cos(a) * dx - np.sin(a) * dy - dx, np.sin(a) * dx + np.cos(a) * dy - dy], -1).astype(np.float32)
+
+
 def test_strokes_keep_their_direction_and_colours_when_turned_past_theta_zero():
     """theta and theta + 1 are the same axis the other way round: a stroke at theta 0 or 1
     stays as it is under no motion, and one turned past 0 keeps its colours in place."""
@@ -141,11 +148,8 @@ def test_strokes_keep_their_direction_and_colours_when_turned_past_theta_zero():
     still, _ = warp_params("oil", p, np.zeros((64, 64, 2), np.float32), 64, 64, np.ones((64, 64), bool))
     np.testing.assert_array_equal(still, p)
     # Turn the picture by -0.2 rad about the centre: the first stroke's angle goes below 0.
-    yy, xx = np.mgrid[0:64, 0:64] + 0.5
     a = -0.2
-    dx, dy = xx - 32, yy - 32
-    flow = np.stack([np.cos(a) * dx - np.sin(a) * dy - dx, np.sin(a) * dx + np.cos(a) * dy - dy], -1)
-    turned, _ = warp_params("oil", p[:1], flow.astype(np.float32), 64, 64, np.ones((64, 64), bool))
+    turned, _ = warp_params("oil", p[:1], _turn(a), 64, 64, np.ones((64, 64), bool))
     geo_before, geo_after = to_geometry("oil", p[:1], 64, 64), to_geometry("oil", turned, 64, 64)
     # The red end (start) is still where the red end went: near the left, turned.
     start_before, start_after = geo_before.points[0, 0] * 64, geo_after.points[0, 0] * 64
@@ -158,13 +162,6 @@ def test_strokes_keep_their_direction_and_colours_when_turned_past_theta_zero():
         np.testing.assert_allclose(geo_after.rgba[0, -1, :3], red_before)
         np.testing.assert_allclose(geo_after.points[0, -1] * 64, expect, atol=1.0)
     assert 0 <= turned[0, spec.params.index("theta")] <= 1
-
-
-def _turn(a, size=64):
-    """The flow of a picture turned by ``a`` radians about its centre."""
-    yy, xx = np.mgrid[0:size, 0:size] + 0.5
-    dx, dy = xx - size / 2, yy - size / 2
-    return np.stack([np.cos(a) * dx - np.sin(a) * dy - dx, np.sin(a) * dx + np.cos(a) * dy - dy], -1).astype(np.float32)
 
 
 @pytest.mark.parametrize("a", [-1e-4, 1e-4])

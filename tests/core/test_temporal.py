@@ -242,7 +242,6 @@ def test_ground_beside_a_moving_object_stays_put_and_the_object_carries_its_stro
     assert np.abs(spilled[1:3]).min() > 1.0, spilled
 
 
-
 def test_fine_strokes_on_what_moves_on_its_own_are_refitted_from_where_the_flow_put_them(one_thread):
     """A checkered square moves 4 px over a still ground and brightens by 0.1. The fine
     stroke on it keeps its id, travels with it, and is then re-fitted free of the penalty
@@ -278,6 +277,7 @@ def test_fine_strokes_on_what_moves_on_its_own_are_refitted_from_where_the_flow_
     assert np.abs(out.params[2] - params[2]).max() < 1e-3  # the still ground's stroke: left alone
     with pytest.raises(PainterError, match="refit_fraction"):
         TemporalOptions(refit_fraction=1.5).validate()
+
 
 def _brightening(keep_look: float):
     """A coarse stroke and a fine one on top of it, and a far one; in the second frame the
