@@ -15,6 +15,7 @@ so strokes still feel the pull of pixels a few pixels outside their edge.
 
 from __future__ import annotations
 
+import copy
 import functools
 import math
 from typing import Callable
@@ -179,6 +180,13 @@ class Layout:
 
     def __len__(self) -> int:
         return len(self.x0)
+
+    def subset(self, rows: np.ndarray) -> "Layout":
+        """The patches of ``rows`` only, on the same padded canvas (no buckets: for
+        :func:`_row_runs`, which reads only where each patch lies)."""
+        sub = copy.copy(self)
+        sub.x0, sub.y0, sub.sizes, sub.buckets = self.x0[rows], self.y0[rows], self.sizes[rows], []
+        return sub
 
     def bucket(self, k: int) -> Patches:
         size, idx = self.buckets[k]
@@ -625,3 +633,74 @@ def render(style: str, params: torch.Tensor, width: int, height: int,
         pixels = stroke_pixels(style, params[s:e], width, height, max_patch, patch_renderer=patch_renderer)
         canvas = composite(canvas, pixels)
     return canvas
+
+
+class HeldRender:
+    """:func:`render` for an optimiser that holds some strokes exactly where they are
+    (the joint pass of a shot's later frames: held strokes lie among the moving ones).
+
+    A held stroke's pixels never change, so they are evaluated once, here, and only
+    the pixels it actually paints (alpha > 0: the forward edge is a ramp that ends half
+    a pixel outside the outline) are kept; each call evaluates, and differentiates,
+    only the free strokes, then composites everything in painting order as
+    :func:`render` does, so the canvas is the same to rounding. Held rows get no
+    gradient. Runs of strokes (the memory bound of :func:`render`) are fixed here,
+    from the strokes as they start."""
+
+    def __init__(self, style: str, params: torch.Tensor, held: torch.Tensor, width: int, height: int,
+                 pixel_budget: float = 4e6) -> None:
+        self.style, self.width, self.height = style, width, height
+        self.long_px = max(width, height)
+        self.extent = (width / self.long_px, height / self.long_px)
+        held = held.to(device=params.device, dtype=torch.bool)
+        with torch.no_grad():
+            bounds = stroke_bounds(style, params, self.extent)
+            spans = ((bounds[:, 2:] - bounds[:, :2]).amax(dim=1) * self.long_px + 3).cpu().numpy()
+        self.runs = []
+        for s, e in _runs(spans * spans, pixel_budget):
+            rows = torch.arange(s, e, device=params.device)
+            self.runs.append((s, e, rows[~held[s:e]] - s, self._held_pixels(params[s:e], held[s:e])))
+        self.held_bounds = bounds
+
+    def _held_pixels(self, params: torch.Tensor, held: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        rows = torch.nonzero(held)[:, 0]
+        if not len(rows):
+            empty = rows.new_zeros(0)
+            return empty, empty, params.new_zeros(0), params.new_zeros(0, 3)
+        with torch.no_grad():
+            p = params[rows]
+            layout = Layout(stroke_bounds(self.style, p, self.extent), self.long_px, self.width, self.height)
+            sid, px, py, index = _near_outline(self.style, p, layout, self.extent)
+            alpha, colour = render_pixels(self.style, p, sid, px, py, self.long_px, self.extent)
+            paints = alpha > 0
+            return rows[sid[paints]], index[paints], alpha[paints], colour[paints]
+
+    def __call__(self, params: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
+        """The canvas of ``params`` (held rows as they were given to the constructor)
+        painted over ``base`` [H, W, 3]."""
+        canvas = base
+        for s, e, free, (held_sid, held_index, held_alpha, held_colour) in self.runs:
+            p = params[s:e]
+            with torch.no_grad():
+                bounds = self.held_bounds[s:e].clone()
+                bounds[free] = stroke_bounds(self.style, p[free], self.extent)
+            layout = Layout(bounds, self.long_px, self.width, self.height)
+            if not len(layout):
+                continue
+            free_p = p[free]
+            if len(free):
+                sid, px, py, index = _near_outline(self.style, free_p, layout.subset(free.cpu().numpy()), self.extent)
+                alpha, colour = render_pixels(self.style, free_p, sid, px, py, self.long_px, self.extent)
+                sid = free[sid]
+            else:
+                sid, index, alpha, colour = held_sid[:0], held_index[:0], held_alpha[:0], held_colour[:0]
+            sid = torch.cat([sid, held_sid])
+            position, wave_bounds = _wave_order(layout, sid)
+            inverse = torch.empty_like(position)
+            inverse[position] = torch.arange(len(position), device=position.device)
+            alpha = torch.cat([alpha, held_alpha])[inverse]
+            colour = torch.cat([colour, held_colour])[inverse]
+            index = torch.cat([index, held_index])[inverse]
+            canvas = composite(canvas, StrokePixels(layout, alpha, colour.T.contiguous(), index, sid[inverse],
+                                                    wave_bounds))
+        return canvas

@@ -355,7 +355,8 @@ def joint_pass(style: str, params: torch.Tensor, levels: np.ndarray, target: tor
     Strokes where ``movable`` is False stay exactly where they are (painted in their
     place); strokes before the first movable one, and those that meet no stroke the
     pass renders (:func:`_live_strokes`), are painted once into the canvas the pass
-    works over. ``anchored`` strokes pay a penalty on change from where they
+    works over, and the held ones it does render are evaluated once
+    (:class:`core.raster.HeldRender`). ``anchored`` strokes pay a penalty on change from where they
     start (the flow's guess):
 
         change = topts.change_weight / (H * W) * sum_c (delta_c / unit_c) ** 2
@@ -396,9 +397,10 @@ def joint_pass(style: str, params: torch.Tensor, levels: np.ndarray, target: tor
         return q
 
     extra = {"refine_lr_shape": topts.joint_lr_shape, "refine_lr_colour": topts.joint_lr_colour}
+    # Held strokes among the live ones are evaluated once, not at every step.
+    render = raster.HeldRender(spec.name, start, hold, width, height)
     moved = start
-    for moved, _ in refine_steps(spec, start, blocks,
-                                 lambda q: raster.render(spec.name, q, width, height, base=under),
+    for moved, _ in refine_steps(spec, start, blocks, lambda q: render(q, under),
                                  objective, topts.iterations, extra, project_fn):
         pass
     out = params.detach().clone()

@@ -132,3 +132,31 @@ def test_mixed_sizes_render_like_one_at_a_time():
         one_by_one = raster.render("tape", p[i:i + 1], 64, 48, base=one_by_one)
     assert torch.allclose(together, one_by_one, atol=1e-5)
 
+
+
+@pytest.mark.parametrize("style", ["oil", "marker", "watercolor"])
+def test_held_render_paints_and_differentiates_as_render_does(style):
+    """Strokes held in place are evaluated once: after the free ones move, the canvas
+    and the free strokes' gradients are still render's, and held rows get none."""
+    gen = torch.Generator().manual_seed(5)
+    params = random_params(get_style(style), 120, gen)
+    held = torch.rand(len(params), generator=gen) < 0.5
+    base = torch.rand(72, 96, 3, generator=gen)
+    weight = torch.rand(72, 96, 3, generator=gen)
+    moved = params.clone()
+    moved[~held, :2] = (moved[~held, :2] + 0.05).clamp(0, 1)  # the free strokes move
+    for budget in (4e6, 3e3):  # one run, and many
+        render = raster.HeldRender(style, params, held, 96, 72, pixel_budget=budget)
+        assert len(render.runs) == 1 if budget == 4e6 else len(render.runs) > 5
+        q_ref = moved.clone().requires_grad_(True)
+        q = moved.clone().requires_grad_(True)
+        ref = raster.render(style, q_ref, 96, 72, base=base, pixel_budget=budget)
+        ours = render(q, base)
+        assert torch.allclose(ours, ref, atol=1e-5)
+        assert psnr(ref.detach(), base) < 20  # the strokes did paint
+        (ref * weight).sum().backward()
+        (ours * weight).sum().backward()
+        scale = float(q_ref.grad.abs().max())
+        assert float((q.grad[~held] - q_ref.grad[~held]).abs().max()) < 1e-3 * scale
+        assert float(q_ref.grad[~held].abs().sum()) > 0
+        assert float(q.grad[held].abs().max()) == 0.0
