@@ -562,8 +562,9 @@ def report(rows: list[dict], command: str) -> str:
             m, p = _mean(r["stroke_motion_px"]), _mean(r["consecutive_psnr_temporal"])
             lines.append(f"| still: strokes move < 0.5 px between frames | {m:.3f} px (max {max(r['stroke_motion_px']):.3f}) "
                          f"| {verdict(m < 0.5)} |")
-            lines.append(f"| still: consecutive paintings agree at >= 40 dB | mean {p:.2f} dB, min "
-                         f"{min(r['consecutive_psnr_temporal']):.2f} dB | {verdict(p >= 40)} |")
+            worst = min(r['consecutive_psnr_temporal'])
+            lines.append(f"| still: consecutive paintings agree at >= 40 dB (every pair) | mean {p:.2f} dB, min "
+                         f"{worst:.2f} dB | {verdict(worst >= 40)} |")
         else:
             ct, ci = _mean(r["consistency_temporal"]), _mean(r.get("consistency_independent", []))
             ft, fi = _mean(r["fidelity_temporal"]), _mean(r.get("fidelity_independent", []))
@@ -572,9 +573,9 @@ def report(rows: list[dict], command: str) -> str:
             lines.append(f"| {r['clip']}: fidelity within 0.5 dB of independent | {ft:.2f} vs {fi:.2f} dB "
                          f"({ft - fi:+.2f}) | {verdict(ft >= fi - 0.5)} |")
         if r.get("cost_ratio"):
-            c = _mean(r["cost_ratio"])
-            lines.append(f"| {r['clip']}: a frame after the first costs <= 40% of painting it from scratch "
-                         f"| {100 * c:.0f}% (max {100 * max(r['cost_ratio']):.0f}%) | {verdict(c <= 0.4)} |")
+            c, worst = _mean(r["cost_ratio"]), max(r["cost_ratio"])
+            lines.append(f"| {r['clip']}: each frame after the first costs <= 40% of painting it from scratch "
+                         f"| max {100 * worst:.0f}% (mean {100 * c:.0f}%) | {verdict(worst <= 0.4)} |")
         lines.append(f"| {r['clip']}: stroke count within 10% of the budget {budget} | "
                      f"{min(r['stroke_counts'])}-{max(r['stroke_counts'])} | {verdict(counts_ok)} |")
     for r in rows:
