@@ -292,12 +292,13 @@ def test_import_from_the_file_browser_runs_modal(scene: Any, tmp_path: Path) -> 
     assert_torn_down(ctx, job)
     assert_shot_matches(job.obj, frames, (1, 2), 1)
     assert op.reports == [({"INFO"}, "Done: 2 frames on frames 1-2")]
+    assert "UNDO" in operators.NEURAL_PAINTER_OT_import.bl_options  # one undo step, as Paint
 
 
 # --- Painting a shot from the panel ---------------------------------------------------------------
 
 def test_modal_shot_esc_after_the_first_frame_keeps_the_finished_frames(scene: Any) -> None:
-    from blender_neural_painter import gpencil, jobs
+    from blender_neural_painter import gpencil, jobs, operators
 
     s = scene.neural_painter
     s.source, s.shot_source, s.movie_path, s.shot_start = "MOVIE", "FILE", str(ROOT / "samples"), 20
@@ -322,6 +323,9 @@ def test_modal_shot_esc_after_the_first_frame_keeps_the_finished_frames(scene: A
     for f, received in zip(gpencil.shot_frames(obj).values(), job.received):
         assert sum(len(d.strokes) for d in f.values()) == len(received["strokes"]) == 10
     assert op.reports[-1][0] == {"WARNING"}
+    # One Ctrl+Z removes the run: Blender pushes one undo step for an operator with UNDO
+    # in its options when it ends FINISHED, as the cancelled run did above.
+    assert "UNDO" in operators.NEURAL_PAINTER_OT_paint.bl_options
 
 
 def test_shot_engine_crash_leaves_the_scene_as_before(scene: Any) -> None:
