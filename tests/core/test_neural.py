@@ -81,7 +81,8 @@ def test_analytic_targets_match_the_reference_renderer(style):
 def test_network_outputs_have_the_frame_shape_and_range(arch):
     model = StrokeRenderer("oil", arch)
     local = sample_local("oil", 5, torch.Generator().manual_seed(0))
-    mask, colour = model(local)
+    with torch.no_grad():
+        mask, colour = model(local)
     assert mask.shape == (5, neural.OUTPUT_PX, neural.OUTPUT_PX)
     assert colour.shape == (5, 3, neural.OUTPUT_PX, neural.OUTPUT_PX)
     assert 0 <= float(mask.min()) and float(mask.max()) <= 1
