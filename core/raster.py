@@ -685,8 +685,6 @@ class HeldRender:
                 bounds = self.held_bounds[s:e].clone()
                 bounds[free] = stroke_bounds(self.style, p[free], self.extent)
             layout = Layout(bounds, self.long_px, self.width, self.height)
-            if not len(layout):
-                continue
             free_p = p[free]
             if len(free):
                 sid, px, py, index = _near_outline(self.style, free_p, layout.subset(free.cpu().numpy()), self.extent)
