@@ -417,9 +417,9 @@ class StrokePixels:
 
 
 def _wave_order(layout: Layout, sid: torch.Tensor) -> tuple[torch.Tensor, list[tuple[int, int]]]:
-    """Where each pixel goes when pixels are regrouped wave by wave, stroke by stroke
-    (``sid`` lists every stroke's pixels contiguously, strokes in any order), and each
-    wave's pixel range."""
+    """The order that regroups pixels wave by wave, stroke by stroke (``x[order]`` for
+    any per-pixel ``x``; ``sid`` lists every stroke's pixels contiguously, strokes in
+    any order), and each wave's pixel range in that order."""
     n = len(layout)
     waves = layout.waves()
     order = torch.as_tensor(np.concatenate(waves), device=sid.device)
@@ -435,7 +435,9 @@ def _wave_order(layout: Layout, sid: torch.Tensor) -> tuple[torch.Tensor, list[t
     position = start[sid] + torch.arange(len(sid), device=sid.device) - run_start[sid]
     sizes = [len(w) for w in waves]
     wave_px = torch.cumsum(torch.stack([c.sum() for c in torch.split(ordered_counts, sizes)]), 0).tolist()
-    return position, list(zip([0, *wave_px[:-1]], wave_px))
+    gather = torch.empty_like(position)
+    gather[position] = torch.arange(len(position), device=sid.device)
+    return gather, list(zip([0, *wave_px[:-1]], wave_px))
 
 
 def _from_patches(layout: Layout, alphas: list[torch.Tensor], colours: list[torch.Tensor]) -> StrokePixels:
@@ -446,14 +448,11 @@ def _from_patches(layout: Layout, alphas: list[torch.Tensor], colours: list[torc
         return StrokePixels(layout, torch.zeros(0, device=device), torch.zeros(3, 0, device=device), empty, empty, [])
     sid = torch.cat([torch.as_tensor(idx, device=device).repeat_interleave(size * size)
                      for size, idx in layout.buckets])
-    position, bounds = _wave_order(layout, sid)
+    order, bounds = _wave_order(layout, sid)
     alpha = torch.cat([a.reshape(-1) for a in alphas])
     colour = torch.cat([c.reshape(-1, 3) for c in colours])
     index = torch.cat([layout.bucket(k).flat_indices(device).reshape(-1) for k in range(len(layout.buckets))])
-    inverse = torch.empty_like(position)
-    inverse[position] = torch.arange(len(position), device=device)
-    return StrokePixels(layout, alpha[inverse], colour[inverse].T.contiguous(), index[inverse], sid[inverse],
-                        bounds)
+    return StrokePixels(layout, alpha[order], colour[order].T.contiguous(), index[order], sid[order], bounds)
 
 
 #: Pixels up to this far outside a stroke's outline still get its gradient (the
@@ -569,13 +568,10 @@ def stroke_pixels(style: str, params: torch.Tensor, width: int, height: int, max
             colours.append(colour)
         return _from_patches(layout, alphas, colours)
     sid, px, py, index = _near_outline(style, params, layout, extent)
-    position, bounds = _wave_order(layout, sid)
-    inverse = torch.empty_like(position)
-    inverse[position] = torch.arange(len(position), device=device)
-    sid, px, py, index = sid[inverse], px[inverse], py[inverse], index[inverse]
+    order, bounds = _wave_order(layout, sid)
+    sid, px, py, index = sid[order], px[order], py[order], index[order]
     alpha, colour = render_pixels(style, params, sid, px, py, long_px, extent)
     return StrokePixels(layout, alpha, colour.T.contiguous(), index, sid, bounds)
-
 
 
 def composite(base: torch.Tensor, pixels: StrokePixels) -> torch.Tensor:
@@ -659,8 +655,9 @@ class HeldRender:
         self.runs = []
         for s, e in _runs(spans * spans, pixel_budget):
             rows = torch.arange(s, e, device=params.device)
-            self.runs.append((s, e, rows[~held[s:e]] - s, self._held_pixels(params[s:e], held[s:e])))
-        self.held_bounds = bounds
+            free = rows[~held[s:e]] - s
+            self.runs.append((s, e, free, free.cpu().numpy(), self._held_pixels(params[s:e], held[s:e])))
+        self.start_bounds = bounds
 
     def _held_pixels(self, params: torch.Tensor, held: torch.Tensor) -> tuple[torch.Tensor, ...]:
         rows = torch.nonzero(held)[:, 0]
@@ -679,26 +676,22 @@ class HeldRender:
         """The canvas of ``params`` (held rows as they were given to the constructor)
         painted over ``base`` [H, W, 3]."""
         canvas = base
-        for s, e, free, (held_sid, held_index, held_alpha, held_colour) in self.runs:
-            p = params[s:e]
-            with torch.no_grad():
-                bounds = self.held_bounds[s:e].clone()
-                bounds[free] = stroke_bounds(self.style, p[free], self.extent)
+        for s, e, free, free_rows, (held_sid, held_index, held_alpha, held_colour) in self.runs:
+            free_p = params[s:e][free]
+            bounds = self.start_bounds[s:e].clone()
+            bounds[free] = stroke_bounds(self.style, free_p, self.extent)
             layout = Layout(bounds, self.long_px, self.width, self.height)
-            free_p = p[free]
             if len(free):
-                sid, px, py, index = _near_outline(self.style, free_p, layout.subset(free.cpu().numpy()), self.extent)
+                sid, px, py, index = _near_outline(self.style, free_p, layout.subset(free_rows), self.extent)
                 alpha, colour = render_pixels(self.style, free_p, sid, px, py, self.long_px, self.extent)
                 sid = free[sid]
             else:
                 sid, index, alpha, colour = held_sid[:0], held_index[:0], held_alpha[:0], held_colour[:0]
             sid = torch.cat([sid, held_sid])
-            position, wave_bounds = _wave_order(layout, sid)
-            inverse = torch.empty_like(position)
-            inverse[position] = torch.arange(len(position), device=position.device)
-            alpha = torch.cat([alpha, held_alpha])[inverse]
-            colour = torch.cat([colour, held_colour])[inverse]
-            index = torch.cat([index, held_index])[inverse]
-            canvas = composite(canvas, StrokePixels(layout, alpha, colour.T.contiguous(), index, sid[inverse],
+            order, wave_bounds = _wave_order(layout, sid)
+            alpha = torch.cat([alpha, held_alpha])[order]
+            colour = torch.cat([colour, held_colour])[order]
+            index = torch.cat([index, held_index])[order]
+            canvas = composite(canvas, StrokePixels(layout, alpha, colour.T.contiguous(), index, sid[order],
                                                     wave_bounds))
         return canvas

@@ -356,8 +356,8 @@ def joint_pass(style: str, params: torch.Tensor, levels: np.ndarray, target: tor
     place); strokes before the first movable one, and those that meet no stroke the
     pass renders (:func:`_live_strokes`), are painted once into the canvas the pass
     works over, and the held ones it does render are evaluated once
-    (:class:`core.raster.HeldRender`). ``anchored`` strokes pay a penalty on change from where they
-    start (the flow's guess):
+    (:class:`core.raster.HeldRender`). ``anchored`` strokes pay a penalty on change
+    from where they start (the flow's guess):
 
         change = topts.change_weight / (H * W) * sum_c (delta_c / unit_c) ** 2
 

@@ -133,7 +133,6 @@ def test_mixed_sizes_render_like_one_at_a_time():
     assert torch.allclose(together, one_by_one, atol=1e-5)
 
 
-
 @pytest.mark.parametrize("style", ["oil", "marker", "watercolor"])
 def test_held_render_paints_and_differentiates_as_render_does(style):
     """Strokes held in place are evaluated once: after the free ones move, the canvas
