@@ -112,7 +112,7 @@ def _compare_with_skimage() -> int:
     from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from core.image_io import load_image, resize_long_side
+    from core.io.image_io import load_image, resize_long_side
 
     rng = np.random.default_rng(0)
     samples = Path(__file__).resolve().parents[1] / "samples"

@@ -27,7 +27,7 @@ import bench_quality  # noqa: E402
 BEGIN = "<!-- bench_ablation:begin -->"
 END = "<!-- bench_ablation:end -->"
 
-#: (label, PaintOptions fields, PaintOptions.extra), cumulative from the old recipe.
+#: (label, PaintOptions fields, PaintOptions.tuning fields), cumulative from the old recipe.
 RECIPES = (
     ("before: L1 loss, 20 steps per round, no final pass", {"iterations": 20, "refine": 0}, {"loss": "l1"}),
     ("+ L2 loss", {"iterations": 20, "refine": 0}, {}),

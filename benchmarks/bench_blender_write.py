@@ -30,9 +30,10 @@ def main() -> int:
     import torch
 
     from blender_neural_painter import gpencil
-    from core.strokes import StrokeSet
-    from core.styles import get_style, random_params
-    from core.texture import bristle_texture
+    from core.model.strokes import StrokeSet
+    from core.contracts.styles import get_style
+    from core.model.geometry import random_params
+    from core.model.texture import bristle_texture
 
     spec = get_style(args.style)
     params = random_params(spec, args.strokes, torch.Generator().manual_seed(0)).numpy()

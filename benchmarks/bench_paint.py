@@ -9,14 +9,14 @@
 Every painting runs in a fresh child process (this script with ``--single JSON``), so its
 peak memory and wall time are its own. Per run it measures
 
-* wall s: image load (``core.image_io.load_image``) to the final ``StrokeSet`` (the
+* wall s: image load (``core.io.image_io.load_image``) to the final ``StrokeSet`` (the
   painter's ``Done`` event); imports and the quality measurement are not included;
 * peak MB: the child's peak resident set (``ru_maxrss``) at the end of painting,
   which includes the Python interpreter and torch (about 200-300 MB; the JSON has
   ``base_mb``, the peak before the image was loaded);
 * PSNR dB and SSIM: the final strokes rendered by the reference renderer
-  (``core.reference.render_strokes``) at the canvas size, against the input image
-  area-averaged to that size (``core.image_io.resize_long_side``). SSIM is Wang et al.'s
+  (``core.render.reference.render_strokes``) at the canvas size, against the input image
+  area-averaged to that size (``core.io.image_io.resize_long_side``). SSIM is Wang et al.'s
   (Gaussian 11x11 window, sigma 1.5, K1 0.01, K2 0.03), the mean over the R, G, B
   channels; see ``benchmarks/_metrics.py``;
 * strokes/s: strokes / wall s.
@@ -77,22 +77,22 @@ def _maxrss_mb(who: int = resource.RUSAGE_SELF) -> float:
 def _reference_render(strokes):
     """Final strokes rendered at the canvas size, float32 H x W x 3."""
     try:
-        from core.reference import render_strokes
+        from core.render.reference import render_strokes
     except ImportError:  # older core: fall back to the differentiable renderer
         import torch
 
-        from core import raster
+        from core.render import raster
         with torch.no_grad():
             out = raster.render(strokes.style, torch.from_numpy(strokes.params), strokes.width,
                                 strokes.height, background=tuple(strokes.background))
-        return out.cpu().numpy().astype("float32"), "core.raster.render"
-    return render_strokes(strokes), "core.reference.render_strokes"
+        return out.cpu().numpy().astype("float32"), "core.render.raster.render"
+    return render_strokes(strokes), "core.render.reference.render_strokes"
 
 
 def _target_like(image, shape):
     """The input area-averaged to ``shape`` (H, W): resize_long_side, or the same
     area-average resize to the exact shape where the two round the short side differently."""
-    from core import image_io
+    from core.io import image_io
 
     long_side = max(shape[:2])
     target = image if max(image.shape[:2]) == long_side else image_io.resize_long_side(image, long_side)
@@ -118,9 +118,10 @@ def run_single(cfg: dict) -> dict:
         sys.path.insert(0, str(ROOT))
         sys.path.insert(0, str(Path(__file__).resolve().parent))
         import _metrics
-        from core.events import Done
-        from core.image_io import load_image
-        from core.painter import PaintOptions, paint
+        from core.paint.events import Done
+        from core.io.image_io import load_image
+        from core.contracts.options import Tuning
+        from core.paint.painter import PaintOptions, paint
 
         if cfg.get("threads"):
             torch.set_num_threads(int(cfg["threads"]))
@@ -132,7 +133,8 @@ def run_single(cfg: dict) -> dict:
                                seed=int(cfg.get("seed", 0)), device=cfg.get("device", "auto"),
                                background=cfg["background"], ot_weight=cfg.get("ot_weight"),
                                renderer=cfg.get("renderer", "analytic"),
-                               extra=dict(cfg.get("extra") or {}), **dict(cfg.get("paint_options") or {}))
+                               tuning=Tuning(**tuning_fields(cfg.get("extra"))),
+                               **dict(cfg.get("paint_options") or {}))
         t0 = time.perf_counter()
         image = load_image(cfg["path"])
         t_loaded = time.perf_counter()
@@ -161,7 +163,7 @@ def run_single(cfg: dict) -> dict:
         row["strokes_per_s"] = round(len(strokes) / wall, 2) if wall > 0 else None
         row["ot_weight_used"] = strokes.meta.get("ot_weight")
         row["background_rgb"] = [round(c, 4) for c in strokes.background]
-        from core.devices import pick_device
+        from core.paint.devices import pick_device
         row["device_used"] = str(pick_device(cfg.get("device", "auto")))
 
         t1 = time.perf_counter()
@@ -175,7 +177,7 @@ def run_single(cfg: dict) -> dict:
         if cfg.get("style_probe"):
             # How far the result is from a style image's style (bench_style.py): the same
             # loss the painter minimises, on the final render.
-            from core.style_transfer import make_style_loss
+            from core.paint.style_transfer import make_style_loss
             probe = cfg["style_probe"]
             loss = make_style_loss(load_image(probe["image"], max_side=1024), probe.get("features", "offline"))
             with torch.no_grad():
@@ -183,7 +185,7 @@ def run_single(cfg: dict) -> dict:
         row["ssim"] = round(_metrics.ssim(render, target), 5)
         row["peak_total_mb"] = round(_maxrss_mb(), 1)
         if cfg.get("renders"):
-            from core.image_io import save_png
+            from core.io.image_io import save_png
             folder = Path(cfg["renders"])
             folder.mkdir(parents=True, exist_ok=True)
             save_png(np.clip(render, 0, 1), folder / (run_name(cfg) + ".png"))
@@ -237,12 +239,21 @@ def _extra_value(text: str):
     return {"true": True, "false": False}.get(text.lower(), text)
 
 
+#: Older rows name the greedy round's size "round"; the Tuning record calls it round_size.
+_TUNING_NAMES = {"round": "round_size"}
+
+
+def tuning_fields(extra: dict | None) -> dict:
+    """A row's ``extra`` settings as fields of ``core.contracts.options.Tuning``."""
+    return {_TUNING_NAMES.get(k, k): v for k, v in (extra or {}).items()}
+
+
 def _parse_extra(items: list[str]) -> dict:
     extra = {}
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise SystemExit(f"--extra {item!r}: use key=value, e.g. --extra iters=30")
+            raise SystemExit(f"--extra {item!r}: use key=value, e.g. --extra candidates=12")
         extra[key.strip()] = _extra_value(value.strip())
     return extra
 
@@ -424,7 +435,7 @@ def markdown(rows: list[dict], info: dict, command: str, date: str, total: int) 
            f"{info['ram_gb']} GB RAM; {info['os']}",
            f"- Software: Python {info['python']}, torch {info['torch']} "
            f"({threads} torch threads), device {', '.join(info['devices']) or '?'}",
-           f"- PaintOptions.extra: {extras}",
+           f"- PaintOptions.tuning: {extras}",
            "- One painting per fresh process. Wall = image load to final strokes. Peak = the "
            "process's max RSS at the end of painting (interpreter and torch included). "
            "PSNR / SSIM: reference render of the final strokes at the canvas size against the input "
@@ -545,7 +556,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--strokes", type=_csv(int), default=DEFAULT_STROKES)
     ap.add_argument("--sizes", type=_csv(int), default=DEFAULT_SIZES, help="canvas long sides, px")
     ap.add_argument("--extra", action="append", default=[], metavar="KEY=VALUE",
-                    help="passed into PaintOptions.extra (repeatable), e.g. --extra iters=30")
+                    help="a field of PaintOptions.tuning (repeatable), e.g. --extra candidates=12")
     ap.add_argument("--background", default="white", help="grid background (white, black, mean, ...)")
     ap.add_argument("--threads", type=int, default=None, help="torch.set_num_threads in each child")
     ap.add_argument("--device", default="auto", help="PaintOptions.device (auto, cpu, cuda, mps)")
@@ -579,7 +590,7 @@ def main(argv: list[str] | None = None) -> int:
     partial_path = json_path.with_name(json_path.stem + ".partial.json") if json_path else None
 
     sys.path.insert(0, str(ROOT))
-    from core.styles import STYLES  # imports torch, but catches a typo before hours of runs
+    from core.model.geometry import STYLES  # imports torch, but catches a typo before hours of runs
 
     unknown = [s for s in args.styles if s not in STYLES]
     if unknown:

@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--strokes", type=int, default=500)
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--threads", type=int, default=None, help="torch threads per painting (default: torch's)")
-    ap.add_argument("--extra", action="append", default=[], help="PaintOptions.extra key=value (experiments)")
+    ap.add_argument("--extra", action="append", default=[], help="a field of PaintOptions.tuning, key=value (experiments)")
     ap.add_argument("--primitive", default=None, help="path to a primitive binary to run side by side")
     ap.add_argument("--large", action="store_true", help="also time 1000 oil strokes at 512 px")
     ap.add_argument("--renders", default=None, help="save every painting's render (and primitive's) here")

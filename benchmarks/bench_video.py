@@ -15,8 +15,8 @@ Three clips, all made here (no third-party footage):
   monkey head crossing a textured backdrop (samples/coffee.jpg) while it turns.
 
 Each clip is painted twice: frame by frame with the temporal painter
-(``core.shot.paint_shot``, as ``paint-frames`` runs it) and every frame independently
-from scratch (``core.painter.paint``, same options and seed). Figures:
+(``core.paint.shot.paint_shot``, as ``paint-frames`` runs it) and every frame independently
+from scratch (``core.paint.painter.paint``, same options and seed). Figures:
 
 * fidelity: PSNR of each painting (reference render at the canvas size) against its
   source frame area-averaged to that size; mean over frames;
@@ -90,7 +90,7 @@ DEFAULT_WARMUP = int(re.search(r'key: "warmup", type: "int32", default: (\d+)',
 
 def make_still(folder: Path, frames: int, size: int, sigma: float = 0.01) -> list[np.ndarray | None]:
     """The astronaut held still with sensor noise; returns the true motion (none) per frame."""
-    from core.image_io import load_image, resize_long_side, save_png
+    from core.io.image_io import load_image, resize_long_side, save_png
 
     image = resize_long_side(load_image(ROOT / "samples" / "astronaut.png"), size)
     rng = np.random.default_rng(1)
@@ -115,7 +115,7 @@ def make_panzoom(folder: Path, frames: int, size: int) -> list[np.ndarray | None
     flow_back[t](x) = where the point at x in frame t was in frame t-1, minus x."""
     import cv2
 
-    from core.image_io import load_image, save_png
+    from core.io.image_io import load_image, save_png
 
     src = load_image(ROOT / "samples" / "chelsea.jpg")
     src_h, src_w = src.shape[:2]
@@ -277,7 +277,7 @@ def _psnr_masked(a: np.ndarray, b: np.ndarray, mask: np.ndarray | None = None) -
 
 def _motion_back(clip_motion, frames_canvas, t: int):
     """(flow_back, valid) from frame t to t-1 at the canvas size: true motion scaled, or measured."""
-    from core.flow import optical_flow, reliable_flow
+    from core.paint.flow import optical_flow, reliable_flow
 
     cur, prev = frames_canvas[t], frames_canvas[t - 1]
     h, w = cur.shape[:2]
@@ -314,7 +314,7 @@ def measured_motion(frames_canvas) -> list:
 
 def consistency(renders: list[np.ndarray], clip_motion, frames_canvas) -> list[float]:
     """PSNR of each painting against the previous one moved onto it (see the module doc)."""
-    from core.flow import warp_image
+    from core.paint.flow import warp_image
 
     out = []
     for t in range(1, len(renders)):
@@ -334,11 +334,11 @@ def run_clip(name: str, folder: Path, motion, args) -> dict:
     """Paint one clip both ways and measure it."""
     import torch
 
-    from core.painter import PaintOptions
-    from core.reference import render_strokes
-    from core.shot import FrameDone, FrameStarted, FrameStore, paint_shot
-    from core.video import TemporalOptions, canvas_target, stroke_motion
-    from core.video_io import open_source
+    from core.paint.painter import PaintOptions
+    from core.render.reference import render_strokes
+    from core.paint.shot import FrameDone, FrameStarted, FrameStore, paint_shot
+    from core.paint.temporal import TemporalOptions, canvas_target, stroke_motion
+    from core.io.video_io import open_source
 
     source = open_source(str(folder / f"{name}_%04d.png"))
     frames = [img for _, img in source.frames(1, source.count)]
@@ -430,9 +430,9 @@ def independent_painting(cache: Path, number: int, frame: np.ndarray, options, r
     place of None: the painter is deterministic, so only its times are old (reuse is
     for re-measuring the temporal painter; say so where the figures are reported, and
     never reuse across a change to the still painter)."""
-    from core.events import Done
-    from core.painter import paint
-    from core.strokes import StrokeSet
+    from core.paint.events import Done
+    from core.paint.painter import paint
+    from core.model.strokes import StrokeSet
 
     key = hashlib.sha256(np.ascontiguousarray(frame, np.float32).tobytes()
                          + repr(sorted(options.__dict__.items())).encode()).hexdigest()[:20]
@@ -465,7 +465,7 @@ def figure(folder: Path, name: str, path: Path) -> None:
     (README's picture of a painted shot), at the canvas size."""
     import cv2
 
-    from core.image_io import load_image, save_png
+    from core.io.image_io import load_image, save_png
 
     painted = sorted((folder / f"{name}_painted").glob("frame_*.png"))
     picks = [painted[0], painted[len(painted) // 2], painted[-1]]
@@ -525,7 +525,7 @@ def report(rows: list[dict], command: str) -> str:
              f"- Command: `{command}`", f"- Machine: {_machine()}",
              "- Clips made here (see the script's docstring); painting options: style, strokes and size "
              "below, everything else the defaults; temporal options: the defaults of "
-             "`core.video.TemporalOptions` unless listed.",
+             "`core.paint.temporal.TemporalOptions` unless listed.",
              "- CPU seconds per frame, both ways, include writing the frame's JSON and PNG, as `paint-frames` "
              "does for every frame (timed in this run, also for a reused independent painting)."]
     for r in rows:
@@ -616,10 +616,10 @@ def run_farm(args, clip_dir: Path, motion, frames: int) -> dict:
     """Compile, run the chunks (one killed and restarted), measure the seams."""
     import torch
 
-    from core.reference import render_strokes
-    from core.shot import FrameStore
-    from core.video import canvas_target
-    from core.video_io import open_source
+    from core.render.reference import render_strokes
+    from core.paint.shot import FrameStore
+    from core.paint.temporal import canvas_target
+    from core.io.video_io import open_source
 
     out = clip_dir / "farm_out"
     single = clip_dir / "single_out"

@@ -40,9 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     import numpy as np
 
     import _metrics
-    from core.image_io import load_image, save_png
-    from core.painter import PaintOptions, run
-    from core.reference import render_strokes
+    from core.io.image_io import load_image, save_png
+    from core.paint.painter import PaintOptions, run
+    from core.render.reference import render_strokes
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--styles", type=bench_paint._csv(str), default=("oil", "watercolor", "marker", "tape"))

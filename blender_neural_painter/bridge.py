@@ -1,4 +1,4 @@
-"""Talks to the painting engine in a separate process (``core/worker.py``).
+"""Talks to the painting engine in a separate process (``core/app/worker.py``).
 
 A process rather than a thread: torch may be missing from Blender's Python (the user can
 point at any interpreter that has it), a crash or out-of-memory in the engine cannot take
@@ -9,7 +9,6 @@ thread turns them into Grease Pencil.
 
 from __future__ import annotations
 
-import base64
 import collections
 import json
 import os
@@ -21,22 +20,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+from .contracts import protocol
 
-PROTOCOL = 1
 ADDON_DIR = Path(__file__).resolve().parent
 
 
 def core_root() -> Path:
     """The directory that holds the ``core`` package: inside the extension once
     installed (the build script copies it there), next to the add-on in a checkout."""
-    if (ADDON_DIR / "core" / "worker.py").is_file():
+    if (ADDON_DIR / "core" / "app" / "worker.py").is_file():
         return ADDON_DIR
     return ADDON_DIR.parent
-
-
-def decode_array(d: dict[str, Any]) -> np.ndarray:
-    return np.frombuffer(base64.b64decode(d["data"]), dtype="<f4").reshape(d["shape"]).copy()
 
 
 #: Checks the engine's dependencies before ``core`` is imported (``core`` imports torch on
@@ -55,7 +49,7 @@ BOOTSTRAP = (
     "        + 'torch, numpy and pillow'}), flush=True)\n"
     "    sys.exit(2)\n"
     "import runpy\n"
-    "runpy.run_module('core.worker', run_name='__main__', alter_sys=True)\n"
+    "runpy.run_module('core.app.worker', run_name='__main__', alter_sys=True)\n"
 )
 
 
@@ -88,11 +82,11 @@ class Worker:
     terminate_after = 3.0
     kill_after = 6.0
 
-    def __init__(self, request: dict[str, Any], python: str | None = None, site_dir: str | None = None) -> None:
-        self.request = dict(request, protocol=PROTOCOL)
+    def __init__(self, request: Any, python: str | None = None, site_dir: str | None = None) -> None:
+        self.request = request  # a protocol.Request, frozen
         self.cmd, self.env = worker_command(python, site_dir)
         self.proc: subprocess.Popen[str] | None = None
-        self.events: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        self.events: queue.Queue[Any] = queue.Queue()  # protocol events; None ends the stream
         self.stderr_tail: collections.deque[str] = collections.deque(maxlen=40)
         self._threads: list[threading.Thread] = []
         self.finished = False  # the event stream has ended (process output closed)
@@ -110,7 +104,7 @@ class Worker:
                                "check the Python interpreter in the add-on preferences") from None
         assert self.proc.stdin is not None
         try:
-            self.proc.stdin.write(json.dumps(self.request) + "\n")
+            self.proc.stdin.write(self.request.to_json() + "\n")
             self.proc.stdin.flush()
         except (BrokenPipeError, OSError):
             pass  # it died at once; the reader reports how
@@ -126,12 +120,15 @@ class Worker:
             if not line:
                 continue
             try:
-                ev = json.loads(line)
+                data = json.loads(line)
             except ValueError:
-                self.stderr_tail.append(line)
+                self.stderr_tail.append(line)  # not a message: stray output
                 continue
-            if isinstance(ev, dict):
-                self.events.put(ev)
+            try:
+                self.events.put(protocol.decode_event(data))
+            except protocol.ProtocolError as exc:
+                self.events.put(protocol.Error(f"the painting engine sent a message this add-on cannot read ({exc})",
+                                               "engine"))
         self.events.put(None)  # end of stream
 
     def _read_stderr(self) -> None:
@@ -139,10 +136,10 @@ class Worker:
         for line in self.proc.stderr:
             self.stderr_tail.append(line.rstrip())
 
-    def poll(self, timeout: float | None = 0.0) -> list[dict[str, Any]]:
+    def poll(self, timeout: float | None = 0.0) -> list[Any]:
         """Events received so far; waits up to ``timeout`` s for the first (None: forever)."""
         self._escalate()
-        out: list[dict[str, Any]] = []
+        out: list[Any] = []
         try:
             first = self.events.get(timeout=timeout) if timeout != 0.0 else self.events.get_nowait()
         except queue.Empty:
@@ -179,7 +176,7 @@ class Worker:
             return
         try:
             assert self.proc.stdin is not None
-            self.proc.stdin.write("cancel\n")
+            self.proc.stdin.write(protocol.CANCEL + "\n")
             self.proc.stdin.flush()
         except (BrokenPipeError, OSError, ValueError):
             pass

@@ -10,13 +10,13 @@ same job in a blocking loop. Any exception ends the run through ``jobs.end``.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import bpy
 
 from . import camera, consent, jobs
 from .errors import UserError
+from .request import Overrides
 from .runner import PaintJob, failure_message
 
 CAMERA_CANCELLED = "Camera render cancelled; nothing was painted"
@@ -30,13 +30,12 @@ class JobOperator:
 
     _run: jobs.Run | None = None
 
-    engine: bpy.props.EnumProperty(  # type: ignore[valid-type]
-        name="Engine", items=[("painter", "Painter", "The real optimiser"),
-                              ("random", "Random (testing)", "Random strokes, for testing the add-on")],
+    engine: bpy.props.StringProperty(  # type: ignore[valid-type]
+        name="Engine", description="The worker's engine (painter; tests name their stand-ins)",
         default="painter", options={"HIDDEN", "SKIP_SAVE"})
     test_options: bpy.props.StringProperty(  # type: ignore[valid-type]
-        name="Test Options", description="JSON merged into the worker request, \"options\" into its "
-                                         "options (testing only)",
+        name="Test Options", description="JSON: \"options\" overrides the painting's settings, \"engine_args\" "
+                                         "goes to a stand-in engine (testing only)",
         default="", options={"HIDDEN", "SKIP_SAVE"})
     allow_download: bpy.props.BoolProperty(  # type: ignore[valid-type]
         name="Allow Download", description="The user agreed to download VGG-16 (set by the confirmation)",
@@ -47,7 +46,8 @@ class JobOperator:
 
     # --- what subclasses provide ---------------------------------------------------------
 
-    def make_job(self, context: Any, folder: str, camera_image: str | None = None) -> PaintJob:
+    def make_job(self, context: Any, folder: str, overrides: Overrides, camera_image: str | None = None) -> PaintJob:
+        """The job, its request built once from the panel and ``overrides`` (``request.make_request``)."""
         raise NotImplementedError
 
     def uses_camera(self, context: Any) -> bool:
@@ -87,20 +87,11 @@ class JobOperator:
         return run
 
     def _start_job(self, context: Any, run: jobs.Run, camera_image: str | None = None) -> None:
-        job = self.make_job(context, run.tmp, camera_image)
-        request = job.worker.request
-        options = request.setdefault("options", {})
-        if "style_image" in options:
-            # Only a needed download that the user agreed to (the confirmation when
-            # invoked from the UI; Allow Online Access itself for scripts).
-            options["allow_download"] = bool(self._download and self.allow_download)
-        if self.test_options:
-            extra = json.loads(self.test_options)
-            options.update(extra.pop("options", {}))
-            for key, value in extra.items():  # nested objects ("frames") merge too
-                both = isinstance(value, dict) and isinstance(request.get(key), dict)
-                request[key] = {**request[key], **value} if both else value
-        request["engine"] = self.worker_engine()
+        # Only a needed download that the user agreed to (the confirmation when invoked
+        # from the UI; Allow Online Access itself for scripts).
+        overrides = Overrides.from_test_options(self.test_options, engine=self.worker_engine(),
+                                                allow_download=bool(self._download and self.allow_download))
+        job = self.make_job(context, run.tmp, overrides, camera_image)
         job.wait_for_worker = run.timer is None  # a modal run never waits on the worker
         job.start()
         run.job = job

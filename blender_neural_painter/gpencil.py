@@ -19,6 +19,7 @@ import bpy
 import numpy as np
 
 from . import compat
+from .contracts import styles
 
 #: Custom property on every object, material and image the add-on creates, so a run
 #: can recognise (and reuse or clean up) its own data.
@@ -28,14 +29,13 @@ PARAM_ATTR = "np_param_{:02d}"
 ORDER_ATTR = "np_order"  # 1-based painting order; 0 marks a stroke drawn by hand
 #: A stroke's id in a painted shot (the same stroke keeps it from frame to frame). Grease
 #: Pencil attributes hold 32-bit integers: ids past 2**31 - 1 (a shot's frame 21,475 on,
-#: see ``core.video.ID_STRIDE``) are not stored.
+#: see ``core.paint.temporal.ID_STRIDE``) are not stored.
 ID_ATTR = "np_id"
 ID_MAX = 2 ** 31 - 1
 #: On the object of a painted shot: {"start": scene frame of source frame 1, "frames":
 #: the source frame numbers it holds}. Refine and Restyle work on stills only.
 SHOT_TAG = "neural_painter_shot"
-MATERIAL_NAMES = {"marker": "NP Marker", "watercolor": "NP Watercolor",
-                  "tape": "NP Tape", "canvas": "NP Canvas"}
+CANVAS_MATERIAL = "NP Canvas"
 
 #: Grease Pencil's soft edge (smoothstep((1 - d/R) ** (10 softness))) has a different
 #: profile from the reference model's linear ramp of width ``softness * r`` centred on
@@ -43,8 +43,6 @@ MATERIAL_NAMES = {"marker": "NP Marker", "watercolor": "NP Watercolor",
 #: softness, a radius grown by 30 % of it and a GP softness of 0.056 x it.
 GP_SOFT_RADIUS = 0.3
 GP_SOFT_SOFTNESS = 0.056
-#: core's softness of the watercolour style (``core.styles``); tests check it.
-WASH_SOFTNESS = 0.5
 
 
 def level_layer_name(level: int) -> str:
@@ -184,7 +182,7 @@ def gp_softness(softness: float) -> tuple[float, float]:
 @dataclass
 class Textures:
     """What the worker sends for the textured styles (the numbers come from
-    ``core.texture``; no image file ships with the add-on): the oil textures
+    ``core.model.texture``; no image file ships with the add-on): the oil textures
     [levels, rows, cols, RGBA] and the wash profile, a watercolour's opacity across it at
     0, 0.01, ... radii from its centre line."""
 
@@ -193,14 +191,13 @@ class Textures:
 
 
 #: Share of the texture's colour in an oil stroke (Grease Pencil's stroke mix factor is
-#: 1 minus it). Must equal ``core.texture.OIL_MIX``; the add-on's tests check it.
+#: 1 minus it). Must equal ``core.model.texture.OIL_MIX``; the add-on's tests check it.
 OIL_TEXTURE_MIX = 0.35
-OIL_MATERIAL = "NP Oil {}"
 OIL_IMAGE = "NP Oil Texture {}"
 
 
 def ensure_oil_image(level: int, textures: np.ndarray | None, created: Created) -> Any:
-    """Oil texture ``level`` as a packed image, built from ``core.texture`` numbers sent by
+    """Oil texture ``level`` as a packed image, built from ``core.model.texture`` numbers sent by
     the worker (no image file ships with the add-on). Shared by every oil painting."""
     name = OIL_IMAGE.format(level + 1)
     existing = bpy.data.images.get(name)
@@ -226,12 +223,19 @@ def ensure_oil_image(level: int, textures: np.ndarray | None, created: Created) 
 WASH_IMAGE = "NP Wash"
 
 
-def ensure_wash_image(profile: np.ndarray | None, grow: float, created: Created) -> Any:
-    """The watercolour rim as a packed image: white, its alpha the wash profile across
+def wash_image_name(softness: float) -> str:
+    """One wash image per softness (watercolour's 0.5 keeps the plain name)."""
+    return WASH_IMAGE if softness == 0.5 else f"{WASH_IMAGE} {softness:g}"
+
+
+def ensure_wash_image(profile: np.ndarray | None, softness: float, created: Created) -> Any:
+    """A soft style's rim as a packed image: white, its alpha the wash profile across
     the stroke (constant along it). Grease Pencil spans v over the stroke's drawn
-    radius, which soft strokes grow by ``grow``, so row v holds the profile at
-    |v| * grow radii. Shared by every watercolour painting."""
-    existing = bpy.data.images.get(WASH_IMAGE)
+    radius, which soft strokes grow (``gp_softness``), so row v holds the profile at
+    |v| * grow radii. Shared by every painting of that softness."""
+    name = wash_image_name(softness)
+    grow = gp_softness(softness)[0]
+    existing = bpy.data.images.get(name)
     if existing is not None and existing.get(TAG):
         return existing
     if profile is None:
@@ -242,7 +246,7 @@ def ensure_wash_image(profile: np.ndarray | None, grow: float, created: Created)
     alpha = np.interp(np.abs(v) * grow, np.arange(len(prof)) * 0.01, prof)
     rgba = np.ones((rows, cols, 4), np.float32)
     rgba[..., 3] = alpha[:, None]
-    img: Any = bpy.data.images.new(WASH_IMAGE, width=cols, height=rows, alpha=True, float_buffer=False)
+    img: Any = bpy.data.images.new(name, width=cols, height=rows, alpha=True, float_buffer=False)
     img[TAG] = 1
     img.alpha_mode = "STRAIGHT"
     img.pixels.foreach_set(rgba.ravel())
@@ -252,14 +256,24 @@ def ensure_wash_image(profile: np.ndarray | None, grow: float, created: Created)
     return img
 
 
+def material_name(style: str, level: int = 0) -> str:
+    """``NP <Style>``, and for a textured style one per texture level (``NP Oil 3``)."""
+    if style == "canvas":
+        return CANVAS_MATERIAL
+    spec = styles.get_style(style)
+    return f"NP {spec.label} {level + 1}" if spec.textured else f"NP {spec.label}"
+
+
 def ensure_material(style: str, created: Created, texture: Textures | None = None, level: int = 0) -> Any:
-    """The shared material for a style (for oil, one per texture level): reused across
-    runs so painting twice does not fill the file with duplicates. Colour comes from
-    vertex colours, so the material itself stays white."""
-    name = OIL_MATERIAL.format(level + 1) if style == "oil" else MATERIAL_NAMES[style]
+    """The shared material for a style (for a textured one, one per texture level):
+    reused across runs so painting twice does not fill the file with duplicates. Colour
+    comes from vertex colours, so the material itself stays white; what else it is
+    follows the style's look (``core.contracts.styles.Look``), not its name."""
+    name = material_name(style, level)
     mat = bpy.data.materials.get(name)
     if mat is not None and mat.get(TAG) == style and mat.grease_pencil is not None:
         return mat
+    look = styles.get_style(style).look if style != "canvas" else styles.Look()
     mat = bpy.data.materials.new(name)
     bpy.data.materials.create_gpencil_data(mat)
     mat[TAG] = style
@@ -268,17 +282,17 @@ def ensure_material(style: str, created: Created, texture: Textures | None = Non
     compat.show_stroke_only(g)
     g.mode = "LINE"
     g.color = (1.0, 1.0, 1.0, 1.0)
-    if style == "oil":
+    if look.texture == "bristle":
         # Colour = (1 - mix) vertex colour + mix texture grey; the texture's alpha (the
         # dry brush) masks the stroke. UV factor 1 (500 / pixel size): u is the strokes'.
         g.stroke_style = "TEXTURE"
         g.stroke_image = ensure_oil_image(level, texture.oil if texture else None, created)
         g.mix_stroke_factor = 1.0 - OIL_TEXTURE_MIX
         g.pixel_size = 500.0
-    elif style == "watercolor":
+    elif look.softness > 0:
         # A wash: vertex colour only, the texture's alpha the pigment gathered at the rim.
         g.stroke_style = "TEXTURE"
-        g.stroke_image = ensure_wash_image(texture.wash if texture else None, gp_softness(WASH_SOFTNESS)[0], created)
+        g.stroke_image = ensure_wash_image(texture.wash if texture else None, look.softness, created)
         g.mix_stroke_factor = 1.0
         g.pixel_size = 500.0
     return mat

@@ -21,9 +21,14 @@ import tempfile
 from pathlib import Path
 from typing import Any, NoReturn, Sequence
 
-#: Command-line option -> the Neural Painter setting it sets (whose range it must meet).
-RANGED = {"strokes": "strokes", "levels": "levels", "size": "size", "seed": "seed", "width": "width_m",
-          "duration": "anim_duration", "every": "keyframe_every", "style_weight": "style_weight"}
+from .contracts import errors, options
+
+#: The engine's settings this command takes: flags, help, defaults and limits all come
+#: from the engine's options contract (``core.contracts.options``), as the CLI's do.
+PAINT_OPTIONS = ("style", "strokes", "levels", "size", "seed", "device", "background", "renderer", "style_image",
+                 "style_mode", "style_weight", "style_features")
+#: Blender-side options -> the Neural Painter setting whose range they must meet.
+RANGED = {"width": "width_m", "duration": "anim_duration", "every": "keyframe_every"}
 PREVIEW_SIZE = (16, 16384)
 
 
@@ -47,25 +52,13 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--out", default="painting.blend", help="output .blend file")
     a.add_argument("--preview", default=None, help="also render the finished painting to this PNG (Workbench)")
     a.add_argument("--preview-size", type=int, default=1024, help="long side of the preview, px")
-    a.add_argument("--style", default="oil", choices=["oil", "marker", "watercolor", "tape"])
-    a.add_argument("--strokes", type=int, default=500)
-    a.add_argument("--levels", type=int, default=0, help="0: chosen from the stroke count")
-    a.add_argument("--size", type=int, default=512, help="working size (long side, px)")
-    a.add_argument("--seed", type=int, default=0)
-    a.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
-    a.add_argument("--background", default="white", help="white, black, mean or r,g,b in 0..1")
+    options.add_arguments(a, options.PaintOptions, names=PAINT_OPTIONS)
     a.add_argument("--width", type=float, default=2.0, help="painting width in metres")
     a.add_argument("--animation", default="build", choices=["build", "keyframes", "none"])
     a.add_argument("--start", type=int, default=1, help="first frame of the replay")
     a.add_argument("--duration", type=int, default=250, help="replay length in frames")
     a.add_argument("--every", type=int, default=10, help="strokes per drawing with --animation keyframes")
     a.add_argument("--python", default=None, help="Python interpreter with torch for the engine")
-    a.add_argument("--renderer", default="analytic", choices=["analytic", "neural"],
-                   help="renderer the optimiser draws through (neural: weights/STYLE.pt)")
-    a.add_argument("--style-image", default=None, help="paint in the style of this image")
-    a.add_argument("--style-mode", default="full", choices=["color", "full"])
-    a.add_argument("--style-weight", type=float, default=0.4)
-    a.add_argument("--style-features", default="offline", choices=["offline", "vgg16"])
     i = sub.add_parser("import", help="import a strokes .json or a folder of frame JSONs into a .blend")
     i.add_argument("path", help="a strokes .json (a still) or a folder of frame_0001.json ... (a painted shot)")
     i.add_argument("--out", default="painting.blend", help="output .blend file")
@@ -77,24 +70,18 @@ def _parser() -> argparse.ArgumentParser:
 
 # --- checks before anything runs ------------------------------------------------------------
 
-def _background(text: str) -> list[float] | None:
-    """None for a named background, else the colour (InputError unless r,g,b in 0..1)."""
-    if text in {"white", "black", "mean"}:
-        return None
+def _paint_options(args: argparse.Namespace) -> Any:
+    """The engine's settings from the flags, checked by the engine's own rules (the same
+    one-line errors as ``python -m core paint``)."""
     try:
-        rgb = [float(v) for v in text.split(",")]
-    except ValueError:
-        rgb = []
-    if len(rgb) != 3:
-        raise InputError(f"--background {text!r} is not white, black, mean or r,g,b; fix it")
-    if not all(0.0 <= c <= 1.0 for c in rgb):
-        raise InputError(f"--background {text} is out of range: each of r,g,b must be within 0..1")
-    return rgb
+        return options.from_arguments(options.PaintOptions, args, PAINT_OPTIONS).validate()
+    except errors.PainterError as exc:
+        raise InputError(str(exc)) from None
 
 
 def _check_ranges(args: argparse.Namespace, settings_type: Any) -> None:
-    """Each value within the range of the setting it goes to (Blender would clamp it
-    silently: --strokes 0 would paint one stroke)."""
+    """Each Blender-side value within the range of the setting it goes to (Blender would
+    clamp it silently: --every 0 would add one stroke a drawing)."""
     props = settings_type.bl_rna.properties
     for option, name in RANGED.items():
         value = getattr(args, option)
@@ -136,7 +123,7 @@ def _check(args: argparse.Namespace, settings_type: Any) -> None:
             args.style_image = sources.check_image_file(args.style_image, "style image", "choose an existing file")
     except UserError as exc:
         raise InputError(str(exc)) from None
-    args.background_rgb = _background(args.background)
+    args.options = _paint_options(args)
     _check_ranges(args, settings_type)
     args.out = _check_output(args.out, "--out", ".blend")
     if args.preview:
@@ -148,20 +135,22 @@ def _check(args: argparse.Namespace, settings_type: Any) -> None:
 
 def _settings(context: Any, args: argparse.Namespace) -> None:
     s = context.scene.neural_painter
+    o = args.options
     s.source = "FILE"
     s.image_path = args.image
-    s.style, s.strokes, s.levels, s.size, s.seed = args.style, args.strokes, args.levels, args.size, args.seed
-    s.device = args.device
-    if args.background_rgb is None:
-        s.background = args.background
+    s.style, s.strokes, s.levels, s.size, s.seed = o.style, o.strokes, o.levels or 0, o.size, o.seed
+    s.device = o.device
+    background = options.parse_background(o.background)
+    if isinstance(background, tuple):
+        s.background, s.background_color = "CUSTOM", background
     else:
-        s.background, s.background_color = "CUSTOM", args.background_rgb
+        s.background = background
     s.width_m = args.width
-    s.renderer = args.renderer
+    s.renderer = o.renderer
     if args.style_image:
         s.style_source = "FILE"
         s.style_image_path = args.style_image
-        s.style_mode, s.style_weight, s.style_features = args.style_mode, args.style_weight, args.style_features
+        s.style_mode, s.style_weight, s.style_features = o.style_mode, o.style_weight, o.style_features
     s.animation = args.animation.upper()
     s.anim_start, s.anim_duration, s.keyframe_every = args.start, args.duration, args.every
 

@@ -1,7 +1,7 @@
 """Import Painting: strokes JSON written elsewhere (the engine's CLI, a GPU machine, a
 render farm) becomes the same Grease Pencil object that painting in Blender makes.
 
-The files are read by the worker (``core.worker``'s "import" engine), which sends them
+The files are read by the worker (``core.app.worker``'s "import" engine), which sends them
 as the painter's own events, so the object is written by the same job and writer code
 as a Paint run: one file arrives level by level (layers, materials, Build or Keyframes
 animation as the panel says), a folder of ``frame_NNNN.json`` frame by frame (one
@@ -26,7 +26,8 @@ import bpy
 
 from . import prefs
 from .errors import UserError
-from .request import animation_of
+from .contracts import options, protocol
+from .request import Overrides, animation_of, make_request
 from .runner import PaintJob, ShotJob
 
 FRAME_FILE = re.compile(r"frame_(\d+)\.json")
@@ -95,12 +96,13 @@ def _retimed(path: str) -> bool:
         return False
 
 
-def make_job(context: Any, path_text: str, start: int) -> PaintJob:
+def make_job(context: Any, path_text: str, start: int, overrides: Overrides) -> PaintJob:
     """The job that imports ``path_text``: a shot's frames from scene frame ``start`` on,
     or a still with the panel's width and animation, as a Paint run makes it."""
     settings = context.scene.neural_painter
     p = plan(path_text)
-    request: dict[str, Any] = {"import": {"files": p.files, "name": p.name}}
+    request = make_request(overrides, options.PaintOptions(),  # an import paints nothing
+                           import_=protocol.ImportSpec(tuple((n, f) for n, f in p.files), p.name))
     common: dict[str, Any] = {"width_m": settings.width_m, "location": tuple(context.scene.cursor.location),
                               "python": prefs.python_for_worker(), "site_dir": prefs.site_dir()}
     if not p.is_shot:

@@ -13,9 +13,10 @@ import bpy
 from bpy_extras.io_utils import ImportHelper
 
 from . import camera, gpencil, importer, jobs, prefs, readback, sources
+from .contracts import protocol
 from .driver import JobOperator
 from .errors import UserError
-from .request import animation_of, paint_options
+from .request import Overrides, animation_of, make_request, paint_options, temporal_options
 from .runner import PaintJob, RestyleJob, ShotJob
 
 
@@ -26,19 +27,19 @@ class NEURAL_PAINTER_OT_paint(JobOperator, bpy.types.Operator):
                       "(Esc cancels and keeps the strokes, or the frames, so far)")
     bl_options = {"REGISTER", "UNDO"}
 
-    def make_job(self, context: Any, folder: str, camera_image: str | None = None) -> PaintJob:
+    def make_job(self, context: Any, folder: str, overrides: Overrides, camera_image: str | None = None) -> PaintJob:
         settings = context.scene.neural_painter
         if settings.source in {"MOVIE", "CAMERA_RANGE"}:
-            return self._shot_job(context, folder, camera_image)
+            return self._shot_job(context, folder, overrides, camera_image)
         src, name = sources.reference(context, settings, folder, camera_image)
-        request = {**src, "options": paint_options(settings, folder)}
+        request = make_request(overrides, paint_options(settings, folder), **src)
         return PaintJob(context, request, name=name, width_m=settings.width_m,
                         location=tuple(context.scene.cursor.location), animation=animation_of(settings),
                         python=prefs.python_for_worker(), site_dir=prefs.site_dir())
 
 
-    def _shot_job(self, context: Any, folder: str, camera_frames: str | None) -> PaintJob:
-        """A shot: the temporal painter (``core.shot``, as ``paint-frames``) over a movie or
+    def _shot_job(self, context: Any, folder: str, overrides: Overrides, camera_frames: str | None) -> PaintJob:
+        """A shot: the temporal painter (``core.paint.shot``, as ``paint-frames``) over a movie or
         sequence, or over the camera's renders of the frame range (each painted frame
         lands on the frame it was rendered at)."""
         settings = context.scene.neural_painter
@@ -48,13 +49,13 @@ class NEURAL_PAINTER_OT_paint(JobOperator, bpy.types.Operator):
         else:
             spec, name = sources.shot_input(settings)
             start, frames = int(settings.shot_start), settings.shot_frames.strip() or None
-        request = {"frames": {"input": spec, "range": frames, "out": os.path.join(folder, "painted"),
-                              "temporal": {"keep_look": float(settings.shot_keep_look),
-                                           "keep_look_moving": float(settings.shot_keep_look_moving)}},
-                   "options": paint_options(settings, folder)}
+        to_fps = None
         if settings.source == "MOVIE" and settings.shot_match_rate and sources.is_video(spec):
             render = context.scene.render
-            request["frames"]["to_fps"] = float(render.fps) / float(render.fps_base)
+            to_fps = float(render.fps) / float(render.fps_base)
+        shot = protocol.ShotSpec(input=spec, out=os.path.join(folder, "painted"), range=frames, to_fps=to_fps,
+                                 temporal=temporal_options(settings))
+        request = make_request(overrides, paint_options(settings, folder), frames=shot)
         return ShotJob(context, request, start=start, name=f"Shot {name}", width_m=settings.width_m,
                        location=tuple(context.scene.cursor.location), python=prefs.python_for_worker(),
                        site_dir=prefs.site_dir())
@@ -72,18 +73,17 @@ class NEURAL_PAINTER_OT_refine(JobOperator, bpy.types.Operator):
         return gpencil.painting_canvas(context.active_object) is not None \
             and gpencil.shot_info(context.active_object) is None  # a still, not a painted shot
 
-    def make_job(self, context: Any, folder: str, camera_image: str | None = None) -> PaintJob:
+    def make_job(self, context: Any, folder: str, overrides: Overrides, camera_image: str | None = None) -> PaintJob:
         """The painting's own style and size, whatever the panel says; the scene's
         settings are never changed, so a failed Refine leaves them as they were."""
         settings = context.scene.neural_painter
         src = context.active_object
         canvas, drawn = readback.drawn_strokes(src)
         request_src, _ = sources.reference(context, settings, folder, camera_image)
-        options = paint_options(settings, folder, strokes=settings.refine_strokes)
-        options["style"] = canvas.style
-        options["size"] = max(canvas.width, canvas.height)
-        request = {**request_src, "options": options, "init": readback.painting_init(canvas), "drawn": drawn,
-                   "add_levels": int(settings.refine_levels)}
+        options = paint_options(settings, folder, strokes=int(settings.refine_strokes), style=canvas.style,
+                                size=max(canvas.width, canvas.height))
+        request = make_request(overrides, options, **request_src, init=readback.painting_init(canvas), drawn=drawn,
+                               add_levels=int(settings.refine_levels))
         job = PaintJob(context, request, name=f"{src.name} Refined", width_m=canvas.width_m,
                        location=tuple(src.location), animation=animation_of(settings),
                        python=prefs.python_for_worker(), site_dir=prefs.site_dir())
@@ -116,16 +116,14 @@ class NEURAL_PAINTER_OT_restyle(JobOperator, bpy.types.Operator):
     def worker_engine(self) -> str:
         return "stylize" if self.engine == "painter" else str(self.engine)
 
-    def make_job(self, context: Any, folder: str, camera_image: str | None = None) -> PaintJob:
+    def make_job(self, context: Any, folder: str, overrides: Overrides, camera_image: str | None = None) -> PaintJob:
         settings = context.scene.neural_painter
         src = context.active_object
         canvas, drawn = readback.drawn_strokes(src)
         if not drawn:
             raise UserError(f"'{src.name}' has no strokes to restyle; paint it first")
-        options = paint_options(settings, folder)
-        options["style"] = canvas.style
-        options["size"] = max(canvas.width, canvas.height)
-        request = {"options": options, "init": readback.painting_init(canvas), "drawn": drawn}
+        options = paint_options(settings, folder, style=canvas.style, size=max(canvas.width, canvas.height))
+        request = make_request(overrides, options, init=readback.painting_init(canvas), drawn=drawn)
 
         def unchanged() -> bool:
             try:
@@ -164,8 +162,9 @@ class NEURAL_PAINTER_OT_import(JobOperator, ImportHelper, bpy.types.Operator):
     def download_check(self, context: Any) -> bool:
         return False  # nothing to download: no style pass
 
-    def make_job(self, context: Any, folder: str, camera_image: str | None = None) -> PaintJob:
-        return importer.make_job(context, str(self.filepath), int(self.start_frame))  # type: ignore[attr-defined]
+    def make_job(self, context: Any, folder: str, overrides: Overrides, camera_image: str | None = None) -> PaintJob:
+        return importer.make_job(context, str(self.filepath), int(self.start_frame),  # type: ignore[attr-defined]
+                                 overrides)
 
 
 def menu_import(self: Any, context: Any) -> None:

@@ -1,17 +1,38 @@
-"""Settings shown in the sidebar panel, stored per scene so they travel with the file."""
+"""Settings shown in the sidebar panel, stored per scene so they travel with the file.
+
+The painting settings the engine also takes (style, strokes, size, seed, ...) get their
+limits, defaults and choices from the engine's contracts (``core.contracts``), so the
+panel can never offer what the engine refuses; a test ties the two.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 import bpy
 from bpy.props import (BoolProperty, EnumProperty, FloatProperty, FloatVectorProperty, IntProperty,
                        PointerProperty, StringProperty)
 
-STYLE_ITEMS = [
-    ("oil", "Oil", "Oil paint brush: textured rectangles with round ends, colour varying along the stroke"),
-    ("marker", "Marker", "Marker pen: curved strokes of solid colour with round ends"),
-    ("watercolor", "Watercolor", "Watercolour: curved strokes with soft edges and a colour gradient"),
-    ("tape", "Tape", "Tape: flat rectangles of solid colour"),
-]
+from .contracts import options as opts
+from .contracts import styles
+
+
+def _range(record: Any, name: str, **kw: Any) -> dict[str, Any]:
+    """A property's default and limits from the engine's setting ``name``."""
+    setting = record.settings()[name]
+    out: dict[str, Any] = {"default": record.default_of(name)}
+    if setting.lo is not None:
+        out["min"] = setting.lo
+    if setting.hi is not None:
+        out["max"] = setting.hi
+    if setting.soft_hi is not None:
+        out["soft_max"] = setting.soft_hi
+    return {**out, **kw}
+
+
+#: The style menu: every style the engine knows, the default first.
+STYLE_ITEMS = sorted(((s.name, s.label, s.description) for s in styles.STYLES.values()),
+                     key=lambda item: item[0] != opts.PaintOptions.default_of("style"))
 
 
 class NeuralPainterSettings(bpy.types.PropertyGroup):
@@ -55,13 +76,13 @@ class NeuralPainterSettings(bpy.types.PropertyGroup):
         description="How far each frame's new strokes keep the look of the previous painting carried along the "
                     "motion rather than follow the frame: higher flickers less on moving things and follows "
                     "the footage less closely; 0 follows the frame alone",
-        default=0.25, min=0.0, max=1.0, subtype="FACTOR")
+        subtype="FACTOR", **_range(opts.TemporalOptions, "keep_look"))
     shot_keep_look_moving: FloatProperty(  # type: ignore[valid-type]
         name="Keep Look, Moving",
         description="Keep Look on what moves on its own in the picture (not with the camera), where the fine "
                     "strokes are re-fitted every frame: higher boils less there and follows the footage less "
                     "closely",
-        default=0.55, min=0.0, max=1.0, subtype="FACTOR")
+        subtype="FACTOR", **_range(opts.TemporalOptions, "keep_look_moving"))
     image_path: StringProperty(  # type: ignore[valid-type]
         name="Image File", description="Reference image to paint (PNG, JPEG, TIFF, WebP, BMP...)",
         subtype="FILE_PATH", default="")
@@ -69,17 +90,17 @@ class NeuralPainterSettings(bpy.types.PropertyGroup):
         name="Image", description="Reference image from this blend file", type=bpy.types.Image)
     style: EnumProperty(  # type: ignore[valid-type]
         name="Style", description="Kind of brush stroke the painting is made of",
-        items=STYLE_ITEMS, default="oil")
+        items=STYLE_ITEMS, default=opts.PaintOptions.default_of("style"))
     strokes: IntProperty(  # type: ignore[valid-type]
         name="Strokes", description="Total number of strokes; more strokes give more detail and take longer",
-        default=500, min=1, max=20000, soft_max=5000)
+        **_range(opts.PaintOptions, "strokes"))
     levels: IntProperty(  # type: ignore[valid-type]
         name="Levels", description="Coarse-to-fine passes (each on a finer grid); 0 chooses from the stroke count",
-        default=0, min=0, max=12)
+        **_range(opts.PaintOptions, "levels", default=0, min=0))
     size: IntProperty(  # type: ignore[valid-type]
         name="Working Size", description="Long side in pixels at which strokes are optimised; "
                                          "larger is slower but finer",
-        default=512, min=16, max=4096, soft_max=1024, subtype="PIXEL")
+        subtype="PIXEL", **_range(opts.PaintOptions, "size"))
     width_m: FloatProperty(  # type: ignore[valid-type]
         name="Width", description="Width of the painting in the scene (the height follows the image)",
         default=2.0, min=0.001, soft_max=100.0, subtype="DISTANCE", unit="LENGTH")
@@ -88,7 +109,7 @@ class NeuralPainterSettings(bpy.types.PropertyGroup):
         items=[("white", "White", "A white canvas"), ("black", "Black", "A black canvas"),
                ("mean", "Image Mean", "The reference image's average colour"),
                ("CUSTOM", "Custom", "A colour of your choice")],
-        default="white")
+        default=opts.PaintOptions.default_of("background"))
     background_color: FloatVectorProperty(  # type: ignore[valid-type]
         name="Canvas Colour", description="Custom canvas colour", subtype="COLOR_GAMMA",
         size=3, min=0.0, max=1.0, default=(1.0, 1.0, 1.0))
@@ -96,16 +117,16 @@ class NeuralPainterSettings(bpy.types.PropertyGroup):
         name="Renderer", description="Stroke renderer used by the optimiser",
         items=[("analytic", "Analytic", "Exact differentiable renderer, fast on a CPU"),
                ("neural", "Neural", "Neural renderer as in the paper (needs trained weights)")],
-        default="analytic")
+        default=opts.PaintOptions.default_of("renderer"))
     device: EnumProperty(  # type: ignore[valid-type]
         name="Device", description="Where the optimiser runs",
         items=[("auto", "Auto", "CUDA if available, then Apple MPS, then CPU"),
                ("cpu", "CPU", "Processor only"), ("cuda", "CUDA", "NVIDIA GPU"),
                ("mps", "MPS", "Apple GPU")],
-        default="auto")
+        default=opts.PaintOptions.default_of("device"))
     seed: IntProperty(  # type: ignore[valid-type]
         name="Seed", description="Random seed; the same seed and settings give the same painting",
-        default=0, min=0)
+        **_range(opts.PaintOptions, "seed"))
     animation: EnumProperty(  # type: ignore[valid-type]
         name="Animation", description="How the painting process is replayed on the timeline",
         items=[("BUILD", "Build Modifier", "Keyframed Build modifiers reveal strokes in painting order"),
@@ -120,8 +141,8 @@ class NeuralPainterSettings(bpy.types.PropertyGroup):
         name="Strokes per Drawing", description="In Keyframes mode, strokes added per drawing",
         default=10, min=1)
     refine_strokes: IntProperty(  # type: ignore[valid-type]
-        name="Refine Strokes", description="Strokes to add when refining a painting", default=200,
-        min=1, max=20000)
+        name="Refine Strokes", description="Strokes to add when refining a painting",
+        **_range(opts.PaintOptions, "strokes", default=200))
     refine_levels: IntProperty(  # type: ignore[valid-type]
         name="Finer Levels", description="Finer levels to add when refining", default=1, min=1, max=6)
     style_source: EnumProperty(  # type: ignore[valid-type]
@@ -140,16 +161,16 @@ class NeuralPainterSettings(bpy.types.PropertyGroup):
         name="Style Mode", description="What the style may change",
         items=[("color", "Color", "The style changes only colours: stroke shapes follow the reference alone"),
                ("full", "Full", "The style changes colours and stroke shapes")],
-        default="full")
+        default=opts.PaintOptions.default_of("style_mode"))
     style_weight: FloatProperty(  # type: ignore[valid-type]
         name="Style Weight", description="How strongly the style pulls against the reference image",
-        default=0.4, min=0.0, soft_max=2.0)
+        **_range(opts.PaintOptions, "style_weight"))
     style_features: EnumProperty(  # type: ignore[valid-type]
         name="Style Features", description="How the style is measured",
         items=[("offline", "Offline", "A fixed random filter bank: no download, works anywhere"),
                ("vgg16", "VGG-16", "The VGG-16 network as in the paper: a one-time download of "
                                    "about 528 MB into the torch cache")],
-        default="offline")
+        default=opts.PaintOptions.default_of("style_features"))
 
 
 class NeuralPainterRuntime(bpy.types.PropertyGroup):

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from . import gpencil
+from .contracts import strokes_format, styles
 from .errors import UserError
 
 
@@ -17,7 +18,7 @@ def drawn_strokes(obj: Any) -> tuple[gpencil.Canvas, list[dict[str, Any]]]:
     canvas = gpencil.painting_canvas(obj)
     if canvas is None:
         raise UserError(f"'{obj.name}' was not made by Neural Painter: select a painting made by Neural Painter")
-    grow, _ = gpencil.gp_softness(0.5 if canvas.style == "watercolor" else 0.0)
+    grow, _ = gpencil.gp_softness(styles.get_style(canvas.style).look.softness)
     out: list[dict[str, Any]] = []
     for d in gpencil.read_painting(obj):
         pos2 = canvas.from_world(d["positions"])
@@ -39,6 +40,4 @@ def drawn_strokes(obj: Any) -> tuple[gpencil.Canvas, list[dict[str, Any]]]:
 def painting_init(canvas: gpencil.Canvas) -> dict[str, Any]:
     """The request's ``init`` for a painting read back: its canvas, no strokes (they come
     as ``drawn``, which the worker reconciles)."""
-    return {"schema": "neural-painter/strokes", "version": 1, "style": canvas.style,
-            "canvas": {"width": canvas.width, "height": canvas.height, "background": list(canvas.background)},
-            "meta": {}, "strokes": []}
+    return strokes_format.empty_painting(canvas.style, canvas.width, canvas.height, canvas.background)

@@ -19,26 +19,26 @@ from typing import Any, Callable
 import numpy as np
 
 from . import gpencil
-from .bridge import Worker, decode_array
+from .bridge import Worker
+from .contracts import protocol as wire
 
 
-def decode_batch(ev: dict[str, Any], first_order: int = 0) -> gpencil.StrokeBatch:
-    """A worker event holding strokes ("init", "level") as one batch: geometry to draw,
+def decode_batch(payload: Any, level: int | None = None, first_order: int = 0) -> gpencil.StrokeBatch:
+    """Strokes of an event (``protocol.Strokes``) as one batch: geometry to draw,
     parameters for Refine, painting order from ``first_order`` on."""
-    strokes, geo = ev["strokes"], ev["geometry"]
-    points, radius, rgba = (decode_array(geo[k]) for k in ("points", "radius", "rgba"))
-    n = points.shape[0]
-    params = np.asarray([s["params"] for s in strokes["strokes"]], np.float32).reshape(n, -1)
-    level = int(ev.get("level", strokes["strokes"][0].get("level", 1) if n else 1))
-    ids = np.asarray([s["id"] for s in strokes["strokes"]], np.int64) \
-        if n and all("id" in s for s in strokes["strokes"]) else None
-    return gpencil.StrokeBatch(level, points, radius, rgba, params, np.arange(first_order, first_order + n),
-                               str(geo["cap"]), float(geo["softness"]), bool(geo["textured"]), _levels(geo, n), ids)
+    strokes, geo = payload.strokes["strokes"], payload.geometry
+    n = geo.points.shape[0]
+    params = np.asarray([s["params"] for s in strokes], np.float32).reshape(n, -1)
+    level = int(level if level is not None else strokes[0].get("level", 1) if n else 1)
+    ids = np.asarray([s["id"] for s in strokes], np.int64) if n and all("id" in s for s in strokes) else None
+    return gpencil.StrokeBatch(level, geo.points, geo.radius, geo.rgba, params,
+                               np.arange(first_order, first_order + n), geo.cap, geo.softness, geo.textured,
+                               np.rint(geo.levels).astype(np.int64).reshape(n), ids)
 
 
-def stroke_levels(ev: dict[str, Any]) -> np.ndarray:
-    """The level of each stroke in an event (Refine's "init" spans several)."""
-    return np.asarray([s.get("level", 1) for s in ev["strokes"]["strokes"]], np.int32)
+def stroke_levels(payload: Any) -> np.ndarray:
+    """The level of each stroke of an event (Refine's "init" spans several)."""
+    return np.asarray([s.get("level", 1) for s in payload.strokes["strokes"]], np.int32)
 
 
 @dataclass
@@ -55,7 +55,7 @@ class PaintJob:
     #: What the operator reports when a run ends with nothing to show.
     NOTHING_DONE = "Cancelled before any stroke was painted; nothing was added"
 
-    def __init__(self, context: Any, request: dict[str, Any], *, name: str = "Painting",
+    def __init__(self, context: Any, request: Any, *, name: str = "Painting",
                  width_m: float = 2.0, location: tuple[float, float, float] | None = None,
                  animation: Animation | None = None, python: str | None = None,
                  site_dir: str | None = None, frame: int | None = None) -> None:
@@ -93,6 +93,12 @@ class PaintJob:
         #: callers and tests can compare the object with what the engine produced.
         self.received: list[dict[str, Any]] = []
         self.init_strokes: dict[str, Any] | None = None
+        #: What to do with each kind of event (subclasses add and replace handlers).
+        self.handlers: dict[type, Callable[[Any], None]] = {
+            wire.Hello: self._on_hello, wire.Init: self._on_init, wire.LevelStarted: self._on_level_started,
+            wire.Progress: self._on_progress, wire.Level: self._on_level, wire.RefineStarted: self._on_refine_started,
+            wire.Refined: self._refine_written, wire.Done: self._on_done, wire.Cancelled: self._on_cancelled,
+            wire.Error: self._on_error}
 
     # --- life cycle --------------------------------------------------------------------
 
@@ -180,38 +186,48 @@ class PaintJob:
 
     # --- events ------------------------------------------------------------------------
 
-    def _handle(self, ev: dict[str, Any]) -> None:
-        kind = ev.get("event")
-        if kind == "hello":
-            self.engine_info = {k: ev.get(k) for k in ("torch", "device", "protocol", "python", "numpy")}
-            if ev.get("texture"):
-                self.texture.oil = decode_array(ev["texture"])
-            if ev.get("wash"):
-                self.texture.wash = decode_array(ev["wash"])
-            self.status = f"Painting on {ev.get('device', 'cpu')}..."
-        elif kind == "init":
-            self.init_strokes = ev["strokes"]
-            self._write_strokes(ev, by_level=True)
-        elif kind == "level_started":
-            self.levels_total = int(ev.get("levels", 0))
-            self.status = f"Level {ev.get('level')}/{ev.get('levels')}: placing {ev.get('strokes')} strokes"
-        elif kind == "progress":
-            self.fraction = float(ev.get("fraction", self.fraction))
-            self.status = f"Level {ev.get('level')}/{self.levels_total or '?'}: loss {float(ev.get('loss', 0)):.4f}"
-        elif kind == "level":
-            self.received.append(ev["strokes"])
-            self._write_strokes(ev, by_level=False)
-            self.status = f"Level {ev.get('level')} painted ({self.strokes_written} strokes)"
-        elif kind == "refine_started":
-            self.status = f"Refining all {ev.get('strokes')} strokes together"
-        elif kind == "refined":
-            self._refine_written(ev)
-        elif kind == "done":
-            self.done = True
-        elif kind == "cancelled":
-            self.cancelled = True
-        elif kind == "error":
-            self._fail(str(ev.get("message", "the painting engine failed")), str(ev.get("kind", "engine")))
+    def _handle(self, ev: Any) -> None:
+        handler = self.handlers.get(type(ev))
+        if handler is not None:  # an event this kind of run has no use for is passed over
+            handler(ev)
+
+    def _on_hello(self, ev: Any) -> None:
+        self.engine_info = {"torch": ev.torch, "device": ev.device, "protocol": ev.protocol, "python": ev.python,
+                            "numpy": ev.numpy}
+        if ev.texture is not None:
+            self.texture.oil = ev.texture
+        if ev.wash is not None:
+            self.texture.wash = ev.wash
+        self.status = f"Painting on {ev.device or 'cpu'}..."
+
+    def _on_init(self, ev: Any) -> None:
+        self.init_strokes = ev.payload.strokes
+        self._write_strokes(ev.payload, by_level=True)
+
+    def _on_level_started(self, ev: Any) -> None:
+        self.levels_total = ev.levels
+        self.status = f"Level {ev.level}/{ev.levels}: placing {ev.strokes} strokes"
+
+    def _on_progress(self, ev: Any) -> None:
+        self.fraction = ev.fraction
+        self.status = f"Level {ev.level}/{self.levels_total or '?'}: loss {ev.loss:.4f}"
+
+    def _on_level(self, ev: Any) -> None:
+        self.received.append(ev.payload.strokes)
+        self._write_strokes(ev.payload, by_level=False, level=ev.level)
+        self.status = f"Level {ev.level} painted ({self.strokes_written} strokes)"
+
+    def _on_refine_started(self, ev: Any) -> None:
+        self.status = f"Refining all {ev.strokes} strokes together"
+
+    def _on_done(self, ev: Any) -> None:
+        self.done = True
+
+    def _on_cancelled(self, ev: Any) -> None:
+        self.cancelled = True
+
+    def _on_error(self, ev: Any) -> None:
+        self._fail(ev.message, ev.kind)
 
     def _ensure_object(self, strokes: dict[str, Any]) -> None:
         if self.obj is not None:
@@ -223,15 +239,16 @@ class PaintJob:
         self.obj = gpencil.new_painting(self.context, self.name, self.canvas, self.created,
                                         self.frame, self.location)
 
-    def _write_strokes(self, ev: dict[str, Any], by_level: bool, frame: int | None = None) -> None:
+    def _write_strokes(self, payload: Any, by_level: bool, frame: int | None = None,
+                       level: int | None = None) -> None:
         """Write an event's strokes: one level ("level"), or Refine's start ("init") and
         a shot's frame ("frame"), split by the level each stroke belongs to; on the
         drawings at ``frame`` (default: the run's)."""
-        self._ensure_object(ev["strokes"])
+        self._ensure_object(payload.strokes)
         assert self.canvas is not None
-        batch = decode_batch(ev)
+        batch = decode_batch(payload, level)
         if by_level:
-            levels = stroke_levels(ev)
+            levels = stroke_levels(payload)
             parts = [(int(level), np.nonzero(levels == level)[0]) for level in sorted(set(levels.tolist()))]
         else:
             parts = [(batch.level, np.arange(len(batch)))]
@@ -244,18 +261,18 @@ class PaintJob:
             self.strokes_written += idx.size
         self.obj.data.update_tag()
 
-    def _refine_written(self, ev: dict[str, Any]) -> None:
+    def _refine_written(self, ev: Any) -> None:
         """The engine's final pass moved every stroke: rewrite them in place (same
         strokes, order and layers). Were the run stopped before this, the strokes
         written level by level stand as they are."""
         if self.obj is None or self.canvas is None:
             return
-        gpencil.replace_strokes(self.obj, self.canvas, decode_batch(ev), self.created, self.texture)
+        gpencil.replace_strokes(self.obj, self.canvas, decode_batch(ev.payload), self.created, self.texture)
         # What the painting holds now, level by level, as the level events gave it.
         by_level: dict[int, list[Any]] = {}
-        for stroke in ev["strokes"]["strokes"]:
+        for stroke in ev.payload.strokes["strokes"]:
             by_level.setdefault(int(stroke.get("level", 1)), []).append(stroke)
-        self.received = [dict(ev["strokes"], strokes=by_level.get(int(d["strokes"][0]["level"]), []))
+        self.received = [dict(ev.payload.strokes, strokes=by_level.get(int(d["strokes"][0]["level"]), []))
                          for d in self.received if d["strokes"]]
 
     def _animate(self) -> None:
@@ -264,13 +281,6 @@ class PaintJob:
             gpencil.setup_build(self.obj, a.start, a.duration, self.created)
         elif a.mode == "KEYFRAMES" and self.canvas is not None:
             gpencil.setup_keyframes(self.obj, a.start, a.duration, a.every, self.canvas, self.created)
-
-
-def _levels(geo: dict[str, Any], n: int) -> np.ndarray:
-    """Each stroke's oil texture level from the worker's geometry (0 where none is sent)."""
-    if geo.get("levels") is None:
-        return np.zeros(n, np.int64)
-    return np.rint(decode_array(geo["levels"])).astype(np.int64).reshape(n)
 
 
 class ShotJob(PaintJob):
@@ -285,8 +295,11 @@ class ShotJob(PaintJob):
 
     NOTHING_DONE = "Cancelled before the first frame was finished; nothing was added"
 
-    def __init__(self, context: Any, request: dict[str, Any], *, start: int, **kwargs: Any) -> None:
+    def __init__(self, context: Any, request: Any, *, start: int, **kwargs: Any) -> None:
         super().__init__(context, request, animation=Animation("NONE"), frame=start, **kwargs)
+        self.handlers.update({wire.ShotStarted: self._on_shot, wire.FrameStarted: self._on_frame_started,
+                              wire.Progress: self._on_frame_progress, wire.Frame: self._on_frame,
+                              wire.Note: lambda ev: self.notes.append(ev.text)})
         self.start_frame = int(start)
         self.frames_total = 0
         #: Source frame numbers written, in order, the scene frames they landed on, and
@@ -299,37 +312,34 @@ class ShotJob(PaintJob):
     def scene_frame(self, number: int, at: int | None = None) -> int:
         return self.start_frame + int(number if at is None else at) - 1
 
-    def _handle(self, ev: dict[str, Any]) -> None:
-        kind = ev.get("event")
-        if kind == "shot":
-            self.frames_total = int(ev.get("frames", 0))
-            self.frame = self.scene_frame(int(ev.get("first", 1)))
-            self.status = f"Frame 1 of {self.frames_total}: starting"
-        elif kind == "frame_started":
-            if ev.get("how") in ("scratch", "continue"):
-                self.status = (f"Frame {ev.get('index')} of {ev.get('total')}: painting source frame "
-                               f"{ev.get('number')}" + (" from scratch" if ev.get("how") == "scratch" else ""))
-        elif kind == "progress":
-            self.fraction = float(ev.get("fraction", self.fraction))
-        elif kind == "frame":
-            self.received.append(ev["strokes"])
-            number = int(ev["number"])
-            frame = self.scene_frame(number, ev.get("at"))
-            rate = (ev.get("strokes") or {}).get("meta", {}).get("rate")
-            self.rate = float(rate) if isinstance(rate, (int, float)) else self.rate
-            self.next_order = 0  # painting order is per frame
-            self._write_strokes(ev, by_level=True, frame=frame)
-            gpencil.close_frame(self.obj, frame)
-            self.numbers.append(number)
-            self.placed.append(frame)
-            gpencil.mark_shot(self.obj, self.start_frame, self.numbers, self.rate)  # a shot from its first frame on
-            total = int(ev.get("total", self.frames_total) or 1)
-            self.fraction = max(self.fraction, int(ev.get("index", len(self.numbers))) / total)
-            self.status = f"Frame {ev.get('index', len(self.numbers))} of {total} finished"
-        elif kind == "note":
-            self.notes.append(str(ev.get("text", "")))
-        else:
-            super()._handle(ev)
+    def _on_shot(self, ev: Any) -> None:
+        self.frames_total = ev.frames
+        self.frame = self.scene_frame(ev.first)
+        self.status = f"Frame 1 of {self.frames_total}: starting"
+
+    def _on_frame_started(self, ev: Any) -> None:
+        if ev.how in ("scratch", "continue"):
+            self.status = (f"Frame {ev.index} of {ev.total}: painting source frame {ev.number}"
+                           + (" from scratch" if ev.how == "scratch" else ""))
+
+    def _on_frame_progress(self, ev: Any) -> None:
+        self.fraction = ev.fraction
+
+    def _on_frame(self, ev: Any) -> None:
+        strokes = ev.payload.strokes
+        self.received.append(strokes)
+        frame = self.scene_frame(ev.number, ev.at)
+        rate = (strokes.get("meta") or {}).get("rate")
+        self.rate = float(rate) if isinstance(rate, (int, float)) else self.rate
+        self.next_order = 0  # painting order is per frame
+        self._write_strokes(ev.payload, by_level=True, frame=frame)
+        gpencil.close_frame(self.obj, frame)
+        self.numbers.append(ev.number)
+        self.placed.append(frame)
+        gpencil.mark_shot(self.obj, self.start_frame, self.numbers, self.rate)  # a shot from its first frame on
+        total = ev.total or 1
+        self.fraction = max(self.fraction, ev.index / total)
+        self.status = f"Frame {ev.index} of {total} finished"
 
     def _close(self) -> None:
         super()._close()
@@ -356,7 +366,7 @@ class RestyleJob(PaintJob):
 
     NOTHING_DONE = "Restyle cancelled; the painting is unchanged"
 
-    def __init__(self, context: Any, request: dict[str, Any], source: Any,
+    def __init__(self, context: Any, request: Any, source: Any,
                  unchanged: Callable[[], bool], *, python: str | None = None,
                  site_dir: str | None = None) -> None:
         canvas = gpencil.painting_canvas(source)
@@ -366,25 +376,25 @@ class RestyleJob(PaintJob):
         self.source = source
         self.canvas = canvas
         self.unchanged = unchanged
-        self.result: dict[str, Any] | None = None
+        self.result: Any = None  # the restyled strokes (protocol.Strokes), written on Done only
+        self.handlers.update({wire.Init: self._on_restyle_init, wire.LevelStarted: self._on_restyle_started,
+                              wire.Progress: self._on_restyle_progress, wire.Level: self._on_restyled,
+                              wire.Done: lambda ev: self._replace()})
 
-    def _handle(self, ev: dict[str, Any]) -> None:
-        kind = ev.get("event")
-        if kind == "init":
-            self.init_strokes = ev["strokes"]
-            self.status = "Restyling..."
-        elif kind == "level_started":
-            self.status = f"Restyling {ev.get('strokes')} strokes"
-        elif kind == "progress":
-            self.fraction = float(ev.get("fraction", self.fraction))
-            self.status = f"Restyling: loss {float(ev.get('loss', 0)):.4f}"
-        elif kind == "level":
-            self.received.append(ev["strokes"])
-            self.result = ev  # written on "done" only
-        elif kind == "done":
-            self._replace()
-        else:
-            super()._handle(ev)
+    def _on_restyle_init(self, ev: Any) -> None:
+        self.init_strokes = ev.payload.strokes
+        self.status = "Restyling..."
+
+    def _on_restyle_started(self, ev: Any) -> None:
+        self.status = f"Restyling {ev.strokes} strokes"
+
+    def _on_restyle_progress(self, ev: Any) -> None:
+        self.fraction = ev.fraction
+        self.status = f"Restyling: loss {ev.loss:.4f}"
+
+    def _on_restyled(self, ev: Any) -> None:
+        self.received.append(ev.payload.strokes)
+        self.result = ev.payload
 
     def _replace(self) -> None:
         ev = self.result

@@ -2,7 +2,7 @@
 file, or (``camera.py``) a render of the active camera; the same for the style image.
 A shot's frames come from a video file, a folder or pattern of images, a movie clip or an
 image sequence of the blend file, or (``camera.py``) the camera over the frame range; the
-engine reads them by path (``core.video_io``), so a Blender clip or sequence is named by
+engine reads them by path (``core.io.video_io``), so a Blender clip or sequence is named by
 its file.
 
 Blender images are handed to the worker as files, since it runs in another process:
@@ -151,7 +151,7 @@ def is_video(spec: str) -> bool:
 
 
 def shot_input(settings: Any) -> tuple[str, str]:
-    """The frames of a Movie / Sequence source as a path ``core.video_io`` opens (a video,
+    """The frames of a Movie / Sequence source as a path ``core.io.video_io`` opens (a video,
     a folder or a pattern), and a name for the painting. Only the path is checked here;
     the engine finds an unreadable video, a pattern matching nothing or frames of
     different sizes before it paints, and says so in one line."""

@@ -14,14 +14,15 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "PainterError": ".errors",
-    "StrokeSet": ".strokes",
-    "STYLES": ".styles",
-    "Geometry": ".styles",
-    "get_style": ".styles",
-    "to_geometry": ".styles",
-    "PaintOptions": ".painter",
-    "paint": ".painter",
-    "load_image": ".image_io",
+    "StrokeSet": ".model.strokes",
+    "STYLES": ".contracts.styles",
+    "StyleSpec": ".contracts.styles",
+    "get_style": ".contracts.styles",
+    "Geometry": ".model.geometry",
+    "to_geometry": ".model.geometry",
+    "PaintOptions": ".paint.painter",
+    "paint": ".paint.painter",
+    "load_image": ".io.image_io",
 }
 
 __all__ = sorted(_EXPORTS)

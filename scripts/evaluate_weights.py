@@ -24,9 +24,10 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from core import neural, raster  # noqa: E402
-from core.reference import render  # noqa: E402
-from core.styles import STYLES, get_style, random_params, to_geometry  # noqa: E402
+from core.render import neural, raster  # noqa: E402
+from core.render.reference import render  # noqa: E402
+from core.contracts.styles import STYLES, get_style
+from core.model.geometry import random_params, to_geometry  # noqa: E402
 
 BEGIN, END = "<!-- evaluate_weights:begin -->", "<!-- evaluate_weights:end -->"
 

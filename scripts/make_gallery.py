@@ -41,9 +41,9 @@ def paint_all(work: Path, args: argparse.Namespace) -> list[dict]:
     import numpy as np
 
     from _metrics import psnr
-    from core.image_io import load_image, resize_long_side, save_png
-    from core.painter import PaintOptions, run
-    from core.reference import render_strokes
+    from core.io.image_io import load_image, resize_long_side, save_png
+    from core.paint.painter import PaintOptions, run
+    from core.render.reference import render_strokes
 
     image = load_image(ROOT / "samples" / "astronaut.png")
     runs = []
@@ -68,8 +68,8 @@ def blender_render(work: Path, size: int) -> None:
     import numpy as np
 
     from blender_neural_painter import gpencil, preview
-    from core.strokes import StrokeSet
-    from core.texture import oil_images, stroke_levels, wash_profile
+    from core.model.strokes import StrokeSet
+    from core.model.texture import oil_images, stroke_levels, wash_profile
 
     textures = gpencil.Textures(oil=oil_images() / 255.0, wash=wash_profile(np.arange(201) * 0.01))
 
@@ -137,9 +137,9 @@ def compare_primitive(work: Path, args: argparse.Namespace) -> Path:
 
     from _metrics import psnr
     from bench_quality import prepare_photos, run_primitive
-    from core.image_io import load_image
-    from core.painter import PaintOptions, run
-    from core.reference import render_strokes
+    from core.io.image_io import load_image
+    from core.paint.painter import PaintOptions, run
+    from core.render.reference import render_strokes
 
     photo = prepare_photos(["astronaut"])["astronaut"]
     target = np.asarray(Image.open(photo).convert("RGB"), np.float32) / 255
@@ -166,9 +166,9 @@ def stroke_sheet() -> Path:
     draws them (Workbench draws the same; tests/blender/test_fidelity.py compares)."""
     import numpy as np
 
-    from core.image_io import save_png
-    from core.reference import render_strokes
-    from core.strokes import StrokeSet
+    from core.io.image_io import save_png
+    from core.render.reference import render_strokes
+    from core.model.strokes import StrokeSet
 
     ground = (0.95, 0.93, 0.88)
     oil = [[0.5, 0.5, 0.5], [0.8, 0.35, 0.2], [0.15, 0.2, 0.35], [0.9, 0.85, 0.7]]

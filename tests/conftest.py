@@ -1,8 +1,10 @@
 import sys
 from pathlib import Path
 
-# Tests import the repository's packages (core, blender_neural_painter) from the checkout.
+# Tests import the repository's packages (core, blender_neural_painter) from the checkout,
+# and helpers shared by the engine's and the add-on's tests (sixth_style) from here.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(1, str(Path(__file__).resolve().parent))
 
 
 import pytest  # noqa: E402

@@ -17,6 +17,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+#: The stand-in engines ("random") the worker processes of these tests may run; they do
+#: not ship with the add-on (core.app.worker reads this variable).
+os.environ["NEURAL_PAINTER_EXTRA_ENGINES"] = str(Path(__file__).resolve().parent / "standin_engines.py")
 
 bpy = pytest.importorskip("bpy")
 

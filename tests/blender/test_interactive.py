@@ -46,7 +46,7 @@ def tick_until(op: Any, ctx: Any, done: Any, limit: float = 120.0) -> set[str]:
     return result
 
 
-def running(scene: Any, image: Path, test_options: str = '{"delay": 0.3}') -> tuple[Any, Any, Any, dict[str, int]]:
+def running(scene: Any, image: Path, test_options: str = '{"engine_args": {"delay": 0.3}}') -> tuple[Any, Any, Any, dict[str, int]]:
     """A modal Paint run that has written its first level: operator, context, job and
     the data-block counts from before it started."""
     from blender_neural_painter import jobs
@@ -96,7 +96,7 @@ def test_modal_paint_runs_to_the_end(scene: Any, image_path: Path) -> None:
 def test_esc_keeps_the_strokes_painted_so_far(scene: Any, image_path: Path) -> None:
     from blender_neural_painter import gpencil
 
-    op, ctx, job, _ = running(scene, image_path, '{"delay": 0.4}')
+    op, ctx, job, _ = running(scene, image_path, '{"engine_args": {"delay": 0.4}}')
     assert op.modal(ctx, ESC) == {"RUNNING_MODAL"} and job.cancel_requested
     assert tick_until(op, ctx, lambda: False) == {"FINISHED"}
     assert_torn_down(ctx, job)
@@ -115,7 +115,7 @@ def test_cancel_escalates_to_terminate_then_kill(scene: Any, image_path: Path, i
 
     monkeypatch.setattr(Worker, "terminate_after", 0.3)
     monkeypatch.setattr(Worker, "kill_after", 1.0)
-    options = '{"hang_after_level": 1, "ignore_sigterm": %s}' % ("true" if ignore_sigterm else "false")
+    options = '{"engine_args": {"hang_after_level": 1, "ignore_sigterm": %s}}' % ("true" if ignore_sigterm else "false")
     op, ctx, job, _ = running(scene, image_path, options)
     assert bpy.ops.neural_painter.cancel.poll()
     assert bpy.ops.neural_painter.cancel() == {"FINISHED"}  # the panel's Cancel button
@@ -179,7 +179,7 @@ def test_one_run_at_a_time(scene: Any, image_path: Path) -> None:
     from blender_neural_painter import jobs
 
     settings(scene, image_path)
-    first, ctx = paint_op('{"delay": 0.3}'), standins.ui_context()
+    first, ctx = paint_op('{"engine_args": {"delay": 0.3}}'), standins.ui_context()
     assert first.invoke(ctx, None) == {"RUNNING_MODAL"}
     second, ctx2 = paint_op(), standins.ui_context()
     assert second.invoke(ctx2, None) == {"CANCELLED"}
@@ -236,7 +236,7 @@ def test_camera_source_paints_and_restores_every_render_setting(scene: Any, outp
     job = jobs.last_job()
     assert_torn_down(ctx, job)
     assert gpencil.stroke_count(job.obj) == 8 and job.obj.name.startswith("Painting Camera")
-    assert Path(job.worker.request["image"]).name == "camera.png"
+    assert Path(job.worker.request.image).name == "camera.png"
     assert camera.snapshot(r) == before
     assert r.image_settings.file_format == ("FFMPEG" if output == "video" else "OPEN_EXR")
     assert output == "video" or r.image_settings.color_depth == "32"
@@ -286,10 +286,10 @@ def test_failed_refine_leaves_the_scene_settings(scene: Any, image_path: Path) -
     s = scene.neural_painter
     s.style, s.refine_strokes = "oil", 6  # the panel's style differs from the painting's
     before, n_before = camera.snapshot(s), counts()
-    op, ctx = standins.operator(operators.NEURAL_PAINTER_OT_refine, test_options='{"fail_after_level": 1}'), \
+    op, ctx = standins.operator(operators.NEURAL_PAINTER_OT_refine, test_options='{"engine_args": {"fail_after_level": 1}}'), \
         standins.ui_context(active_object=src)
     assert op.invoke(ctx, None) == {"RUNNING_MODAL"}
-    assert jobs.active_job().worker.request["options"]["style"] == "tape"  # the painting's own style
+    assert jobs.active_job().worker.request.options.style == "tape"  # the painting's own style
     assert tick_until(op, ctx, lambda: False) == {"CANCELLED"}
     assert "stopped unexpectedly" in op.reports[-1][1]
     assert camera.snapshot(s) == before and counts() == n_before and not orphans()

@@ -12,6 +12,9 @@ import pytest
 
 from conftest import bpy, counts, orphans, paint
 
+#: The material each untextured style's strokes use (oil: "NP Oil 1" ... "NP Oil 8", one per texture level).
+MATERIALS = {"marker": "NP Marker", "watercolor": "NP Watercolor", "tape": "NP Tape"}
+
 
 def srgb_to_linear(c: np.ndarray) -> np.ndarray:
     c = np.asarray(c, np.float64)
@@ -27,7 +30,7 @@ def attr(drawing: Any, name: str, key: str, width: int) -> np.ndarray:
 
 def check_painting(obj: Any, levels: list[dict[str, Any]], budget: int, start: int, duration: int) -> None:
     from blender_neural_painter import compat, gpencil
-    from core.strokes import StrokeSet
+    from core.model.strokes import StrokeSet
 
     canvas = gpencil.painting_canvas(obj)
     assert canvas is not None
@@ -65,14 +68,14 @@ def check_painting(obj: Any, levels: list[dict[str, Any]], budget: int, start: i
         order_seen += [int(v.value) for v in drawing.attributes["np_order"].data]
         mats = [obj.data.materials[int(v.value)].name for v in drawing.attributes["material_index"].data]
         if canvas.style == "oil":  # one material per texture level, the stroke's own
-            from core.texture import stroke_levels
-            assert mats == [gpencil.OIL_MATERIAL.format(k + 1) for k in stroke_levels(geo.rgba[..., :3])]
+            from core.model.texture import stroke_levels
+            assert mats == [f"NP Oil {k + 1}" for k in stroke_levels(geo.rgba[..., :3])]
             # The texture runs from cap tip to cap tip, as core maps it.
             scale, shift = gpencil.oil_uv(canvas.to_world(geo.points), 130)
             np.testing.assert_allclose(attr(drawing, "u_scale", "value", 1), scale, rtol=2e-3)  # JSON: 6 decimals
             np.testing.assert_allclose(attr(drawing, "u_translation", "value", 1), shift, rtol=1e-6)
         else:
-            assert set(mats) == {gpencil.MATERIAL_NAMES[canvas.style]}
+            assert set(mats) == {MATERIALS[canvas.style]}
     # Layer order then stroke order is painting order.
     assert order_seen == list(range(1, budget + 1))
     # Build animation: one modifier per level, keyframed back to back over the duration.
@@ -125,7 +128,7 @@ def test_styles_attributes_and_shared_materials(scene: Any, image_path: Path, st
     from blender_neural_painter import gpencil
 
     if style == "oil":
-        from core.texture import OIL_MIX, oil_images
+        from core.model.texture import OIL_MIX, oil_images
         used = {m.name for m in obj.data.materials if m.name.startswith("NP Oil ")}
         assert used
         for name in used:
@@ -141,7 +144,7 @@ def test_styles_attributes_and_shared_materials(scene: Any, image_path: Path, st
             img.pixels.foreach_get(got)
             np.testing.assert_allclose(got.reshape(want.shape), want, atol=1 / 255)
     else:
-        bpy.data.materials[gpencil.MATERIAL_NAMES[style]]
+        bpy.data.materials[MATERIALS[style]]
     n_mats, n_imgs = len(bpy.data.materials), len(bpy.data.images)
     result, _ = paint(scene, image_path, engine="random", style=style, strokes=10, levels=1)
     assert result == {"FINISHED"}

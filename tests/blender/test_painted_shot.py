@@ -37,8 +37,9 @@ def write_frames(folder: Path, style: str = "oil", numbers: tuple[int, ...] = FR
     with ``starts`` and ``rate`` as ``--to-fps`` writes them (``meta.at``, ``meta.rate``)."""
     import torch
 
-    from core.strokes import StrokeSet
-    from core.styles import get_style, random_params
+    from core.model.strokes import StrokeSet
+    from core.contracts.styles import get_style
+    from core.model.geometry import random_params
 
     folder.mkdir(parents=True, exist_ok=True)
     spec = get_style(style)
@@ -112,12 +113,12 @@ def test_import_folder_of_frames_makes_one_drawing_per_frame(scene: Any, tmp_pat
     assert job.status == ("Done: 4 frames on frames 11-15; frame 4 missing in shot: "
                           "the frame before each gap holds through it")
     # Oil: each stroke's material is its texture level's, as a painted oil stroke's.
-    from core.texture import stroke_levels
+    from core.model.texture import stroke_levels
 
     d = gpencil.read_drawing(gpencil.shot_frames(obj)[11][1], gpencil.painting_canvas(obj))
     want = stroke_levels(frames[0].geometry().rgba[frames[0].level == 1][..., :3])
     names = [obj.data.materials[i].name for i in d["material_index"]]
-    assert names == [gpencil.OIL_MATERIAL.format(k + 1) for k in want]
+    assert names == [f"NP Oil {k + 1}" for k in want]
     assert not obj.modifiers  # the frames are the animation: no Build replay on a shot
     assert orphans() == []
 
@@ -166,7 +167,7 @@ def test_import_single_json_is_the_painting_paint_makes(scene: Any, tmp_path: Pa
     from conftest import paint
 
     from blender_neural_painter import gpencil
-    from core.strokes import StrokeSet
+    from core.model.strokes import StrokeSet
 
     _, painted = paint(scene, image_path, engine="random", style="watercolor", strokes=16)
     strokes = StrokeSet.concat([StrokeSet.from_json_dict(d) for d in painted.received])
@@ -303,7 +304,7 @@ def test_modal_shot_esc_after_the_first_frame_keeps_the_finished_frames(scene: A
     s = scene.neural_painter
     s.source, s.shot_source, s.movie_path, s.shot_start = "MOVIE", "FILE", str(ROOT / "samples"), 20
     s.style, s.strokes, s.size = "marker", 10, 48
-    op = paint_op(json.dumps({"frames": {"count": 6}, "delay": 0.5}))
+    op = paint_op(json.dumps({"engine_args": {"count": 6, "delay": 0.5}}))
     ctx = standins.ui_context()
     assert op.invoke(ctx, None) == {"RUNNING_MODAL"}
     job = jobs.active_job()
@@ -337,8 +338,8 @@ def test_shot_engine_crash_leaves_the_scene_as_before(scene: Any) -> None:
     s.source, s.shot_source, s.movie_path = "MOVIE", "FILE", str(ROOT / "samples")
     before = counts()
     with pytest.raises(RuntimeError, match="stopped unexpectedly"):
-        bpy.ops.neural_painter.paint(engine="random", test_options=json.dumps({"frames": {"count": 4},
-                                                                              "fail_after_frame": 2}))
+        bpy.ops.neural_painter.paint(engine="random", test_options=json.dumps({"engine_args": {"count": 4,
+                                                                                              "fail_after_frame": 2}}))
     job = jobs.last_job()
     assert "\n" not in job.error and job.obj is None and counts() == before
 
@@ -380,12 +381,12 @@ def make_clip(folder: Path, count: int = 3) -> Path:
 
 
 def test_paint_a_clip_with_the_temporal_painter(scene: Any, tmp_path: Path) -> None:
-    """The real engine (``core.shot``, as ``paint-frames``) on a 3-frame clip: one drawing
+    """The real engine (``core.paint.shot``, as ``paint-frames``) on a 3-frame clip: one drawing
     per frame holding exactly the frame's strokes, ids carried from frame to frame."""
     pytest.importorskip("cv2", reason="the temporal painter's optical flow needs OpenCV (main environment)")
     from blender_neural_painter import gpencil, jobs
-    from core.strokes import StrokeSet
-    from core.video import TemporalOptions
+    from core.model.strokes import StrokeSet
+    from core.paint.temporal import TemporalOptions
 
     s = scene.neural_painter
     s.source, s.shot_source, s.movie_path, s.shot_start = "MOVIE", "FILE", str(make_clip(tmp_path / "clip")), 7
@@ -395,8 +396,8 @@ def test_paint_a_clip_with_the_temporal_painter(scene: Any, tmp_path: Path) -> N
     s.shot_keep_look, s.shot_keep_look_moving = 0.4, 0.7
     assert bpy.ops.neural_painter.paint() == {"FINISHED"}
     job = jobs.last_job()
-    assert job.request["frames"]["temporal"]["keep_look"] == pytest.approx(0.4)
-    assert job.request["frames"]["temporal"]["keep_look_moving"] == pytest.approx(0.7)
+    assert job.request.frames.temporal.keep_look == pytest.approx(0.4)
+    assert job.request.frames.temporal.keep_look_moving == pytest.approx(0.7)
     assert job.status == "Done: 3 frames on frames 7-9"
     frames = [StrokeSet.from_json_dict(d) for d in job.received]
     assert [f.meta["frame"] for f in frames] == [1, 2, 3]
@@ -415,7 +416,7 @@ def test_a_faster_video_is_painted_at_the_scenes_frame_rate(scene: Any, tmp_path
     from PIL import Image
 
     from blender_neural_painter import gpencil, jobs, sources
-    from core.video_io import write_video
+    from core.io.video_io import write_video
 
     clip = make_clip(tmp_path / "clip", 6)
     movie = write_video([np.asarray(Image.open(p)) for p in sorted(clip.glob("f_*.png"))], tmp_path / "shot.mp4", 48)
@@ -476,13 +477,13 @@ def test_camera_animation_renders_each_frame_then_paints(scene: Any, monkeypatch
     monkeypatch.setattr(camera, "save_result", recording)
     s = scene.neural_painter
     s.source, s.style, s.strokes, s.size = "CAMERA_RANGE", "tape", 6, 32
-    op, ctx = paint_op(json.dumps({"frames": {"count": 3}})), standins.ui_context()
+    op, ctx = paint_op(json.dumps({"engine_args": {"count": 3}})), standins.ui_context()
     assert op.invoke(ctx, None) == {"RUNNING_MODAL"}
     assert tick_until(op, ctx, lambda: False) == {"FINISHED"}, op.reports
     job = jobs.last_job()
     assert_torn_down(ctx, job)
     assert saved == [("frame_0001.png", 3), ("frame_0002.png", 4), ("frame_0003.png", 5)]
-    assert job.worker.request["frames"]["input"].endswith(camera.FRAMES_FOLDER)
+    assert job.worker.request.frames.input.endswith(camera.FRAMES_FOLDER)
     assert list(gpencil.shot_frames(job.obj)) == [3, 4, 5]
     assert scene.frame_current == 9 and camera.snapshot(scene.render) == before
     assert camera._on_complete not in bpy.app.handlers.render_complete

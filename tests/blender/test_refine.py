@@ -12,7 +12,7 @@ from conftest import bpy, paint
 
 def test_refine_reads_moved_recoloured_and_deleted_strokes(scene: Any, image_path: Path) -> None:
     from blender_neural_painter import gpencil, jobs
-    from core.strokes import StrokeSet
+    from core.model.strokes import StrokeSet
 
     result, job = paint(scene, image_path, engine="random", style="marker", strokes=12, levels=1)
     assert result == {"FINISHED"}

@@ -90,14 +90,14 @@ def test_paint_with_style_moves_colours_towards_the_palette(scene: Any, image_pa
     settings = dict(style="marker", strokes=16, levels=1, size=40, seed=3)
     result, job = paint(scene, image_path, test_options=FAST, **settings)
     assert result == {"FINISHED"}, job.error
-    assert "style_image" not in job.worker.request["options"]  # empty style image: no style
+    assert job.worker.request.options.style_image is None  # empty style image: no style
     plain = bpy.context.view_layer.objects.active
     set_style(scene, stripes, mode="full", weight=10.0)
     result, job = paint(scene, image_path, test_options=FAST, **settings)
     assert result == {"FINISHED"}, job.error
-    opts = job.worker.request["options"]
-    assert opts["style_image"] == str(stripes) and opts["style_mode"] == "full"
-    assert opts["style_features"] == "offline" and opts["style_weight"] == 10.0 and opts["allow_download"] is False
+    opts = job.worker.request.options
+    assert opts.style_image == str(stripes) and opts.style_mode == "full"
+    assert opts.style_features == "offline" and opts.style_weight == 10.0 and opts.allow_download is False
     styled = bpy.context.view_layer.objects.active
     assert styled != plain and gpencil.stroke_count(styled) == 16
     assert job.received[-1]["meta"]["style_image"] == str(stripes)
@@ -132,9 +132,9 @@ def test_restyle_colour_mode_keeps_shapes_and_changes_colours(scene: Any, image_
     from blender_neural_painter import jobs, readback
 
     job = jobs.last_job()
-    assert job.worker.request["engine"] == "stylize" and job.status == "Restyled 11 strokes"
-    assert Path(job.worker.request["options"]["style_image"]).name == "style.png"
-    assert not Path(job.worker.request["options"]["style_image"]).exists()  # the temporary folder is gone
+    assert job.worker.request.engine == "stylize" and job.status == "Restyled 11 strokes"
+    assert Path(job.worker.request.options.style_image).name == "style.png"
+    assert not Path(job.worker.request.options.style_image).exists()  # the temporary folder is gone
     assert bpy.context.view_layer.objects.active == obj  # the same object, changed in place
     assert counts() == n_before and not orphans()
     assert [l.name for l in obj.data.layers] == layers and gpencil.stroke_count(obj) == 11
@@ -218,11 +218,12 @@ def test_cancelled_restyle_changes_nothing(scene: Any, image_path: Path, stripes
     obj = bpy.context.view_layer.objects.active
     strokes, before = read_strokes(obj), counts()
     set_style(scene, stripes, mode="full")
+    from blender_neural_painter.request import Overrides
+
     op = SimpleNamespace(test_options="", engine="painter")
-    job = operators.NEURAL_PAINTER_OT_restyle.make_job(op, bpy.context, str(Path(image_path).parent))
+    job = operators.NEURAL_PAINTER_OT_restyle.make_job(op, bpy.context, str(Path(image_path).parent),
+                                                       Overrides(engine="stylize", options={"iterations": 2000}))
     assert isinstance(job, RestyleJob)
-    job.worker.request["engine"] = "stylize"
-    job.worker.request["options"]["iterations"] = 2000
     job.start()
     while job.fraction == 0.0:  # let it get going, then stop it mid-run
         assert not job.pump(timeout=0.5), job.error
@@ -237,7 +238,7 @@ def test_cancelled_restyle_changes_nothing(scene: Any, image_path: Path, stripes
 
 def test_vgg16_cache_path_matches_torch(torch_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from blender_neural_painter import consent, driver, jobs, operators
-    from core import features
+    from core.paint import features
 
     assert consent.vgg16_cache_path() == features.vgg16_cache_path() == \
         torch_home / "hub" / "checkpoints" / "vgg16-397923af.pth"
@@ -318,12 +319,12 @@ def test_invoke_asks_before_downloading(scene: Any, image_path: Path, stripes: P
     assert driver.JobOperator.invoke(op, ctx, None) == {"FINISHED"}
     assert len(ctx.window_manager.asked) == 1
     job = jobs.last_job()
-    assert job is not last and job.worker.request["options"]["allow_download"] is True
+    assert job is not last and job.worker.request.options.allow_download is True
     set_style(scene, stripes, features="offline")  # nothing to download: no question
     op, ctx = fake_invoke(confirm=True)
     assert driver.JobOperator.invoke(op, ctx, None) == {"FINISHED"}
     assert ctx.window_manager.asked == []
-    assert jobs.last_job().worker.request["options"]["allow_download"] is False
+    assert jobs.last_job().worker.request.options.allow_download is False
 
 
 def test_download_allowed_only_when_needed_and_online(scene: Any, image_path: Path, stripes: Path,
@@ -335,16 +336,16 @@ def test_download_allowed_only_when_needed_and_online(scene: Any, image_path: Pa
     small = dict(engine="random", style="marker", strokes=4, levels=1, size=32)
     set_style(scene, stripes, features="vgg16")
     result, job = paint(scene, image_path, **small)
-    assert result == {"FINISHED"} and job.worker.request["options"]["allow_download"] is True
+    assert result == {"FINISHED"} and job.worker.request.options.allow_download is True
     set_style(scene, stripes, features="offline")  # no download needed: never allowed
     result, job = paint(scene, image_path, **small)
-    assert job.worker.request["options"]["allow_download"] is False
+    assert job.worker.request.options.allow_download is False
     cached = consent.vgg16_cache_path()
     cached.parent.mkdir(parents=True)
     cached.write_bytes(b"already here")
     set_style(scene, stripes, features="vgg16")
     result, job = paint(scene, image_path, **small)
-    assert job.worker.request["options"]["allow_download"] is False
+    assert job.worker.request.options.allow_download is False
 
 
 def test_broken_vgg16_weights_name_the_file_and_change_nothing(scene: Any, image_path: Path, stripes: Path,
@@ -374,7 +375,7 @@ def test_broken_vgg16_weights_name_the_file_and_change_nothing(scene: Any, image
     with pytest.raises(RuntimeError, match="my_vgg16.pth"):
         bpy.ops.neural_painter.restyle()
     job = jobs.last_job()
-    assert job.worker.request["options"]["vgg_weights"] == str(chosen)
+    assert job.worker.request.options.vgg_weights == str(chosen)
     assert job.error and "\n" not in job.error and str(chosen) in job.error
     assert counts() == before and not orphans()
     assert_same_strokes(read_strokes(obj), strokes)
@@ -385,7 +386,7 @@ def test_replace_strokes_keeps_keyframe_drawings(scene: Any, image_path: Path) -
     """Keyframes animation: every drawing of a layer is rewritten, each with as many
     leading strokes as before, so the replay still adds strokes step by step."""
     from blender_neural_painter import gpencil
-    from core.strokes import StrokeSet
+    from core.model.strokes import StrokeSet
 
     result, job = paint(scene, image_path, engine="random", style="watercolor", strokes=12, levels=2, size=32,
                         animation="KEYFRAMES", keyframe_every=3, anim_duration=40)

@@ -80,7 +80,7 @@ class InProcess:
 
 @pytest.fixture
 def run_main(capsys):
-    from core.cli import main
+    from core.app.cli import main
 
     def call(*args):
         try:

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from core.colour import linear_to_srgb, srgb_to_linear
+from core.model.colour import linear_to_srgb, srgb_to_linear
 
 
 @pytest.mark.parametrize("make", [np.array, np.float32, lambda v: torch.tensor([v])])

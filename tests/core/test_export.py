@@ -11,14 +11,15 @@ import pytest
 import torch
 from PIL import Image, ImageSequence
 
-from core.colour import linear_to_srgb
+from core.model.colour import linear_to_srgb
 
 from core.errors import PainterError
-from core.export import srgb_opacities, svg_text, write_animation, write_svg
-from core.reference import render, render_strokes, stroke_layers
-from core.strokes import StrokeSet
-from core.styles import Geometry, get_style, random_params
-from core.texture import OIL_MIX, stroke_levels
+from core.render.export import srgb_opacities, svg_text, write_animation, write_svg
+from core.render.reference import render, render_strokes, stroke_layers
+from core.model.strokes import StrokeSet
+from core.model.geometry import Geometry, random_params
+from core.contracts.styles import get_style
+from core.model.texture import OIL_MIX, stroke_levels
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
 XLINK = "{http://www.w3.org/1999/xlink}"
@@ -32,7 +33,7 @@ STYLES = ["marker", "watercolor", "oil", "tape"]
 #: linear light (as Grease Pencil does), which SVG cannot express, so every partly
 #: covered pixel (translucent strokes, anti-aliased and soft edges, oil's texture)
 #: differs. Fitted opacities and linear-light gradient stops win back 3-8 dB of it (it
-#: was 21.5-25 dB without them); see core/export.py, write_svg.
+#: was 21.5-25 dB without them); see core/render/export.py, write_svg.
 SVG_PSNR_FLOOR = {"marker": 28.0, "watercolor": 25.0, "oil": 29.5, "tape": 27.5}
 #: The same with opaque strokes (alpha 1, what the painter mostly makes): marker 33.6,
 #: watercolor 26.4, oil 29.3, tape 33.1 (4 seeds x 2 shapes: 32.3-33.6, 26.3-27.7,

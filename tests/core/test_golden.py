@@ -53,13 +53,13 @@ def params_hash(params: np.ndarray) -> str:
 
 
 def sample_image() -> np.ndarray:
-    from core.image_io import load_image
+    from core.io.image_io import load_image
 
     return load_image(ROOT / "samples" / "astronaut.png", max_side=128)
 
 
 def paint_still(options: dict):
-    from core.painter import PaintOptions, run
+    from core.paint.painter import PaintOptions, run
 
     return run(sample_image(), PaintOptions(**options))
 
@@ -110,7 +110,7 @@ def test_still_is_bit_identical_to_golden(name, tmp_path):
 
 def test_shot_is_bit_identical_to_golden(tmp_path):
     _skip_unless_same_machine()
-    from core.strokes import StrokeSet
+    from core.model.strokes import StrokeSet
 
     for n, path in enumerate(paint_shot(tmp_path), 1):
         name = f"shot_frame_{n:04d}"
@@ -122,7 +122,7 @@ def regenerate() -> None:
     import shutil
     import tempfile
 
-    from core.strokes import StrokeSet
+    from core.model.strokes import StrokeSet
 
     GOLDEN.mkdir(exist_ok=True)
     hashes = {}

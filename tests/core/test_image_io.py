@@ -1,4 +1,4 @@
-"""Tests for core.image_io: every input the loader promises to handle, and every way it may fail.
+"""Tests for core.io.image_io: every input the loader promises to handle, and every way it may fail.
 
 All images are made here with Pillow/numpy (or written byte by byte) in tmp_path.
 """
@@ -19,9 +19,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps, JpegImagePlugin
 
-from core import image_io
+from core.io import image_io
 from core.errors import PainterError
-from core.image_io import MAX_PIXELS, load_image, resize_long_side, save_png
+from core.io.image_io import MAX_PIXELS, load_image, resize_long_side, save_png
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -538,7 +538,7 @@ def huge_files(tmp_path_factory):
 
 _MEASURE = r"""
 import json, resource, sys
-from core.image_io import load_image
+from core.io.image_io import load_image
 
 def peak_bytes():
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

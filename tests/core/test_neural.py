@@ -8,13 +8,14 @@ import numpy as np
 import pytest
 import torch
 
-from core import neural, raster
-from core.cli import main
+from core.render import neural, raster
+from core.app.cli import main
 from core.errors import PainterError
-from core.neural import (PatchRenderer, StrokeRenderer, TrainOptions, frames, held_out, load_renderer,
+from core.render.neural import (PatchRenderer, StrokeRenderer, TrainOptions, frames, held_out, load_renderer,
                          sample_local, save_weights, to_local, train)
-from core.painter import PaintOptions, run
-from core.styles import STYLES, get_style, random_params
+from core.paint.painter import PaintOptions, run
+from core.contracts.styles import STYLES, get_style
+from core.model.geometry import random_params
 
 STYLE_NAMES = list(STYLES)
 
@@ -28,8 +29,8 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 def test_local_parameters_draw_the_stroke_inside_its_frame(style):
     """A stroke's local parameters drawn on a unit canvas are its frame cut from the canvas."""
     import torch.nn.functional as F
-    from core.reference import render
-    from core.styles import to_geometry
+    from core.render.reference import render
+    from core.model.geometry import to_geometry
     spec = get_style(style)
     params = random_params(spec, 1, torch.Generator().manual_seed(3), max_size=0.4)
     params[:, -1] = 1.0
@@ -94,8 +95,8 @@ def test_dual_rasterization_pathway_sees_only_shape():
     model = StrokeRenderer("watercolor", "dual")
     local = sample_local("watercolor", 4, torch.Generator().manual_seed(0))
     recoloured = local.clone()
-    c0, c2 = neural.colour_slices(model.spec)
-    recoloured[:, c0 + c2] = 1 - recoloured[:, c0 + c2]
+    colour = model.spec.cols.colour
+    recoloured[:, colour] = 1 - recoloured[:, colour]
     m1, col1 = model(local)
     m2, col2 = model(recoloured)
     assert torch.equal(m1, m2)
@@ -259,7 +260,7 @@ def test_frames_downsample_small_strokes_instead_of_point_sampling():
 
 
 def test_painting_through_the_neural_renderer():
-    from core.reference import render_strokes
+    from core.render.reference import render_strokes
     rng = np.random.default_rng(0)
     image = np.zeros((48, 48, 3), np.float32)
     image[:, :24] = (0.9, 0.2, 0.1)

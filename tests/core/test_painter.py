@@ -4,11 +4,12 @@ import numpy as np
 import pytest
 import torch
 
-from core import raster
+from core.render import raster
 from core.errors import PainterError
-from core.events import Done, LevelDone, LevelStarted, Progress, RefineStarted, Refined
-from core.painter import PaintOptions, default_levels, paint, parse_background, run, strokes_per_level
-from core.strokes import StrokeSet
+from core.paint.events import Done, LevelDone, LevelStarted, Progress, RefineStarted, Refined
+from core.contracts.options import background_colour
+from core.paint.painter import PaintOptions, default_levels, paint, run, strokes_per_level
+from core.model.strokes import StrokeSet
 
 
 def make_image(h: int = 48, w: int = 64) -> np.ndarray:
@@ -123,12 +124,13 @@ def test_cancel_keeps_finished_levels():
     ("0.1,0.2,0.3", (0.1, 0.2, 0.3)), ((0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
 ])
 def test_background_values(value, expected):
-    assert parse_background(value) == pytest.approx(expected)
+    assert background_colour(value) == pytest.approx(expected)
 
 
 def test_background_mean_is_the_image_mean_and_is_recorded():
     img = make_image()
-    assert parse_background("mean", img) == pytest.approx(tuple(img.reshape(-1, 3).mean(0)))
+    mean = tuple(float(c) for c in img.reshape(-1, 3).mean(0))
+    assert background_colour("mean", lambda: mean) == pytest.approx(mean)
     result = run(img, quick(background="black", strokes=3))
     assert result.background == (0.0, 0.0, 0.0)
 
@@ -136,7 +138,7 @@ def test_background_mean_is_the_image_mean_and_is_recorded():
 @pytest.mark.parametrize("bad", ["purple", "#12", "1,2,3", "0.1,0.2", "nan,0,0"])
 def test_bad_background_is_a_clear_error(bad):
     with pytest.raises(PainterError, match="not a colour"):
-        parse_background(bad)
+        background_colour(bad)
 
 
 @pytest.mark.parametrize("kw,match", [
@@ -189,7 +191,7 @@ def test_result_round_trips_through_json(tmp_path):
 
 def test_strokes_cross_block_borders_so_there_are_no_seams():
     """Unlike the paper's fixed blocks, a level's strokes live on the whole canvas."""
-    from core.raster import stroke_bounds
+    from core.render.raster import stroke_bounds
 
     result = run(make_image(64, 64), PaintOptions(style="tape", strokes=40, size=64, levels=2, iterations=4))
     fine = torch.from_numpy(result.params[result.level == 2])

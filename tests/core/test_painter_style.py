@@ -9,12 +9,13 @@ import pytest
 import torch
 from PIL import Image
 
-from core.cli import main
+from core.app.cli import main
 from core.errors import PainterError
-from core.events import Done, LevelDone, Progress
-from core.painter import PaintOptions, run, stylize
-from core.strokes import StrokeSet
-from core.styles import colour_slices, get_style, shape_indices
+from core.paint.events import Done, LevelDone, Progress
+from core.paint.painter import PaintOptions, run, stylize
+from core.model.strokes import StrokeSet
+from core.contracts.options import Tuning
+from core.contracts.styles import get_style
 
 PALETTE = np.array([[0.85, 0.1, 0.1], [0.1, 0.1, 0.75]], np.float32)
 
@@ -42,13 +43,12 @@ def _photo() -> np.ndarray:
 
 def _palette_distance(strokes: StrokeSet) -> float:
     """Mean distance of the strokes' colours to the nearest palette colour."""
-    c0, _ = colour_slices(get_style(strokes.style))
-    rgb = strokes.params[:, c0]
+    rgb = strokes.params[:, get_style(strokes.style).cols.colour_start]
     return float(np.min(np.linalg.norm(rgb[:, None] - PALETTE[None], axis=2), axis=1).mean())
 
 
 def _small(**kw) -> PaintOptions:
-    base = dict(style="marker", strokes=16, size=40, levels=2, iterations=6, extra={"style_size": 48})
+    base = dict(style="marker", strokes=16, size=40, levels=2, iterations=6, tuning=Tuning(style_size=48))
     base.update(kw)
     return PaintOptions(**base)
 
@@ -66,7 +66,7 @@ def test_color_mode_moves_only_colours_in_a_second_pass(style_png):
     events = list(stylize(painting, _small(style_image=style_png, style_mode="color", iterations=25)))
     restyled = events[-1].strokes
     assert isinstance(events[-1], Done) and isinstance(events[-2], LevelDone)
-    shape = shape_indices(get_style("marker"))
+    shape = get_style("marker").shape_columns
     assert np.array_equal(restyled.params[:, shape], painting.params[:, shape])
     assert np.abs(restyled.params - painting.params).max() > 0.05
     assert np.array_equal(restyled.level, painting.level)
@@ -78,7 +78,7 @@ def test_color_mode_moves_only_colours_in_a_second_pass(style_png):
 def test_full_mode_second_pass_moves_shapes_too(style_png):
     painting = run(_photo(), _small())
     restyled = list(stylize(painting, _small(style_image=style_png, style_mode="full", iterations=15)))[-1].strokes
-    shape = shape_indices(get_style("marker"))
+    shape = get_style("marker").shape_columns
     assert np.abs(restyled.params[:, shape] - painting.params[:, shape]).max() > 1e-3
 
 

@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from core import raster, reference
-from core.styles import STYLES, get_style, random_params, to_geometry
+from core.render import raster, reference
+from core.contracts.styles import STYLES, get_style
+from core.model.geometry import random_params, to_geometry
 
 FLOOR_DB = {"marker": 30.0, "watercolor": 30.0, "oil": 25.0, "tape": 30.0}
 

@@ -1,4 +1,4 @@
-"""The reference renderer: it implements the appearance model of core/reference.py."""
+"""The reference renderer: it implements the appearance model of core/render/reference.py."""
 
 from __future__ import annotations
 
@@ -9,17 +9,18 @@ import pytest
 import torch
 
 from core.errors import PainterError
-from core.reference import output_size, render, render_strokes, stroke_layers
-from core.strokes import StrokeSet
-from core.styles import Geometry, get_style, random_params, to_geometry
-from core.texture import OIL_MIX, WASH_MIDDLE, mip_level, oil_level, oil_mipmaps, wash_profile
+from core.render.reference import output_size, render, render_strokes, stroke_layers
+from core.model.strokes import StrokeSet
+from core.model.geometry import Geometry, random_params, to_geometry
+from core.contracts.styles import get_style
+from core.model.texture import OIL_MIX, WASH_MIDDLE, mip_level, oil_level, oil_mipmaps, wash_profile
 
 STYLES = ["marker", "watercolor", "oil", "tape"]
 WHITE = (1.0, 1.0, 1.0)
 
 
 def to_linear(c) -> np.ndarray:
-    """sRGB -> linear light (IEC 61966-2-1), float64, written out independently of core.colour."""
+    """sRGB -> linear light (IEC 61966-2-1), float64, written out independently of core.model.colour."""
     c = np.clip(np.asarray(c, np.float64), 0, 1)
     return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
 
@@ -270,7 +271,7 @@ def test_colour_is_interpolated_in_linear_light():
 
 
 def test_srgb_linear_conversions():
-    from core.colour import linear_to_srgb, srgb_to_linear
+    from core.model.colour import linear_to_srgb, srgb_to_linear
     c = np.linspace(0, 1, 1001)
     np.testing.assert_allclose(srgb_to_linear(c), to_linear(c), atol=1e-12)
     np.testing.assert_allclose(linear_to_srgb(c), to_srgb(c), atol=1e-12)

@@ -71,7 +71,7 @@ def test_paints_every_frame_with_ids_and_videos(painted):
     for n in range(2, 5):
         born_here = {i for i in ids[n - 1] if i // 100_000 == n}
         assert born_here == ids[n - 1] - ids[n - 2]  # new ids only for new strokes
-    from core.video_io import open_source
+    from core.io.video_io import open_source
     painted_video = open_source(out / "painted.mp4")
     assert painted_video.count == 4 and (painted_video.width, painted_video.height) == (32, 24)
     compare = open_source(out / "compare.mp4")
@@ -158,7 +158,7 @@ def test_chunk_from_a_key_with_warmup(painted, tmp_path):
     (30000 / 1001, 30, 1, 4, {1: 1, 2: 2, 3: 3, 4: 4}),  # NTSC's 29.97 at 30 drops nothing this short
 ])
 def test_retime_paints_the_frames_playback_shows(fps, to_fps, first, last, starts):
-    from core.video_io import retime
+    from core.io.video_io import retime
     assert retime(first, last, fps, to_fps) == starts
 
 
@@ -197,8 +197,10 @@ def test_retimed_shot_paints_every_other_frame_and_resumes(tmp_path):
     (["{clip}", "--warmup", "2"], "only applies with --key"),
     (["{clip}", "--key", "{dir}/nokey.json"], "does not exist"),
     (["{clip}", "--style", "crayon"], "unknown style"),
-    (["{clip}", "--keep-look", "1.5"], "--keep-look must be between 0 and 1"),
-    (["{clip}", "--keep-look-moving", "2"], "--keep-look-moving must be between 0 and 1"),
+    (["{clip}", "--keep-look", "1.5"], "--keep-look 1.5 is out of range: use 0 to 1"),
+    (["{clip}", "--keep-look-moving", "2"], "--keep-look-moving 2 is out of range: use 0 to 1"),
+    (["{clip}", "--change-weight", "-1"], "--change-weight -1 is out of range: use at least 0"),
+    (["{clip}", "--seed", "-3"], "--seed -3 is out of range"),
 ])
 def test_bad_input_is_one_line_and_exit_2(painted, tmp_path, capsys, args, match):
     _, clip, out = painted
@@ -223,7 +225,7 @@ def test_other_settings_are_refused_rather_than_mixed(painted, capsys):
 
 def main_in_process(capsys, *args):
     """The CLI's main() here, without a new interpreter (bad input fails before any painting)."""
-    from core.cli import main
+    from core.app.cli import main
 
     capsys.readouterr()
     code = main([str(a) for a in args])
@@ -233,8 +235,8 @@ def main_in_process(capsys, *args):
 # -- the temporal painter in-process -----------------------------------------------------------
 
 def _paint_pair(first, second, one_thread):
-    from core.painter import PaintOptions, run
-    from core.video import TemporalOptions, born_ids, paint_next
+    from core.paint.painter import PaintOptions, run
+    from core.paint.temporal import TemporalOptions, born_ids, paint_next
 
     options = PaintOptions(style="oil", strokes=30, size=48, levels=2, iterations=4, seed=3)
     s1 = run(first, options)
@@ -247,7 +249,7 @@ def _paint_pair(first, second, one_thread):
 
 
 def test_still_frames_keep_strokes_still(one_thread):
-    from core.video import stroke_motion
+    from core.paint.temporal import stroke_motion
 
     img = np.asarray(Image.fromarray(clip_frame(0)).resize((48, 36)), np.float32) / 255
     s1, s2 = _paint_pair(img, img.copy(), one_thread)
@@ -260,7 +262,7 @@ def test_still_frames_keep_strokes_still(one_thread):
 def test_translated_frame_moves_strokes_with_it(one_thread):
     import cv2
 
-    from core.video import stroke_motion
+    from core.paint.temporal import stroke_motion
 
     rng = np.random.default_rng(0)
     tex = cv2.resize(rng.random((8, 10, 3)).astype(np.float32), (60, 48), interpolation=cv2.INTER_CUBIC)
@@ -279,17 +281,17 @@ def test_translated_frame_moves_strokes_with_it(one_thread):
 
 
 def test_paint_frames_help_states_the_engines_defaults():
-    """The help texts name the temporal painter's defaults by hand (the parser is built
-    without importing torch); they must say what the engine does."""
+    """The help texts state the temporal painter's defaults, taken from the options
+    contract (the parser is built without importing torch)."""
     import re
 
-    from core.cli import build_parser
-    from core.video import TemporalOptions
+    from core.app.cli import build_parser
+    from core.paint.temporal import TemporalOptions
 
     sub = next(a for a in build_parser()._actions if a.choices and "paint-frames" in a.choices)
     helps = {a.dest: a.help for a in sub.choices["paint-frames"]._actions}
     defaults = TemporalOptions()
-    for dest, field in [("reopt_iterations", "iterations"), ("change_weight", "change_weight"),
+    for dest, field in [("iterations", "iterations"), ("change_weight", "change_weight"),
                         ("keep_look", "keep_look"), ("keep_look_moving", "keep_look_moving")]:
         stated = re.search(r"\(default ([0-9.]+)", helps[dest])
         assert stated, helps[dest]

@@ -5,8 +5,9 @@ import pytest
 import torch
 
 from core.errors import PainterError
-from core.strokes import StrokeSet
-from core.styles import CURVE_POINTS, STYLES, get_style, random_params, to_geometry
+from core.model.strokes import StrokeSet
+from core.model.geometry import CURVE_POINTS, random_params, to_geometry
+from core.contracts.styles import STYLES, get_style
 
 
 def make(style="oil", n=5):

@@ -9,11 +9,13 @@ import torch
 import torch.nn.functional as F
 
 from core.errors import PainterError
-from core.features import (VGG16_FILE, OfflineFeatures, VGG16Features, get_features, load_vgg16,
-                           vgg16_cache_path)
-from core.style_transfer import make_style_loss
+from core.paint.features import (VGG16_FILE, OfflineFeatures, VGG16Features, get_features, load_vgg16,
+                                 vgg16_cache_path)
+from core.paint.style_transfer import make_style_loss
 
-torch.set_num_threads(1)
+# Every test here on one thread (the shared fixture puts the number back afterwards,
+# so the rest of the suite runs as a user's painting does).
+pytestmark = pytest.mark.usefixtures("one_thread")
 MEAN = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
 STD = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
 

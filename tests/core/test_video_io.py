@@ -1,4 +1,4 @@
-"""Frames of a shot in (video, folder, patterns) and videos out (core.video_io)."""
+"""Frames of a shot in (video, folder, patterns) and videos out (core.io.video_io)."""
 
 import os
 import subprocess
@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from core.errors import PainterError
-from core.video_io import open_source, parse_frames, require_av, require_cv2, write_video
+from core.io.video_io import open_source, parse_frames, require_av, require_cv2, write_video
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -140,8 +140,8 @@ def test_optional_dependencies_missing_give_the_pip_command(monkeypatch):
 
 def test_core_imports_without_opencv_and_pyav():
     code = ("import sys; sys.modules['cv2'] = None; sys.modules['av'] = None\n"
-            "import core, core.cli, core.shot, core.video_io, core.flow, core.video\n"
-            "from core.cli import main\n"
+            "import core, core.app.cli, core.paint.shot, core.io.video_io, core.paint.flow, core.paint.temporal\n"
+            "from core.app.cli import main\n"
             "sys.exit(main(['paint-frames', 'x', '--out', 'y']))\n")
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)

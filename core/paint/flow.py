@@ -22,8 +22,8 @@ import math
 
 import numpy as np
 
-from .styles import MIN_RADIUS, colour_slices, get_style
-from .video_io import require_cv2
+from ..contracts.styles import MIN_RADIUS, get_style
+from ..io.video_io import require_cv2
 
 
 #: The smallest turn (in theta's units, of pi radians: 0.36 degrees) that turns a
@@ -199,11 +199,12 @@ def warp_params(style: str, params: np.ndarray, flow: np.ndarray, width: int, he
         return p.astype(np.float32), np.zeros(0, bool)
     long_px = float(max(width, height))
     scale = np.array([width, height], np.float64)
-    if spec.params[:6] == ("x0", "y0", "x1", "y1", "x2", "y2"):
-        pts = p[:, 0:6].reshape(n, 3, 2) * scale  # control points, px
+    cols = spec.cols
+    if spec.is_curve:
+        pts = p[:, cols.position].reshape(n, 3, 2) * scale  # control points, px
         c = (pts[:, 0] + pts[:, 2]) / 2
         chord = (pts[:, 2] - pts[:, 0]) / 2
-        radius = p[:, 6:8].max(1) * long_px
+        radius = p[:, cols.size].max(1) * long_px
         length = np.linalg.norm(chord, axis=1)
         along = np.where(length[:, None] > 1e-6, chord / np.maximum(length, 1e-9)[:, None], [1.0, 0.0])
         across = np.stack([-along[:, 1], along[:, 0]], -1)
@@ -214,11 +215,12 @@ def warp_params(style: str, params: np.ndarray, flow: np.ndarray, width: int, he
         moved = c[:, None] + trans[:, None] + np.einsum("nij,nkj->nki", jac, pts - c[:, None])
         centre = c + trans
         grow = np.sqrt(np.abs(np.linalg.det(jac)))
-        p[:, 0:6] = (moved / scale).reshape(n, 6)
-        p[:, 6:8] = np.maximum(p[:, 6:8] * grow[:, None], MIN_RADIUS)
+        p[:, cols.position] = (moved / scale).reshape(n, 6)
+        p[:, cols.size] = np.maximum(p[:, cols.size] * grow[:, None], MIN_RADIUS)
     else:
-        c = p[:, 0:2] * scale
-        w, h, theta = p[:, 2], p[:, 3], p[:, 4] * math.pi
+        wi, hi, ti = cols.size.start, cols.size.start + 1, cols.angle
+        c = p[:, cols.position] * scale
+        w, h, theta = p[:, wi], p[:, hi], p[:, ti] * math.pi
         along_w = w >= h
         angle = np.where(along_w, theta, theta + math.pi / 2)
         axis = np.stack([np.cos(angle), np.sin(angle)], -1)
@@ -235,13 +237,13 @@ def warp_params(style: str, params: np.ndarray, flow: np.ndarray, width: int, he
         new_short = np.abs(new_axis[:, 0] * short_vec[:, 1] - new_axis[:, 1] * short_vec[:, 0])
         new_angle = np.arctan2(new_axis[:, 1], new_axis[:, 0])
         long_n, short_n = 2 * new_long / long_px, 2 * new_short / long_px
-        p[:, 0:2] = centre / scale
-        p[:, 2] = np.where(along_w, long_n, short_n)
-        p[:, 3] = np.where(along_w, short_n, long_n)
+        p[:, cols.position] = centre / scale
+        p[:, wi] = np.where(along_w, long_n, short_n)
+        p[:, hi] = np.where(along_w, short_n, long_n)
         theta_new = np.where(along_w, new_angle, new_angle - math.pi / 2) / math.pi
         # Turn the stroke by the smallest angle (the same axis is theta and theta + 1, but
         # the other way round: its colours and oil's dry end would swap sides).
-        theta_new = p[:, 4] + (np.mod(theta_new - p[:, 4] + 0.5, 1.0) - 0.5)
+        theta_new = p[:, ti] + (np.mod(theta_new - p[:, ti] + 0.5, 1.0) - 0.5)
         # Only theta in [0, 1] can be written: past either end the stroke is written the
         # other way round, its start and end colours swapped so they stay where they were
         # (but oil's dry end changes sides: a flip shows). A turn past an end smaller than
@@ -249,12 +251,12 @@ def warp_params(style: str, params: np.ndarray, flow: np.ndarray, width: int, he
         # strokes in twenty exactly there, and a camera's jitter on a still shot (a
         # hundredth of a degree) would flip them back and forth, a flicker.
         past = (theta_new < 0) | (theta_new > 1)
-        hold = past & (np.abs(theta_new - p[:, 4]) < FLIP_MIN_TURN)
+        hold = past & (np.abs(theta_new - p[:, ti]) < FLIP_MIN_TURN)
         flip = past & ~hold
-        p[:, 4] = np.where(flip, np.mod(theta_new, 1.0), np.clip(theta_new, 0.0, 1.0))
-        c0, c2 = colour_slices(get_style(style))
-        if c0 != c2 and flip.any():
-            p[np.ix_(flip, c0 + c2)] = p[np.ix_(flip, c2 + c0)]
+        p[:, ti] = np.where(flip, np.mod(theta_new, 1.0), np.clip(theta_new, 0.0, 1.0))
+        if spec.colours == 2 and flip.any():
+            start, end = list(range(spec.dim)[cols.colour_start]), list(range(spec.dim)[cols.colour_end])
+            p[np.ix_(flip, start + end)] = p[np.ix_(flip, end + start)]
     # A stroke whose centre sits on the border (the painter clamps centres there) is
     # half in view; it has left only once its centre is past the border by a pixel.
     left = (centre[:, 0] < -1) | (centre[:, 0] > width + 1) | (centre[:, 1] < -1) | (centre[:, 1] > height + 1)

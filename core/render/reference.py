@@ -71,10 +71,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from .colour import linear_to_srgb, srgb_to_linear
-from .errors import PainterError
-from .styles import Geometry
-from .texture import OIL_MIX, mip_level, oil_level, oil_mipmaps, wash_profile
+from ..model.colour import linear_to_srgb, srgb_to_linear
+from ..errors import PainterError
+from ..model.geometry import Geometry
+from ..model.texture import OIL_MIX, mip_level, oil_level, oil_mipmaps, wash_profile
 
 _ZERO_LENGTH_PX2 = 1e-12
 

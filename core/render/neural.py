@@ -28,11 +28,12 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .colour import linear_to_srgb, srgb_to_linear
-from .errors import PainterError
+from ..model.colour import linear_to_srgb, srgb_to_linear
+from ..errors import PainterError
 from .raster import Patches, render_patches, stroke_bounds
 from .reference import stroke_layers
-from .styles import MIN_RADIUS, StyleSpec, colour_slices, get_style, taper, to_geometry
+from ..contracts.styles import MIN_RADIUS, StyleSpec, get_style
+from ..model.geometry import taper, to_geometry
 
 FORMAT = "neural-painter/renderer"
 FORMAT_VERSION = 1
@@ -41,11 +42,7 @@ OUTPUT_PX = 64
 FRAME_GROW = 1.1
 FRAME_PAD_PX = 3.0
 ARCHES = ("dual", "raster", "shading")
-WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
-
-
-def _is_bezier(spec: StyleSpec) -> bool:
-    return spec.params[0] == "x0"
+WEIGHTS_DIR = Path(__file__).resolve().parents[2] / "weights"
 
 
 # -- frames and local parameters ------------------------------------------------------
@@ -70,16 +67,17 @@ def to_local(style: str, params: torch.Tensor, extent: tuple[float, float],
     spec = get_style(style)
     ex, ey = extent
     local = params.clone()
-    cols = [(0, ex, 0), (1, ey, 1)] + ([(2, ex, 0), (3, ey, 1), (4, ex, 0), (5, ey, 1)] if _is_bezier(spec) else [])
-    for i, scale, axis in cols:
-        local[:, i] = (params[:, i] * scale - centre[:, axis]) / side + 0.5
-    if _is_bezier(spec):
-        r0, r2 = taper(params[:, 6], params[:, 7])
-        local[:, 6] = r0 / side
-        local[:, 7] = r2 / side
+    for columns, scale, axis in ((spec.x_columns, ex, 0), (spec.y_columns, ey, 1)):
+        for i in columns:
+            local[:, i] = (params[:, i] * scale - centre[:, axis]) / side + 0.5
+    a, b = spec.cols.size.start, spec.cols.size.start + 1
+    if spec.is_curve:
+        r0, r2 = taper(params[:, a], params[:, b])
+        local[:, a] = r0 / side
+        local[:, b] = r2 / side
     else:
-        local[:, 2] = params[:, 2].clamp_min(2 * MIN_RADIUS) / side
-        local[:, 3] = params[:, 3].clamp_min(2 * MIN_RADIUS) / side
+        local[:, a] = params[:, a].clamp_min(2 * MIN_RADIUS) / side
+        local[:, b] = params[:, b].clamp_min(2 * MIN_RADIUS) / side
     return local
 
 
@@ -95,27 +93,28 @@ def sample_local(style: str, n: int, generator: torch.Generator) -> torch.Tensor
     p = torch.rand(n, spec.dim, generator=generator)
     length = 0.05 + 0.45 * u[:, 0]
     angle = u[:, 1] * 2 * math.pi
-    if _is_bezier(spec):
+    cols = spec.cols
+    if spec.is_curve:
         c = torch.full((n, 2), 0.5)
         d = torch.stack([torch.cos(angle), torch.sin(angle)], 1) * length[:, None] / 2
         bend = (u[:, 2] - 0.5) * 1.2 * length
         normal = torch.stack([-torch.sin(angle), torch.cos(angle)], 1)
         # One stroke in five: ends asymmetric about the middle control point.
         skew = torch.where(u[:, 3:4] < 0.2, (u[:, 4:6] - 0.5) * length[:, None], torch.zeros(n, 2))
-        p[:, 0:2] = c - d + skew
-        p[:, 2:4] = c + normal * bend[:, None]
-        p[:, 4:6] = c + d
+        p[:, cols.point(0)] = c - d + skew
+        p[:, cols.point(1)] = c + normal * bend[:, None]
+        p[:, cols.point(2)] = c + d
         thick = length * (0.03 + 0.5 * u[:, 6])
-        p[:, 6] = thick * (0.5 + 0.5 * u[:, 7])
-        p[:, 7] = thick * (0.5 + 0.5 * u[:, 8])
+        p[:, cols.size.start] = thick * (0.5 + 0.5 * u[:, 7])
+        p[:, cols.size.start + 1] = thick * (0.5 + 0.5 * u[:, 8])
     else:
-        p[:, 0:2] = 0.5
+        p[:, cols.position] = 0.5
         thick = length * (0.05 + 0.95 * u[:, 6] ** 1.5)
         swap = u[:, 7] < 0.5
-        p[:, 2] = torch.where(swap, thick, length)
-        p[:, 3] = torch.where(swap, length, thick)
-        p[:, 4] = u[:, 1]
-    p[:, spec.params.index("a")] = 0.3 + 0.7 * u[:, 9]
+        p[:, cols.size.start] = torch.where(swap, thick, length)
+        p[:, cols.size.start + 1] = torch.where(swap, length, thick)
+        p[:, cols.angle] = u[:, 1]
+    p[:, cols.alpha] = 0.3 + 0.7 * u[:, 9]
     # Small strokes get a relatively wider pixel margin in their frame.
     span_px = torch.exp(math.log(6.0) + u[:, 10] * math.log(256 / 6.0))
     centre, side = frames(style, p, (1.0, 1.0), 0.0)
@@ -127,15 +126,17 @@ def sample_local(style: str, n: int, generator: torch.Generator) -> torch.Tensor
 
 def shape_inputs(spec: StyleSpec, local: torch.Tensor) -> torch.Tensor:
     """What the rasterization pathway sees: shape only, centred on 0."""
-    if _is_bezier(spec):
-        return (local[:, :8] - local.new_tensor([0.5] * 6 + [0.1, 0.1])) * local.new_tensor([2.0] * 6 + [5.0, 5.0])
-    angle = local[:, 4] * math.pi  # angle, not 2 x angle: oil texture runs from start to end
-    return torch.stack([local[:, 2] * 2 - 0.5, local[:, 3] * 2 - 0.5, torch.cos(angle), torch.sin(angle)], 1)
+    cols = spec.cols
+    if spec.is_curve:
+        shape = torch.cat([local[:, cols.position], local[:, cols.size]], 1)
+        return (shape - local.new_tensor([0.5] * 6 + [0.1, 0.1])) * local.new_tensor([2.0] * 6 + [5.0, 5.0])
+    angle = local[:, cols.angle] * math.pi  # angle, not 2 x angle: oil texture runs from start to end
+    size = local[:, cols.size]
+    return torch.stack([size[:, 0] * 2 - 0.5, size[:, 1] * 2 - 0.5, torch.cos(angle), torch.sin(angle)], 1)
 
 
 def colour_inputs(spec: StyleSpec, local: torch.Tensor) -> torch.Tensor:
-    c0, c2 = colour_slices(spec)
-    return (torch.cat([local[:, c0], local[:, c2]], 1) - 0.5) * 2
+    return (torch.cat([local[:, spec.cols.colour_start], local[:, spec.cols.colour_end]], 1) - 0.5) * 2
 
 
 # -- networks -------------------------------------------------------------------------
@@ -393,12 +394,12 @@ class PatchRenderer:
         n = params.shape[0]
         pix = 1.0 / patches.long_px
         centre, side = frames(style, params, extent, FRAME_PAD_PX * pix)
-        if not _is_bezier(spec):
+        if not spec.is_curve:
             # A box's frame is centred on the box, and its network never sees the centre
             # (always the frame's middle), so the box moves by moving its frame: the
             # centre must carry the position's gradient, through the resampling grid.
             ex, ey = extent
-            at = torch.stack([params[:, 0] * ex, params[:, 1] * ey], 1)
+            at = params[:, spec.cols.position] * params.new_tensor([ex, ey])
             centre = centre + (at - at.detach())
         local = to_local(style, params, extent, centre, side)
         mask, colour = model(local)

@@ -36,22 +36,25 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Iterator
 
 import numpy as np
 import torch
 
-from . import raster
+from ..contracts.options import PaintOptions, TemporalOptions
+from ..contracts.styles import MIN_RADIUS, StyleSpec, get_style
+from ..errors import PainterError
+from ..model.strokes import StrokeSet
+from ..render import raster
 from .devices import pick_device
-from .errors import PainterError
 from .events import Done, LevelDone, Progress
 from .flow import camera_motion, occlusion, optical_flow, reliable_flow, sample_field, warp_image, warp_params
-from .painter import (PaintOptions, _blur, _Level, _Objective, _patch_renderer, _resize,
-                      DEFAULT_CANDIDATES, DEFAULT_MIN_ALPHA, DEFAULT_OT_WEIGHT, default_levels, greedy_rounds,
-                      load_style_loss, paint, project, refine_steps)
-from .strokes import StrokeSet
-from .styles import MIN_RADIUS, colour_slices, get_style
+from .imaging import blur, resize
+from .optimise import Level, Objective, greedy_rounds, load_style_loss, patch_renderer, project, refine_steps
+from .painter import default_levels, paint
+
+__all__ = ["TemporalOptions", "FrameStats", "paint_first", "paint_next", "joint_pass", "rounded", "stroke_motion"]
 
 #: Ids of strokes born in frame f lie in [f * ID_STRIDE, (f + 1) * ID_STRIDE).
 ID_STRIDE = 100_000
@@ -59,60 +62,6 @@ ID_STRIDE = 100_000
 #: take ids from the upper half of their frame's range, so they never collide with
 #: strokes born in the same frame by the chunk that keeps it.
 WARMUP_ID_OFFSET = ID_STRIDE // 2
-
-
-@dataclass
-class TemporalOptions:
-    """How a frame follows the previous one. Defaults measured in benchmarks/RESULTS.md."""
-
-    iterations: int = 55  # steps of the joint pass per frame (joint_pass)
-    joint_lr_shape: float = 0.02  # its shape step, in blocks of the stroke's level (as the painter's refine)
-    joint_lr_colour: float = 0.03  # its colour step (as the painter's refine)
-    reopt_levels: int = 2  # covered and torn strokes are dropped from the finest levels only
-    change_weight: float = 1.0  # penalty on change from the warped start (see joint_pass)
-    colour_unit: float = 0.02  # a colour change this big costs as much as a 1 px move
-    grow_threshold: float = 0.06  # blurred error rise (0..1) that marks newly visible content
-    covered_fraction: float = 0.5  # drop a stroke when this much of it is covered in the new frame
-    refit_fraction: float = 0.25  # re-fit a fine stroke freely when this much of it lies on what moves on its own
-    moving_px: float = 1.0  # what moves on its own by more than this (px) carries its strokes, and its fine
-    # ones are re-fitted freely; the rest follow the camera. 0: every stroke follows the flow, held by the
-    # penalty on change
-    moving_colour_change: float = 0.02  # ... and where the colour changed by more than this (0..1)
-    active_threshold: float = 0.01  # re-optimise strokes where the blurred error rose by more than this
-    active_levels: int = 1  # ... of the finest this many levels only (coarser ones keep where the flow put them)
-    torn_threshold: float = 0.08  # drop (and repaint) fine strokes where it rose by more than this
-    gap_threshold: float = 0.3  # also re-optimise fine strokes beside a gap: a pixel this far (0..1, in
-    # any channel) from what the frame should look like where the frame is smooth (see gaps_between_strokes);
-    # 0: never
-    gap_levels: int = 2  # ... of the finest this many levels
-    add_iterations: int = 8  # optimisation steps per greedy round of strokes added in a frame
-    max_new_fraction: float = 0.1  # at most this share of the budget is added per frame
-    min_fraction: float = 0.92  # top the count up to this share of the budget
-    refresh_margin: float = 0.02  # refresh when the error is this much above the first frame's
-    refresh_fraction: float = 0.09  # share of the budget recycled per frame by a refresh
-    refresh_min_flow_px: float = 0.25  # no refresh when the picture moves less than this on average (px)
-    keep_look: float = 0.25  # 0..1: how far new strokes fit the previous painting moved along the flow
-    # instead of the frame, where the flow holds (see paint_next)
-    keep_look_moving: float = 0.55  # ... on what moves on its own (see moving_px), where the fine
-    # strokes are re-fitted every frame
-    extra: dict = field(default_factory=dict)
-
-    def validate(self) -> None:
-        if self.active_levels < 1 or self.gap_levels < 1:
-            raise PainterError(f"active_levels and gap_levels must be at least 1, got {self.active_levels} "
-                               f"and {self.gap_levels}")
-        if not 0 <= self.refit_fraction <= 1:
-            raise PainterError(f"refit_fraction must be between 0 and 1, got {self.refit_fraction}")
-        if not 0 <= self.gap_threshold <= 1:
-            raise PainterError(f"gap_threshold must be between 0 and 1, got {self.gap_threshold}")
-        if not 0 <= self.iterations <= 1000:
-            raise PainterError(f"--reopt-iterations {self.iterations} is out of range: use 0 to 1000")
-        if not 0 <= self.keep_look <= 1:
-            raise PainterError(f"--keep-look must be between 0 and 1, got {self.keep_look}")
-        if not 0 <= self.keep_look_moving <= 1:
-            raise PainterError(f"--keep-look-moving must be between 0 and 1, got {self.keep_look_moving}")
-        if not (self.change_weight >= 0 and math.isfinite(self.change_weight)):
-            raise PainterError(f"--change-weight must be a number >= 0, got {self.change_weight}")
 
 
 @dataclass
@@ -154,7 +103,7 @@ def _frame_generator(seed: int, frame: int) -> torch.Generator:
 def canvas_target(image: np.ndarray, width: int, height: int, device: torch.device) -> torch.Tensor:
     """The source frame area-averaged to the canvas, [H, W, 3] on ``device``."""
     img = np.nan_to_num(np.asarray(image, np.float32), nan=0.0).clip(0, 1)
-    return _resize(torch.from_numpy(np.ascontiguousarray(img)).to(device), height, width)
+    return resize(torch.from_numpy(np.ascontiguousarray(img)).to(device), height, width)
 
 
 def paint_first(image: np.ndarray, options: PaintOptions, frame: int, warmup: bool = False) -> Iterator:
@@ -184,25 +133,23 @@ def _pixel_units(style: str, start: torch.Tensor, width: int, height: int) -> to
     """[N, D]: how much of each parameter is one pixel of movement (or one ``colour_unit``
     of colour, filled in by the caller), so steps and penalties are in pixels."""
     spec = get_style(style)
+    cols = spec.cols
     long_px = float(max(width, height))
     unit = torch.full_like(start, 1.0 / long_px)
-    names = spec.params
-    for i, name in enumerate(names):
-        if name.startswith("x") or name == "cx":
-            unit[:, i] = 1.0 / width
-        elif name.startswith("y") or name == "cy":
-            unit[:, i] = 1.0 / height
-    if "theta" in names:
+    unit[:, spec.x_columns] = 1.0 / width
+    unit[:, spec.y_columns] = 1.0 / height
+    if cols.angle is not None:
         # An angle step that moves the stroke's ends by one pixel.
-        half_long = torch.maximum(start[:, 2], start[:, 3]).clamp_min(2 * MIN_RADIUS) / 2 * long_px
-        unit[:, names.index("theta")] = 1.0 / (math.pi * half_long.clamp_min(1.0))
+        size = start[:, cols.size]
+        half_long = torch.maximum(size[:, 0], size[:, 1]).clamp_min(2 * MIN_RADIUS) / 2 * long_px
+        unit[:, cols.angle] = 1.0 / (math.pi * half_long.clamp_min(1.0))
     return unit
 
 
-def _angle_delta(spec, delta: torch.Tensor) -> torch.Tensor:
+def _angle_delta(spec: StyleSpec, delta: torch.Tensor) -> torch.Tensor:
     """Parameter differences with the angle taken the short way round (theta wraps at 1)."""
-    if "theta" in spec.params:
-        i = spec.params.index("theta")
+    i = spec.cols.angle
+    if i is not None:
         delta = delta.clone()
         delta[:, i] = torch.remainder(delta[:, i] + 0.5, 1.0) - 0.5
     return delta
@@ -218,9 +165,8 @@ def _frozen_canvas(spec, params: torch.Tensor, target: torch.Tensor, background)
         return raster.render(spec.name, params.detach(), width, height, base=bg)
 
 
-def _objective(spec, target: torch.Tensor, options: PaintOptions, style_loss) -> _Objective:
-    ot_weight = DEFAULT_OT_WEIGHT[spec.name] if options.ot_weight is None else options.ot_weight
-    return _Objective(spec, target, ot_weight, options, style_loss)
+def _objective(spec: StyleSpec, target: torch.Tensor, options: PaintOptions, style_loss) -> Objective:
+    return Objective(spec, target, options.ot, options, style_loss)
 
 
 # ---------------------------------------------------------------------------------------
@@ -244,8 +190,7 @@ def stroke_visibility(style: str, params: torch.Tensor, width: int, height: int,
     p = params.detach().clone().requires_grad_(True)
     canvas = raster.render(spec.name, p, w, h, background=background)
     canvas.sum().backward()
-    c0, c2 = colour_slices(spec)
-    grad = p.grad[:, sorted(set(c0 + c2))].abs().sum(1)  # type: ignore[index]
+    grad = p.grad[:, spec.cols.colour].abs().sum(1)  # type: ignore[index]
     return grad.detach() / 3.0
 
 
@@ -306,32 +251,27 @@ def _finest_levels(levels: np.ndarray, finest: int, count: int) -> np.ndarray:
 
 def _error_map(canvas: torch.Tensor, target: torch.Tensor, radius: int) -> np.ndarray:
     err = (canvas - target).abs().mean(-1)
-    return _blur(err, radius).cpu().numpy()
+    return blur(err, radius).cpu().numpy()
 
 
-def _add_strokes(spec, target: torch.Tensor, base: torch.Tensor, count: int, grid: int, gen: torch.Generator,
-                 options: PaintOptions, topts: TemporalOptions, style_loss, patch_renderer) -> torch.Tensor:
+def _add_strokes(spec: StyleSpec, target: torch.Tensor, base: torch.Tensor, count: int, grid: int,
+                 gen: torch.Generator, options: PaintOptions, topts: TemporalOptions, style_loss,
+                 renderer) -> torch.Tensor:
     """``count`` new strokes where the painting is most wrong, painted over ``base`` in
-    the painter's greedy rounds (:func:`core.painter.greedy_rounds`) at the finest level."""
-    lvl = _Level(spec, target, base, grid, gen, patch_renderer, _min_alpha(spec, options))
+    the painter's greedy rounds (:func:`core.paint.optimise.greedy_rounds`) at the finest level."""
+    lvl = Level(spec, target, base, grid, gen, renderer, options.opacity_floor)
     placed: list[torch.Tensor] = []
-    candidates = int(options.extra.get("candidates", DEFAULT_CANDIDATES[spec.name]))
-    for _ in greedy_rounds(lvl, _objective(spec, target, options, style_loss), count,
-                           int(options.extra.get("round", 16)), topts.add_iterations, candidates,
-                           options.extra, placed):
+    for _ in greedy_rounds(lvl, _objective(spec, target, options, style_loss), count, topts.add_iterations,
+                           options.candidates, options.tuning, placed):
         pass
     return torch.cat(placed) if placed else target.new_zeros(0, spec.dim)
-
-
-def _min_alpha(spec, options: PaintOptions) -> float:
-    return DEFAULT_MIN_ALPHA[spec.name] if options.min_alpha is None else float(options.min_alpha)
 
 
 class _Anchored:
     """The painter's objective plus a penalty on change from where the flow put each
     stroke (see :func:`joint_pass`); rows with ``weight`` 0 are free."""
 
-    def __init__(self, spec, objective: _Objective, start: torch.Tensor, unit: torch.Tensor,
+    def __init__(self, spec: StyleSpec, objective: Objective, start: torch.Tensor, unit: torch.Tensor,
                  weight: torch.Tensor) -> None:
         self.spec, self.objective, self.start = spec, objective, start
         self.scale = weight[:, None] / (unit * unit)
@@ -348,7 +288,7 @@ class _Anchored:
 def joint_pass(style: str, params: torch.Tensor, levels: np.ndarray, target: torch.Tensor,
                background: tuple[float, float, float], options: PaintOptions, topts: TemporalOptions,
                movable: torch.Tensor, anchored: torch.Tensor, style_loss=None) -> torch.Tensor:
-    """The painter's final pass (:func:`core.painter.refine_steps`) over a frame's strokes:
+    """The painter's final pass (:func:`core.paint.optimise.refine_steps`) over a frame's strokes:
     every movable stroke is optimised together with the others, in painting order, so
     each also answers to the strokes painted over it; ``topts.iterations`` steps.
 
@@ -381,14 +321,14 @@ def joint_pass(style: str, params: torch.Tensor, levels: np.ndarray, target: tor
     live_t = torch.as_tensor(live, device=params.device)
     start = params[live_t].detach().clone()
     unit = _pixel_units(spec.name, start, width, height)
-    c0, c2 = colour_slices(spec)
-    unit[:, sorted(set(c0 + c2 + [spec.params.index("a")]))] = topts.colour_unit
+    unit[:, spec.cols.colour] = topts.colour_unit
+    unit[:, spec.cols.alpha] = topts.colour_unit
     weight = topts.change_weight / float(height * width) * anchored[live_t].to(start.dtype)
     objective = _Anchored(spec, _objective(spec, target, options, style_loss), start, unit, weight)
     blocks = 1.0 / torch.as_tensor(np.maximum(levels[live], 1), dtype=torch.float32, device=params.device)
     hold = ~movable[live_t].to(params.device)
     extent = (width / max(width, height), height / max(width, height))
-    min_alpha = _min_alpha(spec, options)
+    min_alpha = options.opacity_floor
 
     def project_fn(q: torch.Tensor) -> torch.Tensor:
         # No size cap beyond the canvas: a stroke on a zooming surface grows past its block.
@@ -396,12 +336,12 @@ def joint_pass(style: str, params: torch.Tensor, levels: np.ndarray, target: tor
         q[hold] = start[hold]
         return q
 
-    extra = {"refine_lr_shape": topts.joint_lr_shape, "refine_lr_colour": topts.joint_lr_colour}
     # Held strokes among the live ones are evaluated once, not at every step.
     render = raster.HeldRender(spec.name, start, hold, width, height)
     moved = start
     for moved, _ in refine_steps(spec, start, blocks, lambda q: render(q, under),
-                                 objective, topts.iterations, extra, project_fn):
+                                 objective, topts.iterations, topts.joint_lr_shape, topts.joint_lr_colour,
+                                 project_fn):
         pass
     out = params.detach().clone()
     out[live_t] = moved
@@ -520,7 +460,7 @@ def paint_next(prev: StrokeSet, prev_image: np.ndarray, image: np.ndarray, optio
 
     bg = tuple(float(c) for c in prev.background)
     style_loss = load_style_loss(options)
-    patch_renderer = _patch_renderer(options, spec.name, device)
+    renderer = patch_renderer(options, spec.name, device)
     # Where did the painting get worse than it was? The previous painting's error,
     # moved along the flow, is what a perfect carry-over would keep.
     grid = max(finest, default_levels(budget))
@@ -608,7 +548,7 @@ def paint_next(prev: StrokeSet, prev_image: np.ndarray, image: np.ndarray, optio
             active |= beside & _finest_levels(levels, finest, topts.gap_levels)
     if want > 0:
         gen = _frame_generator(options.seed, frame)
-        new = _add_strokes(spec, fit_target, canvas, want, grid, gen, options, topts, style_loss, patch_renderer)
+        new = _add_strokes(spec, fit_target, canvas, want, grid, gen, options, topts, style_loss, renderer)
         params = torch.cat([params, new])
         levels = np.concatenate([levels, np.full(len(new), grid, np.int32)])
         ids = np.concatenate([ids, born_ids(frame, len(new), warmup)])

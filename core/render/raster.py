@@ -24,9 +24,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .colour import linear_to_srgb, srgb_to_linear
-from .styles import MIN_RADIUS, box_axis, colour_slices, get_style, taper
-from .texture import OIL_MIX, mip_level, oil_level, oil_mipmaps, wash_profile
+from ..model.colour import linear_to_srgb, srgb_to_linear
+from ..contracts.styles import MIN_RADIUS, StyleSpec, get_style
+from ..model.geometry import box_axis, taper
+from ..model.texture import OIL_MIX, mip_level, oil_level, oil_mipmaps, wash_profile
 
 
 def _edge(sd: torch.Tensor, e: torch.Tensor | float) -> torch.Tensor:
@@ -43,15 +44,18 @@ def stroke_bounds(style: str, params: torch.Tensor, extent: tuple[float, float])
     spec = get_style(style)
     ex, ey = extent
     with torch.no_grad():
-        if spec.params[:6] == ("x0", "y0", "x1", "y1", "x2", "y2"):
-            xs = params[:, 0:6:2] * ex
-            ys = params[:, 1:6:2] * ey
+        if spec.is_curve:
+            points = params[:, spec.cols.position]
+            xs = points[:, 0::2] * ex
+            ys = points[:, 1::2] * ey
             # A soft edge fades out half its ramp (softness * radius) beyond the radius.
-            r = params[:, 6:8].amax(dim=1).clamp_min(MIN_RADIUS) * (1 + 0.5 * spec.softness)
+            r = params[:, spec.cols.size].amax(dim=1).clamp_min(MIN_RADIUS) * (1 + 0.5 * spec.softness)
             # A quadratic Bezier stays inside the hull of its control points.
             return torch.stack([xs.amin(1) - r, ys.amin(1) - r, xs.amax(1) + r, ys.amax(1) + r], 1)
-        centre, axis, half_long, half_short = box_axis(params, extent)
+        centre, axis, half_long, half_short = box_axis(spec, params, extent)
         hl, hs = half_long, half_short.clamp_min(MIN_RADIUS)
+        if spec.softness > 0:
+            hl, hs = hl + 0.5 * spec.softness * hs, hs * (1 + 0.5 * spec.softness)
         dx = (axis[:, 0].abs() * hl + axis[:, 1].abs() * hs)
         dy = (axis[:, 1].abs() * hl + axis[:, 0].abs() * hs)
         return torch.stack([centre[:, 0] - dx, centre[:, 1] - dy, centre[:, 0] + dx, centre[:, 1] + dy], 1)
@@ -249,13 +253,16 @@ def _closest_t_bezier(p0, a, b, qx, qy, r0, r2) -> torch.Tensor:
 def _signed_distance(spec, params: torch.Tensor, sid: torch.Tensor, px: torch.Tensor, py: torch.Tensor,
                      extent: tuple[float, float]):
     """Signed distance to each pixel's stroke outline (long-side units) and what the
-    colour and texture need: (sd, t along the stroke for colour, box frame or None)."""
+    colour and texture need: (sd, t along the stroke for colour, the radius at the
+    pixel, and for a box its frame (u, v, half long, half short), else None)."""
     ex, ey = extent
-    if spec.params[:6] == ("x0", "y0", "x1", "y1", "x2", "y2"):
+    if spec.is_curve:
         # Per stroke first, then one gather: per-pixel work is what costs.
         scale = params.new_tensor([ex, ey])
-        p0, p1, p2 = params[:, 0:2] * scale, params[:, 2:4] * scale, params[:, 4:6] * scale
-        r0, r2 = taper(params[:, 6], params[:, 7])
+        cols = spec.cols
+        p0, p1, p2 = (params[:, cols.point(k)] * scale for k in range(3))
+        radii = params[:, cols.size]
+        r0, r2 = taper(radii[:, 0], radii[:, 1])
         g = torch.cat([p0, p1 - p0, p2 - 2 * p1 + p0, r0[:, None], (r2 - r0)[:, None]], 1).index_select(0, sid)
         p0, a, b, r0, dr = g[:, 0:2], g[:, 2:4], g[:, 4:6], g[:, 6], g[:, 7]
         t = _closest_t_bezier(p0, a, b, px, py, r0.detach(), (r0 + dr).detach())
@@ -263,7 +270,7 @@ def _signed_distance(spec, params: torch.Tensor, sid: torch.Tensor, px: torch.Te
         by = p0[:, 1] + t * (2 * a[:, 1] + t * b[:, 1])
         rad = r0 + t * dr
         return torch.sqrt((px - bx) ** 2 + (py - by) ** 2 + 1e-12) - rad, t, rad, None
-    centre, axis, half_long, half_short = box_axis(params, extent)
+    centre, axis, half_long, half_short = box_axis(spec, params, extent)
     stroke = torch.stack([centre[:, 0], centre[:, 1], axis[:, 0], axis[:, 1], half_long,
                           half_short.clamp_min(MIN_RADIUS)], 1).index_select(0, sid)
     cx, cy, nx, ny, hl, hs = stroke.unbind(1)
@@ -278,7 +285,7 @@ def _signed_distance(spec, params: torch.Tensor, sid: torch.Tensor, px: torch.Te
         uc = u.clamp(-seg, seg)
         sd = torch.sqrt((u - uc) ** 2 + v ** 2 + 1e-12) - hs
         tcol = (uc / (2 * seg).clamp_min(1e-9) + 0.5).clamp(0, 1)
-    return sd, tcol, None, (u, v, hl, hs)
+    return sd, tcol, hs, (u, v, hl, hs)
 
 
 def render_pixels(style: str, params: torch.Tensor, sid: torch.Tensor, px: torch.Tensor, py: torch.Tensor,
@@ -288,7 +295,7 @@ def render_pixels(style: str, params: torch.Tensor, sid: torch.Tensor, px: torch
     only the pixels near a stroke's outline (:class:`PixelSelection`)."""
     spec = get_style(style)
     pix = 1.0 / long_px
-    c0_idx, c2_idx = colour_slices(spec)
+    cols = spec.cols
     sd, tcol, rad, box = _signed_distance(spec, params, sid, px, py, extent)
     if spec.softness > 0:
         # A wash: soft edge, and pigment gathered at the rim.
@@ -299,37 +306,38 @@ def render_pixels(style: str, params: torch.Tensor, sid: torch.Tensor, px: torch
     if spec.textured:
         u, v, hl, hs = box
         tu = (u + hl) / (2 * hl).clamp_min(1e-9)  # 0 at the start cap's tip, 1 at the end's
-        shade, dry = _oil_texture(params, sid, tu, v / hs, long_px, extent, c0_idx, c2_idx)
+        shade, dry = _oil_texture(spec, params, sid, tu, v / hs, long_px, extent)
         cover = cover * dry
-    alpha = params[:, spec.params.index("a")].index_select(0, sid) * cover
+    alpha = params[:, cols.alpha].index_select(0, sid) * cover
     # Grease Pencil holds each point's colour in linear light and grades linearly
     # between points. Box strokes have two points: grade in linear light. Bezier
     # strokes have many points graded in sRGB by the geometry: grade in sRGB, then
     # convert (exact at the points, within rounding between them).
-    if c0_idx == c2_idx:
-        colour = srgb_to_linear(params[:, c0_idx]).index_select(0, sid)
-    elif rad is not None:
-        c0, c2 = params[:, c0_idx].index_select(0, sid), params[:, c2_idx].index_select(0, sid)
+    if spec.colours == 1:
+        colour = srgb_to_linear(params[:, cols.colour_start]).index_select(0, sid)
+    elif spec.is_curve:
+        c0 = params[:, cols.colour_start].index_select(0, sid)
+        c2 = params[:, cols.colour_end].index_select(0, sid)
         colour = srgb_to_linear(c0 + tcol[:, None] * (c2 - c0))
     else:
-        c0 = srgb_to_linear(params[:, c0_idx]).index_select(0, sid)
-        c2 = srgb_to_linear(params[:, c2_idx]).index_select(0, sid)
+        c0 = srgb_to_linear(params[:, cols.colour_start]).index_select(0, sid)
+        c2 = srgb_to_linear(params[:, cols.colour_end]).index_select(0, sid)
         colour = c0 + tcol[:, None] * (c2 - c0)
     if shade is not None:
         colour = (1 - OIL_MIX) * colour + OIL_MIX * shade[:, None]
     return alpha, colour
 
 
-def _oil_texture(params: torch.Tensor, sid: torch.Tensor, tu: torch.Tensor, tv: torch.Tensor, long_px: int,
-                 extent: tuple[float, float], c0_idx: list[int], c2_idx: list[int]
-                 ) -> tuple[torch.Tensor, torch.Tensor]:
+def _oil_texture(spec: StyleSpec, params: torch.Tensor, sid: torch.Tensor, tu: torch.Tensor, tv: torch.Tensor,
+                 long_px: int, extent: tuple[float, float]) -> tuple[torch.Tensor, torch.Tensor]:
     """Oil texture (linear grey T and dry stencil D per pixel) sampled as a GPU would:
     the level that matches each stroke's brightness, the mip level that matches its
     size on screen, trilinear between mips, clamped at the edges."""
     with torch.no_grad():
-        mean = (srgb_to_linear(params[:, c0_idx]) + srgb_to_linear(params[:, c2_idx])) / 2
+        cols = spec.cols
+        mean = (srgb_to_linear(params[:, cols.colour_start]) + srgb_to_linear(params[:, cols.colour_end])) / 2
         level = oil_level(mean.cpu().numpy())
-        _, _, half_long, half_short = box_axis(params, extent)
+        _, _, half_long, half_short = box_axis(spec, params, extent)
         lod = mip_level((2 * half_short.clamp_min(MIN_RADIUS) * long_px).cpu().numpy(),
                         (2 * half_long * long_px).cpu().numpy())
     stack = _texture_stack(params.device)  # [1, 2, LEVELS * MIPS, R, C]
@@ -526,12 +534,15 @@ def _covering_rects(spec, params: torch.Tensor, extent: tuple[float, float], gro
     within the chords of samples of its curve, thickened by its larger radius plus the
     chords' largest distance from the curve (|B''| h^2 / 8 for spacing h)."""
     ex, ey = extent
-    if spec.params[:6] != ("x0", "y0", "x1", "y1", "x2", "y2"):
-        centre, axis, half_long, half_short = box_axis(params, extent)
-        return torch.stack([centre[:, 0], centre[:, 1], axis[:, 0], axis[:, 1], half_long + grow,
-                            half_short.clamp_min(MIN_RADIUS) + grow], 1)[:, None]
+    if not spec.is_curve:
+        centre, axis, half_long, half_short = box_axis(spec, params, extent)
+        hs = half_short.clamp_min(MIN_RADIUS)
+        soft = 0.5 * spec.softness * hs if spec.softness > 0 else 0.0  # a soft edge's fade past the outline
+        return torch.stack([centre[:, 0], centre[:, 1], axis[:, 0], axis[:, 1], half_long + soft + grow,
+                            hs + soft + grow], 1)[:, None]
     scale = params.new_tensor([ex, ey])
-    p0, p1, p2 = params[:, 0:2] * scale, params[:, 2:4] * scale, params[:, 4:6] * scale
+    cols = spec.cols
+    p0, p1, p2 = (params[:, cols.point(k)] * scale for k in range(3))
     t = torch.linspace(0, 1, _BEZIER_CHORDS + 1, dtype=params.dtype, device=params.device)[None, :, None]
     pts = (1 - t) ** 2 * p0[:, None] + 2 * (1 - t) * t * p1[:, None] + t ** 2 * p2[:, None]
     a, b = pts[:, :-1], pts[:, 1:]
@@ -540,7 +551,8 @@ def _covering_rects(spec, params: torch.Tensor, extent: tuple[float, float], gro
     axis = torch.where(length[..., None] > 1e-12, d / length.clamp_min(1e-12)[..., None],
                        d.new_tensor([1.0, 0.0]))
     sag = (2 * (p2 - 2 * p1 + p0)).norm(dim=-1) / (8 * _BEZIER_CHORDS ** 2)
-    r0, r2 = taper(params[:, 6], params[:, 7])
+    radii = params[:, cols.size]
+    r0, r2 = taper(radii[:, 0], radii[:, 1])
     half = (torch.maximum(r0, r2) * (1 + 0.5 * spec.softness) + sag + grow)[:, None].expand_as(length)
     mid = (a + b) / 2
     return torch.stack([mid[..., 0], mid[..., 1], axis[..., 0], axis[..., 1], length / 2 + half, half], -1)

@@ -14,14 +14,33 @@ import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .errors import PainterError
-from .styles import Geometry, get_style, to_geometry
+from ..contracts.strokes_format import SCHEMA, SCHEMA_VERSION
+from ..contracts.styles import get_style
+from ..errors import PainterError
 
-SCHEMA = "neural-painter/strokes"
-SCHEMA_VERSION = 1
+if TYPE_CHECKING:
+    from .geometry import Geometry
+
+
+#: Largest canvas side a strokes file may name (the engine paints at most 4096 px; a
+#: file is re-rendered at any size, so this only keeps absurd numbers out).
+MAX_CANVAS = 1 << 20
+
+
+def _whole(v: object) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _number(v: object, finite: bool = True) -> bool:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return False
+    if isinstance(v, int):
+        return abs(v) < 10 ** 300  # a float can hold it
+    return not finite or math.isfinite(v)
 
 
 @dataclass
@@ -56,8 +75,17 @@ class StrokeSet:
     def order(self) -> np.ndarray:
         return np.arange(len(self), dtype=np.int32)
 
-    def geometry(self) -> Geometry:
+    def geometry(self) -> "Geometry":
+        """The strokes as polylines (``core.model.geometry``, imported here: it needs
+        torch, reading and writing the file does not)."""
+        from .geometry import to_geometry
+
         return to_geometry(self.style, self.params, self.width, self.height)
+
+    def take(self, rows: np.ndarray) -> "StrokeSet":
+        """The strokes at ``rows`` (indices or a mask), in that order, with their levels and ids."""
+        return StrokeSet(self.style, self.width, self.height, self.params[rows], self.level[rows], self.background,
+                         dict(self.meta), None if self.ids is None else self.ids[rows])
 
     def subset(self, count: int) -> "StrokeSet":
         """The first ``count`` strokes: the painting as it was part-way through."""
@@ -118,47 +146,51 @@ class StrokeSet:
         canvas = data.get("canvas")
         if not isinstance(canvas, dict):
             raise bad("no canvas")
-        try:
-            width, height = int(canvas["width"]), int(canvas["height"])
-            background = tuple(float(c) for c in canvas.get("background", (1, 1, 1)))
-        except (KeyError, TypeError, ValueError):
-            raise bad("canvas needs integer width and height") from None
-        if width < 1 or height < 1 or len(background) != 3:
-            raise bad("canvas width/height must be positive and background an RGB triple")
+        width, height = canvas.get("width"), canvas.get("height")
+        if not (_whole(width) and _whole(height) and 1 <= width <= MAX_CANVAS and 1 <= height <= MAX_CANVAS):
+            raise bad(f"canvas width and height must be positive whole numbers, at most {MAX_CANVAS}")
+        background = canvas.get("background", [1, 1, 1])
+        if not (isinstance(background, list) and len(background) == 3 and all(_number(c) for c in background)):
+            raise bad("canvas background must be an RGB triple of numbers")
         strokes = data.get("strokes")
         if not isinstance(strokes, list):
             raise bad("\"strokes\" must be a list")
-        rows, levels, ids = [], [], []
+        rows, levels, ids, order = [], [], [], []
         for i, s in enumerate(strokes):
-            try:
-                row = [float(v) for v in s["params"]]
-                lv = int(s.get("level", 1))
-            except (KeyError, TypeError, ValueError):
-                raise bad(f"stroke {i} has no numeric params") from None
-            if "id" in s:
-                if isinstance(s["id"], bool) or not isinstance(s["id"], int) or s["id"] < 0:
-                    raise bad(f"stroke {i} has id {s['id']!r}; ids are whole numbers >= 0")
-                ids.append(s["id"])
+            if not isinstance(s, dict):
+                raise bad(f"stroke {i} is not an object")
+            row = s.get("params")
+            if not (isinstance(row, list) and all(_number(v, finite=False) for v in row)):
+                raise bad(f"stroke {i} has no numeric params")
             if len(row) != spec.dim:
                 raise bad(f"stroke {i} has {len(row)} params, style {style} needs {spec.dim}")
             if not all(math.isfinite(v) for v in row):
                 raise bad(f"stroke {i} has a non-finite parameter")
-            rows.append(row)
+            lv = s.get("level", 1)
+            if not (_whole(lv) and 0 <= lv < 2 ** 31):
+                raise bad(f"stroke {i} has level {str(lv)[:20]}; levels are whole numbers >= 0")
+            if "id" in s:
+                if not (_whole(s["id"]) and 0 <= s["id"] < 2 ** 62):
+                    raise bad(f"stroke {i} has id {str(s['id'])[:24]}; ids are whole numbers >= 0")
+                ids.append(s["id"])
+            if "order" in s and not (_whole(s["order"]) and abs(s["order"]) < 2 ** 62):
+                raise bad(f"stroke {i} has order {str(s['order'])[:24]}; the painting order is a whole number")
+            rows.append([float(v) for v in row])
             levels.append(lv)
+            order.append(s.get("order", i))
         if ids and len(ids) != len(strokes):
             raise bad(f"only {len(ids)} of {len(strokes)} strokes have an id; give every stroke one or none")
         if len(set(ids)) != len(ids):
             raise bad("two strokes share an id; ids must be unique within a frame")
         if "order" in (strokes[0] if strokes else {}):
-            order = [int(s.get("order", i)) for i, s in enumerate(strokes)]
-            idx = np.argsort(np.asarray(order), kind="stable")
+            idx = np.argsort(np.asarray(order, dtype=np.int64), kind="stable")
             rows = [rows[i] for i in idx]
             levels = [levels[i] for i in idx]
             ids = [ids[i] for i in idx] if ids else ids
         params = np.clip(np.asarray(rows, dtype=np.float32).reshape(-1, spec.dim), 0.0, 1.0)
         meta = data.get("meta") if isinstance(data.get("meta"), dict) else {}
         return cls(style, width, height, params, np.asarray(levels, dtype=np.int32),
-                   tuple(min(max(c, 0.0), 1.0) for c in background), meta,  # type: ignore[arg-type]
+                   tuple(min(max(float(c), 0.0), 1.0) for c in background), meta,  # type: ignore[arg-type]
                    np.asarray(ids, dtype=np.int64) if ids else None)
 
     @classmethod

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .strokes import StrokeSet
+from ..model.strokes import StrokeSet
 
 
 @dataclass

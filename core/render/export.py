@@ -89,11 +89,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .colour import linear_to_srgb, srgb_to_linear
-from .errors import PainterError
+from ..model.colour import linear_to_srgb, srgb_to_linear
+from ..errors import PainterError
 from .reference import output_size, render, stroke_layers
-from .styles import Geometry
-from .texture import OIL_MIX, TEXTURE_COLS, TEXTURE_ROWS, mip_chain, mip_level, stroke_levels
+from ..model.geometry import Geometry
+from ..model.texture import OIL_MIX, TEXTURE_COLS, TEXTURE_ROWS, mip_chain, mip_level, stroke_levels
 
 #: Texels of padding (edge repeated) around the embedded oil textures: a stroke's mip
 #: level has texels of at least a pixel, so this covers its anti-aliased edge.

@@ -22,9 +22,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .errors import PainterError
+from ..errors import PainterError
 from .features import get_features
-from .image_io import resize_long_side
+from ..io.image_io import resize_long_side
 
 # The normalised Gram distance lies in [0, 1]; unrelated images are ~0.2-0.8 per layer.
 GRAM_SCALE = 0.3

@@ -21,12 +21,12 @@ import math
 import os
 import struct
 import threading
-from typing import Iterator, NamedTuple, Union
+from typing import Any, Iterator, NamedTuple, Union
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from .errors import PainterError
+from ..errors import PainterError
 
 __all__ = ["MAX_PIXELS", "load_image", "resize_long_side", "save_png"]
 
@@ -119,6 +119,17 @@ def load_image(
         f"cannot load an image from a {type(source).__name__}; "
         "pass a file path, a PIL image or a numpy array"
     )
+
+
+def load_reference(source: ImageSource, options: Any) -> np.ndarray:
+    """The picture a painting is painted from, loaded the same way on every path (the
+    command line, the worker Blender starts, the headless command), so the same request
+    gives the same painting: at most 1024 px (or the working size, if larger) on its long
+    side, and a transparent picture flattened onto the painting's background colour
+    (black on ``black``, white for ``white`` and ``mean``)."""
+    from ..contracts.options import composite_colour
+
+    return load_image(source, max_side=max(int(options.size), 1024), background=composite_colour(options.background))
 
 
 def resize_long_side(image: np.ndarray, long_side: int) -> np.ndarray:

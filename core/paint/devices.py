@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from .errors import PainterError
+from ..errors import PainterError
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
