@@ -1,17 +1,25 @@
 """Neural Painter for Blender: a reference image becomes an animated Grease Pencil painting.
 
-The add-on never imports ``core`` or torch into Blender's process: the engine runs in a
-worker process (see ``bridge.py``), and this package only draws what it sends.
+The engine runs in a worker process (``bridge.py``); torch is never imported into
+Blender's process. The add-on reads only the engine's torch-free contracts (styles,
+options, the worker protocol: ``contracts.py``) and draws what the worker sends.
+
+Importing the package imports no ``bpy``: its Blender modules load when it registers,
+so the bpy-free ones (``gp_data``, ``contracts``) are tested without Blender.
 """
 
 from __future__ import annotations
 
 import atexit
+import importlib
+from typing import Any
 
-from . import camera, operators, prefs, props, ui
-
-_MODULES = (props, prefs, operators, ui)
 _STATE = {"registered": False}
+
+
+def _modules() -> tuple[Any, ...]:
+    """The modules that register classes, in order (imported here: they need bpy)."""
+    return tuple(importlib.import_module(f"{__name__}.{name}") for name in ("props", "prefs", "operators", "ui"))
 
 
 def register() -> None:
@@ -20,7 +28,7 @@ def register() -> None:
     4.5 deadlocks at exit while add-on classes are still registered (``compat.py``)."""
     if _STATE["registered"]:
         return
-    for m in _MODULES:
+    for m in _modules():
         m.register()
     _STATE["registered"] = True
     atexit.register(_unregister_at_exit)
@@ -31,8 +39,8 @@ def unregister() -> None:
         return
     _STATE["registered"] = False
     atexit.unregister(_unregister_at_exit)
-    camera.unregister()
-    for m in reversed(_MODULES):
+    importlib.import_module(f"{__name__}.camera").unregister()
+    for m in reversed(_modules()):
         m.unregister()
 
 

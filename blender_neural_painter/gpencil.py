@@ -12,7 +12,6 @@ are about a thousand times slower and would make 10,000 strokes take minutes.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, replace
 from typing import Any, Sequence
 
 import bpy
@@ -20,43 +19,14 @@ import numpy as np
 
 from . import compat
 from .contracts import styles
+from .gp_data import (CANVAS_LAYER, ID_ATTR, ID_MAX, OIL_IMAGE, OIL_TEXTURE_MIX, ORDER_ATTR, PARAM_ATTR, SHOT_TAG,
+                      TAG, Canvas, Created, StrokeBatch, Textures, build_modifier_name, build_schedule, gp_softness,
+                      layer_level, level_layer_name, linear_to_srgb, material_name, oil_image_pixels, oil_uv,
+                      srgb_to_linear, stroke_arrays, wash_image_name, wash_image_pixels)
 
-#: Custom property on every object, material and image the add-on creates, so a run
-#: can recognise (and reuse or clean up) its own data.
-TAG = "neural_painter"
-CANVAS_LAYER = "Canvas"
-PARAM_ATTR = "np_param_{:02d}"
-ORDER_ATTR = "np_order"  # 1-based painting order; 0 marks a stroke drawn by hand
-#: A stroke's id in a painted shot (the same stroke keeps it from frame to frame). Grease
-#: Pencil attributes hold 32-bit integers: ids past 2**31 - 1 (a shot's frame 21,475 on,
-#: see ``core.paint.temporal.ID_STRIDE``) are not stored.
-ID_ATTR = "np_id"
-ID_MAX = 2 ** 31 - 1
-#: On the object of a painted shot: {"start": scene frame of source frame 1, "frames":
-#: the source frame numbers it holds}. Refine and Restyle work on stills only.
-SHOT_TAG = "neural_painter_shot"
-CANVAS_MATERIAL = "NP Canvas"
-
-#: Grease Pencil's soft edge (smoothstep((1 - d/R) ** (10 softness))) has a different
-#: profile from the reference model's linear ramp of width ``softness * r`` centred on
-#: the outline. A least-squares fit of the two profiles gives, per unit of core
-#: softness, a radius grown by 30 % of it and a GP softness of 0.056 x it.
-GP_SOFT_RADIUS = 0.3
-GP_SOFT_SOFTNESS = 0.056
-
-
-def level_layer_name(level: int) -> str:
-    return f"Level {int(level)}"
-
-
-def layer_level(name: str) -> int | None:
-    """The level a layer holds, from its name; None for the canvas or foreign layers."""
-    if name.startswith("Level "):
-        try:
-            return int(name.split()[1])
-        except (IndexError, ValueError):
-            return None
-    return None
+__all__ = ["CANVAS_LAYER", "ID_ATTR", "ID_MAX", "ORDER_ATTR", "PARAM_ATTR", "SHOT_TAG", "TAG", "Canvas", "Created",
+           "StrokeBatch", "Textures", "build_modifier_name", "gp_softness", "layer_level", "level_layer_name",
+           "linear_to_srgb", "material_name", "oil_uv", "srgb_to_linear"]
 
 
 def gp_datablocks() -> Any:
@@ -64,137 +34,7 @@ def gp_datablocks() -> Any:
     return compat.gp_datablocks()
 
 
-# --- colour ----------------------------------------------------------------------------
-
-def srgb_to_linear(c: np.ndarray) -> np.ndarray:
-    c = np.clip(np.asarray(c, np.float32), 0.0, 1.0)
-    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4).astype(np.float32)
-
-
-def linear_to_srgb(c: np.ndarray) -> np.ndarray:
-    c = np.clip(np.asarray(c, np.float32), 0.0, 1.0)
-    return np.where(c <= 0.0031308, c * 12.92, 1.055 * c ** (1 / 2.4) - 0.055).astype(np.float32)
-
-
-# --- data shapes -----------------------------------------------------------------------
-
-@dataclass
-class Canvas:
-    """Where a painting sits in the object's space: the XZ plane, facing the front view,
-    centred on the origin, ``width_m`` wide, with the image's aspect ratio."""
-
-    style: str
-    width: int  # pixels the strokes were optimised at
-    height: int
-    background: tuple[float, float, float]  # sRGB
-    width_m: float = 2.0
-
-    @property
-    def extent(self) -> tuple[float, float]:
-        long_side = float(max(self.width, self.height))
-        return self.width / long_side, self.height / long_side
-
-    @property
-    def scale(self) -> float:
-        """Metres per long-side unit."""
-        return self.width_m / self.extent[0]
-
-    @property
-    def size_m(self) -> tuple[float, float]:
-        ex, ey = self.extent
-        return ex * self.scale, ey * self.scale
-
-    def to_world(self, points: np.ndarray) -> np.ndarray:
-        """[..., 2] long-side units (y down) -> [..., 3] object space (x right, z up)."""
-        ex, ey = self.extent
-        s = self.scale
-        out = np.zeros(points.shape[:-1] + (3,), np.float32)
-        out[..., 0] = (points[..., 0] - ex / 2) * s
-        out[..., 2] = (ey / 2 - points[..., 1]) * s
-        return out
-
-    def from_world(self, xyz: np.ndarray) -> np.ndarray:
-        ex, ey = self.extent
-        s = self.scale
-        out = np.empty(xyz.shape[:-1] + (2,), np.float32)
-        out[..., 0] = xyz[..., 0] / s + ex / 2
-        out[..., 1] = ey / 2 - xyz[..., 2] / s
-        return out
-
-    def to_meta(self) -> dict[str, Any]:
-        return {"style": self.style, "width": self.width, "height": self.height,
-                "background": list(self.background), "width_m": self.width_m}
-
-    @classmethod
-    def from_meta(cls, meta: dict[str, Any]) -> "Canvas":
-        return cls(str(meta["style"]), int(meta["width"]), int(meta["height"]),
-                   tuple(float(c) for c in meta["background"]),  # type: ignore[arg-type]
-                   float(meta.get("width_m", 2.0)))
-
-
-@dataclass
-class StrokeBatch:
-    """One level's strokes as the worker sends them (geometry from ``core``)."""
-
-    level: int
-    points: np.ndarray  # [N, K, 2] long-side units, y down
-    radius: np.ndarray  # [N, K] long-side units
-    rgba: np.ndarray  # [N, K, 4] sRGB colour + stroke alpha
-    params: np.ndarray  # [N, D] core parameters, kept on the strokes for Refine
-    order: np.ndarray  # [N] 0-based painting order over the whole run
-    cap: str = "round"
-    softness: float = 0.0
-    textured: bool = False
-    levels: np.ndarray | None = None  # [N] oil texture level of each stroke (its material)
-    ids: np.ndarray | None = None  # [N] stroke ids of a painted shot's frame
-
-    def __len__(self) -> int:
-        return int(self.points.shape[0])
-
-    def subset(self, rows: slice | np.ndarray, order: np.ndarray) -> "StrokeBatch":
-        """These strokes with these painting-order numbers (0-based)."""
-        return replace(self, points=self.points[rows], radius=self.radius[rows], rgba=self.rgba[rows],
-                       params=self.params[rows], order=np.asarray(order),
-                       levels=None if self.levels is None else np.asarray(self.levels)[rows],
-                       ids=None if self.ids is None else np.asarray(self.ids)[rows])
-
-
-@dataclass
-class Created:
-    """Data blocks a run created, so a failed run can remove exactly those."""
-
-    objects: list[Any] = field(default_factory=list)
-    grease_pencils: list[Any] = field(default_factory=list)
-    materials: list[Any] = field(default_factory=list)
-    images: list[Any] = field(default_factory=list)
-    actions: list[Any] = field(default_factory=list)
-
-
-def gp_softness(softness: float) -> tuple[float, float]:
-    """(radius factor, GP softness) that best imitate core's ``softness`` edge ramp."""
-    if softness <= 0:
-        return 1.0, 0.0
-    return 1.0 + GP_SOFT_RADIUS * softness, GP_SOFT_SOFTNESS * softness
-
-
 # --- materials -------------------------------------------------------------------------
-
-@dataclass
-class Textures:
-    """What the worker sends for the textured styles (the numbers come from
-    ``core.model.texture``; no image file ships with the add-on): the oil textures
-    [levels, rows, cols, RGBA] and the wash profile, a watercolour's opacity across it at
-    0, 0.01, ... radii from its centre line."""
-
-    oil: np.ndarray | None = None
-    wash: np.ndarray | None = None
-
-
-#: Share of the texture's colour in an oil stroke (Grease Pencil's stroke mix factor is
-#: 1 minus it). Must equal ``core.model.texture.OIL_MIX``; the add-on's tests check it.
-OIL_TEXTURE_MIX = 0.35
-OIL_IMAGE = "NP Oil Texture {}"
-
 
 def ensure_oil_image(level: int, textures: np.ndarray | None, created: Created) -> Any:
     """Oil texture ``level`` as a packed image, built from ``core.model.texture`` numbers sent by
@@ -205,47 +45,29 @@ def ensure_oil_image(level: int, textures: np.ndarray | None, created: Created) 
         return existing
     if textures is None:
         raise ValueError("the oil texture was not sent by the worker")
-    tex = np.asarray(textures, np.float32)[level]  # [rows, cols, RGBA]: sRGB grey, dry stencil
-    rows, cols = tex.shape[:2]
+    pixels = oil_image_pixels(textures, level)  # [rows, cols, RGBA]: sRGB grey, dry stencil
+    rows, cols = pixels.shape[:2]
     img: Any = bpy.data.images.new(name, width=cols, height=rows, alpha=True, float_buffer=False)
     img[TAG] = 1
     img.alpha_mode = "STRAIGHT"
-    # Grease Pencil maps a stroke texture's v = 0 (the bottom image row) to the stroke's
-    # right-hand side, which with Blender's z up is core's v = +1: flip the rows. Along
-    # the stroke, the strokes' own u_scale and u_translation map the image tip to tip.
-    img.pixels.foreach_set(np.ascontiguousarray(tex[::-1]).ravel())
+    img.pixels.foreach_set(pixels.ravel())
     img.update()
     img.pack()
     created.images.append(img)
     return img
 
 
-WASH_IMAGE = "NP Wash"
-
-
-def wash_image_name(softness: float) -> str:
-    """One wash image per softness (watercolour's 0.5 keeps the plain name)."""
-    return WASH_IMAGE if softness == 0.5 else f"{WASH_IMAGE} {softness:g}"
-
-
 def ensure_wash_image(profile: np.ndarray | None, softness: float, created: Created) -> Any:
-    """A soft style's rim as a packed image: white, its alpha the wash profile across
-    the stroke (constant along it). Grease Pencil spans v over the stroke's drawn
-    radius, which soft strokes grow (``gp_softness``), so row v holds the profile at
-    |v| * grow radii. Shared by every painting of that softness."""
+    """A soft style's rim (``gp_data.wash_image_pixels``) as a packed image, shared by
+    every painting of that softness."""
     name = wash_image_name(softness)
-    grow = gp_softness(softness)[0]
     existing = bpy.data.images.get(name)
     if existing is not None and existing.get(TAG):
         return existing
     if profile is None:
         raise ValueError("the wash profile was not sent by the worker")
-    rows, cols = 32, 4
-    v = (np.arange(rows) + 0.5) / rows * 2 - 1
-    prof = np.asarray(profile, np.float32)
-    alpha = np.interp(np.abs(v) * grow, np.arange(len(prof)) * 0.01, prof)
-    rgba = np.ones((rows, cols, 4), np.float32)
-    rgba[..., 3] = alpha[:, None]
+    rgba = wash_image_pixels(profile, softness)
+    rows, cols = rgba.shape[:2]
     img: Any = bpy.data.images.new(name, width=cols, height=rows, alpha=True, float_buffer=False)
     img[TAG] = 1
     img.alpha_mode = "STRAIGHT"
@@ -254,14 +76,6 @@ def ensure_wash_image(profile: np.ndarray | None, softness: float, created: Crea
     img.pack()
     created.images.append(img)
     return img
-
-
-def material_name(style: str, level: int = 0) -> str:
-    """``NP <Style>``, and for a textured style one per texture level (``NP Oil 3``)."""
-    if style == "canvas":
-        return CANVAS_MATERIAL
-    spec = styles.get_style(style)
-    return f"NP {spec.label} {level + 1}" if spec.textured else f"NP {spec.label}"
 
 
 def ensure_material(style: str, created: Created, texture: Textures | None = None, level: int = 0) -> Any:
@@ -296,18 +110,6 @@ def ensure_material(style: str, created: Created, texture: Textures | None = Non
         g.mix_stroke_factor = 1.0
         g.pixel_size = 500.0
     return mat
-
-
-def oil_uv(positions: np.ndarray, image_cols: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per-stroke (u_scale, u_translation) that map a 2-point stroke's texture from the
-    tip of its start cap (the image's first content column) to the tip of its end cap
-    (the last), as core's renderers map it: Grease Pencil's u runs linearly over the
-    drawn quad, caps included, from u at the first point to u at the second, and
-    u = u_scale * (length so far) + u_translation. The image repeats its first and last
-    columns once, so the content spans columns 1 .. cols - 2."""
-    length = np.linalg.norm(positions[:, -1] - positions[:, 0], axis=-1)
-    scale = (image_cols - 2) / image_cols / np.maximum(length, 1e-9)
-    return scale.astype(np.float32), np.full(len(positions), 1.0 / image_cols, np.float32)
 
 
 def material_slot(data: Any, mat: Any) -> int:
@@ -482,9 +284,8 @@ def shot_frames(obj: Any) -> dict[int, Any]:
 
 def _batch_arrays(obj: Any, batch: StrokeBatch, canvas: Canvas, created: Created,
                   texture: Textures | None) -> dict[str, Any]:
-    """What :func:`write_strokes` needs for a batch, in object space: positions, radii
-    (grown for soft edges), linear colours, opacity, material slots (one per oil
-    texture level) and the oil texture's u mapping."""
+    """What :func:`write_strokes` needs for a batch (``gp_data.stroke_arrays``) and its
+    material slots (one per oil texture level), made here if they are missing."""
     if batch.textured:
         levels = np.zeros(len(batch), np.int64) if batch.levels is None else np.asarray(batch.levels, np.int64)
         slots = {int(k): material_slot(obj.data, ensure_material(canvas.style, created, texture, int(k)))
@@ -492,18 +293,8 @@ def _batch_arrays(obj: Any, batch: StrokeBatch, canvas: Canvas, created: Created
         material: int | np.ndarray = np.array([slots[int(k)] for k in levels], np.int32)
     else:
         material = material_slot(obj.data, ensure_material(canvas.style, created, texture))
-    grow, soft = gp_softness(batch.softness)
-    positions = canvas.to_world(batch.points)
-    colors = np.empty(batch.rgba.shape, np.float32)
-    colors[..., :3] = srgb_to_linear(batch.rgba[..., :3])
-    colors[..., 3] = 1.0  # vertex colour replaces the (white) material colour
-    u_scale = u_translation = None
-    if batch.textured and len(batch):
-        cols = np.asarray(texture.oil).shape[2] if texture is not None and texture.oil is not None else 130
-        u_scale, u_translation = oil_uv(positions, cols)
-    return {"positions": positions, "radius": batch.radius * (canvas.scale * grow), "colors": colors,
-            "opacity": batch.rgba[..., 3], "material_index": material, "flat_caps": batch.cap == "flat",
-            "softness": soft, "u_scale": u_scale, "u_translation": u_translation}
+    cols = np.asarray(texture.oil).shape[2] if texture is not None and texture.oil is not None else 130
+    return {**stroke_arrays(batch, canvas, cols), "material_index": material}
 
 
 def _write_batch(drawing: Any, obj: Any, batch: StrokeBatch, canvas: Canvas,
@@ -534,29 +325,20 @@ def stroke_count(obj: Any) -> int:
 
 # --- animation -------------------------------------------------------------------------
 
-def build_modifier_name(level: int) -> str:
-    return f"NP Build {level_layer_name(level)}"
-
-
 def setup_build(obj: Any, start: int, duration: int, created: Created) -> list[Any]:
     """Replay the painting in painting order: one Build modifier per level layer (the
     modifier builds each layer independently), its percentage keyframed linearly over
     that level's share of ``duration`` so strokes appear at an even rate throughout."""
     levels = level_layers(obj)
-    counts = [max(1, len(fr.drawing.strokes)) for _, _, fr in levels]
-    total = float(sum(counts)) or 1.0
+    schedule = build_schedule([max(1, len(fr.drawing.strokes)) for _, _, fr in levels], start, duration)
     mods = []
-    done = 0
-    for (level, layer, _), count in zip(levels, counts):
+    for (level, layer, _), (f0, f1) in zip(levels, schedule):
         name = build_modifier_name(level)
         mod = obj.modifiers.get(name) or obj.modifiers.new(name, "GREASE_PENCIL_BUILD")
         mod.mode = "SEQUENTIAL"
         mod.transition = "GROW"
         mod.time_mode = "PERCENTAGE"
         compat.set_build_layer(mod, layer.name)
-        f0 = start + duration * done / total
-        done += count
-        f1 = start + duration * done / total
         mod.percentage_factor = 0.0
         mod.keyframe_insert("percentage_factor", frame=f0)
         mod.percentage_factor = 1.0

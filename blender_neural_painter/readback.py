@@ -8,17 +8,17 @@ from typing import Any
 
 import numpy as np
 
-from . import gpencil
+from . import gp_data, gpencil
 from .contracts import strokes_format, styles
 from .errors import UserError
 
 
-def drawn_strokes(obj: Any) -> tuple[gpencil.Canvas, list[dict[str, Any]]]:
+def drawn_strokes(obj: Any) -> tuple[gp_data.Canvas, list[dict[str, Any]]]:
     """A painting's strokes as they are now, in core's units, for the worker to reconcile."""
     canvas = gpencil.painting_canvas(obj)
     if canvas is None:
         raise UserError(f"'{obj.name}' was not made by Neural Painter: select a painting made by Neural Painter")
-    grow, _ = gpencil.gp_softness(styles.get_style(canvas.style).look.softness)
+    grow, _ = gp_data.gp_softness(styles.get_style(canvas.style).look.softness)
     out: list[dict[str, Any]] = []
     for d in gpencil.read_painting(obj):
         pos2 = canvas.from_world(d["positions"])
@@ -26,7 +26,7 @@ def drawn_strokes(obj: Any) -> tuple[gpencil.Canvas, list[dict[str, Any]]]:
         colors = d["colors"]
         # Vertex colour mixes over the (white) material colour by its alpha.
         rgb_lin = colors[..., :3] * colors[..., 3:4] + (1.0 - colors[..., 3:4])
-        rgb = gpencil.linear_to_srgb(rgb_lin)
+        rgb = gp_data.linear_to_srgb(rgb_lin)
         for i in range(len(d["order"])):
             k = int(d["sizes"][i])
             params = d["params"][i].tolist() if d["order"][i] > 0 and d["params"].shape[1] else None
@@ -37,7 +37,7 @@ def drawn_strokes(obj: Any) -> tuple[gpencil.Canvas, list[dict[str, Any]]]:
     return canvas, out
 
 
-def painting_init(canvas: gpencil.Canvas) -> dict[str, Any]:
+def painting_init(canvas: gp_data.Canvas) -> dict[str, Any]:
     """The request's ``init`` for a painting read back: its canvas, no strokes (they come
     as ``drawn``, which the worker reconciles)."""
     return strokes_format.empty_painting(canvas.style, canvas.width, canvas.height, canvas.background)

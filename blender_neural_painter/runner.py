@@ -18,12 +18,12 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import gpencil
+from . import gp_data, gpencil
 from .bridge import Worker
 from .contracts import protocol as wire
 
 
-def decode_batch(payload: Any, level: int | None = None, first_order: int = 0) -> gpencil.StrokeBatch:
+def decode_batch(payload: Any, level: int | None = None, first_order: int = 0) -> gp_data.StrokeBatch:
     """Strokes of an event (``protocol.Strokes``) as one batch: geometry to draw,
     parameters for Refine, painting order from ``first_order`` on."""
     strokes, geo = payload.strokes["strokes"], payload.geometry
@@ -31,7 +31,7 @@ def decode_batch(payload: Any, level: int | None = None, first_order: int = 0) -
     params = np.asarray([s["params"] for s in strokes], np.float32).reshape(n, -1)
     level = int(level if level is not None else strokes[0].get("level", 1) if n else 1)
     ids = np.asarray([s["id"] for s in strokes], np.int64) if n and all("id" in s for s in strokes) else None
-    return gpencil.StrokeBatch(level, geo.points, geo.radius, geo.rgba, params,
+    return gp_data.StrokeBatch(level, geo.points, geo.radius, geo.rgba, params,
                                np.arange(first_order, first_order + n), geo.cap, geo.softness, geo.textured,
                                np.rint(geo.levels).astype(np.int64).reshape(n), ids)
 
@@ -68,10 +68,10 @@ class PaintJob:
         self.animation = animation or Animation()
         self.frame = int(frame if frame is not None else min(self.scene.frame_start, self.animation.start))
         self.worker = Worker(request, python=python, site_dir=site_dir)
-        self.created = gpencil.Created()
+        self.created = gp_data.Created()
         self.obj: Any = None
-        self.canvas: gpencil.Canvas | None = None
-        self.texture = gpencil.Textures()
+        self.canvas: gp_data.Canvas | None = None
+        self.texture = gp_data.Textures()
         self.fraction = 0.0
         self.status = "Starting the painting engine..."
         self.levels_total = 0
@@ -233,7 +233,7 @@ class PaintJob:
         if self.obj is not None:
             return
         canvas = strokes["canvas"]
-        self.canvas = gpencil.Canvas(str(strokes["style"]), int(canvas["width"]), int(canvas["height"]),
+        self.canvas = gp_data.Canvas(str(strokes["style"]), int(canvas["width"]), int(canvas["height"]),
                                      tuple(float(c) for c in canvas["background"]),  # type: ignore[arg-type]
                                      float(self.width_m))
         self.obj = gpencil.new_painting(self.context, self.name, self.canvas, self.created,

@@ -22,7 +22,7 @@ from typing import Any
 import bpy
 import numpy as np
 
-from . import gpencil
+from . import gp_data
 from .errors import UserError
 
 SUPPORTED_EXT = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif", ".tga", ".ppm", ".pgm"}
@@ -60,7 +60,7 @@ def image_pixels(img: Any) -> np.ndarray:
         rgb = arr[..., :3]
         # Float buffers hold scene-linear values; byte images are already display-encoded.
         if img.is_float and img.colorspace_settings.name not in {"sRGB", "Non-Color"}:
-            rgb = gpencil.linear_to_srgb(rgb)
+            rgb = gp_data.linear_to_srgb(rgb)
         arr = np.concatenate([rgb, arr[..., 3:4]], -1) if channels == 4 else rgb
     return np.ascontiguousarray(arr, np.float32)
 
