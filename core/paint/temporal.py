@@ -383,6 +383,250 @@ def rounded(strokes: StrokeSet) -> StrokeSet:
 # One frame after another
 # ---------------------------------------------------------------------------------------
 
+@dataclass
+class _Strokes:
+    """The strokes of the frame being painted, every per-stroke array kept in step:
+    dropping or adding strokes goes through :meth:`keep` and :meth:`add`, never by hand."""
+
+    params: torch.Tensor  # [N, D], painting order
+    levels: np.ndarray  # [N]
+    ids: np.ndarray  # [N]
+    refit: np.ndarray  # [N] bool: re-fitted free of the penalty on change (fine, on what moves on its own)
+    rise: np.ndarray | None = None  # [N] how much the error rose under each stroke (once measured)
+
+    def keep(self, rows: np.ndarray) -> None:
+        self.params = self.params[torch.from_numpy(rows).to(self.params.device)]
+        self.levels, self.ids, self.refit = self.levels[rows], self.ids[rows], self.refit[rows]
+        if self.rise is not None:
+            self.rise = self.rise[rows]
+
+    def add(self, params: torch.Tensor, level: int, ids: np.ndarray) -> None:
+        self.params = torch.cat([self.params, params])
+        self.levels = np.concatenate([self.levels, np.full(len(params), level, np.int32)])
+        self.ids = np.concatenate([self.ids, ids])
+
+    def __len__(self) -> int:
+        return int(self.params.shape[0])
+
+
+class _FrameStep:
+    """One frame of a shot painted from the previous one, as named steps over one state
+    (:class:`_Strokes`); :func:`paint_next` runs them in order. The module docstring
+    says what each step is for."""
+
+    def __init__(self, prev: StrokeSet, prev_image: np.ndarray, image: np.ndarray, options: PaintOptions,
+                 topts: TemporalOptions, frame: int, budget: int | None, warmup: bool) -> None:
+        if prev.ids is None:
+            raise PainterError("the previous frame's strokes have no ids; paint the shot with `paint-frames`")
+        self.prev, self.options, self.topts, self.frame, self.warmup = prev, options, topts, frame, warmup
+        self.spec = get_style(prev.style)
+        self.device = pick_device(options.device)
+        self.budget = budget or options.strokes
+        self.start_time = time.perf_counter()
+        self.width, self.height = prev.width, prev.height
+        self.stats = FrameStats()
+        self.target = canvas_target(image, self.width, self.height, self.device)
+        self.prev_target = canvas_target(prev_image, self.width, self.height, self.device)
+        self.bg = tuple(float(c) for c in prev.background)
+        finest = int(prev.level.max()) if len(prev.level) else 1
+        self.finest = finest
+
+    # -- motion ----------------------------------------------------------------------------
+
+    def measure_motion(self) -> None:
+        """The optical flow both ways between the two source frames, where it can be
+        trusted, and what it leaves covered."""
+        tgt_np, prev_np = self.target.cpu().numpy(), self.prev_target.cpu().numpy()
+        self.tgt_np, self.prev_np = tgt_np, prev_np
+        t0 = time.perf_counter()
+        self.flow = optical_flow(prev_np, tgt_np)
+        self.flow_back = optical_flow(tgt_np, prev_np)
+        self.covered_px = occlusion(prev_np, tgt_np, self.flow, self.flow_back)
+        self.trust = reliable_flow(self.flow, self.flow_back)
+        self.stats.flow_seconds = time.perf_counter() - t0
+        self.stats.mean_flow_px = float(np.linalg.norm(self.flow, axis=-1).mean())
+
+    def carry(self) -> _Strokes:
+        """The previous strokes moved along the motion; those that left the canvas and the
+        fine ones now covered are dropped."""
+        prev, topts, spec = self.prev, self.topts, self.spec
+        width, height = self.width, self.height
+        # Covered strokes are dropped from the finest levels only: a covered stroke of a
+        # coarse level lies under finer ones and hides nothing, and dropping it would
+        # leave a hole where the flow is merely unsure.
+        fine = _finest_levels(prev.level, self.finest, topts.reopt_levels)
+        covered = _footprint_mean(spec.name, prev.params, self.covered_px, width, height) > topts.covered_fraction
+        self.own = None
+        refit = np.zeros(len(prev.params), bool)
+        if topts.moving_px > 0:
+            # A stroke belongs to what lies under most of it. Strokes on something that
+            # moves on its own travel with its flow; every other stroke moves with the
+            # camera alone, so the ground beside a moving object is not dragged along by
+            # the flow's spill over the object's outline.
+            camera = camera_motion(self.flow, self.trust)
+            self.own = own_motion(self.prev_np, self.tgt_np, self.flow, self.trust, topts, camera)
+            share = _footprint_mean(spec.name, prev.params, self.own, width, height)
+            on_own = share > 0.5
+            warped, left = np.empty_like(prev.params), np.zeros(len(prev.params), bool)
+            for rows, field in ((on_own, self.flow), (~on_own, camera)):
+                warped[rows], left[rows] = warp_params(spec.name, prev.params[rows], field, width, height,
+                                                       self.trust)
+            # Its fine strokes start where the flow put them and are then re-fitted freely
+            # (no penalty on change) in the joint pass: an object that turns or deforms as
+            # it goes wears out strokes the flow merely carries in a few frames, and
+            # strokes painted afresh each frame land somewhere else each time and boil.
+            # Re-fitted from the carry, they keep their place on the object, their id and
+            # most of their look. So are the fine strokes of the ground that reach onto it
+            # (``refit_fraction``): the object's outline passes under them and no carry
+            # fits them (benchmarks/RESULTS.md).
+            refit = (share > topts.refit_fraction) & fine
+        else:
+            warped, left = warp_params(spec.name, prev.params, self.flow, width, height, self.trust)
+        covered &= fine & ~left
+        keep = ~(left | covered)
+        self.stats.left, self.stats.covered = int(left.sum()), int(covered.sum())
+        return _Strokes(torch.from_numpy(warped[keep]).to(self.device), prev.level[keep], prev.ids[keep],
+                        refit[keep])
+
+    # -- what to fit -----------------------------------------------------------------------
+
+    def render(self, strokes: _Strokes) -> torch.Tensor:
+        with torch.no_grad():
+            return raster.render(self.spec.name, strokes.params, self.width, self.height, background=self.bg)
+
+    def fit_target(self, strokes: _Strokes) -> None:
+        """What the new strokes and the joint pass fit: the frame, or with ``keep_look`` a
+        blend towards the previous painting carried along the flow where the flow holds
+        both ways (a temporal loss in pixels, as video style transfer uses). The
+        parameter penalty keeps a kept stroke near where the flow put it; this keeps the
+        new and free ones looking as the painting looked, where strokes cannot simply be
+        carried (a turning object). There, where the fine strokes are re-fitted every
+        frame, it holds them by ``keep_look_moving`` (more: benchmarks/RESULTS.md).
+        Also measures where the painting got worse than it was: the previous painting's
+        error, moved along the flow, is what a perfect carry-over would keep."""
+        topts, width, height = self.topts, self.width, self.height
+        self.grid = max(self.finest, default_levels(self.budget))
+        self.radius = max(1, int(max(width, height) / self.grid / 8))
+        with torch.no_grad():
+            prev_canvas = raster.render(self.spec.name, torch.from_numpy(self.prev.params).to(self.device), width,
+                                        height, background=self.bg)
+        self.canvas = self.render(strokes)
+        look = np.full((height, width), topts.keep_look, np.float32)
+        if self.own is not None:
+            own_now = warp_image(self.own.astype(np.float32)[..., None], self.flow_back)[..., 0] > 0.5
+            look[own_now] = topts.keep_look_moving
+        self.fit = self.target
+        if look.max() > 0:
+            held = reliable_flow(self.flow_back, self.flow).astype(np.float32) * look
+            carried = warp_image(prev_canvas.cpu().numpy(), self.flow_back)
+            self.fit = self.target + torch.from_numpy(held[..., None] * (carried - self.tgt_np)).to(self.device)
+        self.err_before = warp_image(_error_map(prev_canvas, self.prev_target, self.radius)[..., None],
+                                     self.flow_back)[..., 0]
+        rise = _error_map(self.canvas, self.target, self.radius) - self.err_before
+        strokes.rise = _footprint_mean(self.spec.name, strokes.params.cpu().numpy(), np.maximum(rise, 0), width,
+                                       height)
+
+    # -- which strokes go, which come ------------------------------------------------------
+
+    def drop_torn(self, strokes: _Strokes) -> None:
+        """Only strokes where the error rose take part in the joint pass below: the rest
+        already fit, and leaving them alone is what keeps a still picture still. Where it
+        rose a lot on a fine stroke (left behind by an object that moved on, or torn
+        across a motion boundary), small steps cannot mend it: it is dropped, and the
+        strokes added below repaint the place."""
+        assert strokes.rise is not None
+        fine_now = _finest_levels(strokes.levels, self.finest, self.topts.reopt_levels)
+        torn = fine_now & (strokes.rise > self.topts.torn_threshold)
+        if torn.any():
+            strokes.keep(~torn)
+            self.stats.covered += int(torn.sum())
+            self.canvas = self.render(strokes)
+
+    def count_new(self, strokes: _Strokes) -> int:
+        """How many strokes to add: where the error grew by more than noise (newly visible
+        content), to make up for those dropped, and a refresh."""
+        topts, budget, stats = self.topts, self.budget, self.stats
+        err_now = _error_map(self.canvas, self.target, self.radius)
+        grown = float((err_now > self.err_before + topts.grow_threshold).mean())
+        # (Rounded, not ceiled: a few pixels of noise on a still picture are not a stroke's worth.)
+        want = min(round(grown * budget), math.ceil(topts.max_new_fraction * budget))
+        want = max(want, math.ceil(topts.min_fraction * budget) - len(strokes), stats.covered)
+        # A painting that follows the picture slowly loses fidelity where the change in one
+        # frame is too small to notice (a zoom reveals detail bit by bit): when the whole
+        # frame's error is above the first painting's, recycle a few strokes into the
+        # places where the error is highest.
+        error = float((self.canvas - self.target).abs().mean())
+        key_error = self.prev.meta.get("key_error")
+        # (Only when the picture moves: on a still one, the error swings with the noise alone.)
+        if (isinstance(key_error, (int, float)) and error > key_error * (1 + topts.refresh_margin)
+                and stats.mean_flow_px > topts.refresh_min_flow_px):
+            stats.refreshed = math.ceil(topts.refresh_fraction * budget)
+            want += stats.refreshed
+        return want
+
+    def make_room(self, strokes: _Strokes, want: int) -> None:
+        """When the budget is full, drop the strokes that show least (covered ones show nothing)."""
+        recycle = max(0, len(strokes) + want - self.budget)
+        if recycle:
+            vis = stroke_visibility(self.spec.name, strokes.params, self.width, self.height, self.bg)
+            drop = torch.argsort(vis, stable=True)[:recycle].cpu().numpy()
+            mask = np.ones(len(strokes), bool)
+            mask[drop] = False
+            strokes.keep(mask)
+            self.stats.recycled = recycle
+            self.canvas = self.render(strokes)
+        self.stats.kept = len(strokes)
+
+    def active(self, strokes: _Strokes) -> np.ndarray:
+        """Bool [N]: the kept strokes that take steps in the joint pass. Coarse strokes
+        are left where the flow put them: under the fine ones, moving them shifts colour
+        over a wide area (a halo around what moves) and costs a render of every stroke
+        above them at each step; the steps go to the fine ones."""
+        topts = self.topts
+        assert strokes.rise is not None
+        active = strokes.refit | ((strokes.rise > topts.active_threshold)
+                                  & _finest_levels(strokes.levels, self.finest, topts.active_levels))
+        if topts.gap_threshold > 0:
+            # The fine strokes beside a gap take part too: a few steps close it.
+            gaps = gaps_between_strokes(self.canvas, self.fit, self.target, topts.gap_threshold)
+            if bool(gaps.any()):
+                reach = max(1, round(max(self.width, self.height) / self.grid / 14))  # a few px: the finest strokes
+                near = torch.nn.functional.max_pool2d(gaps.float()[None, None], 2 * reach + 1, 1, reach)[0, 0]
+                beside = _footprint_mean(self.spec.name, strokes.params.cpu().numpy(), near.cpu().numpy(),
+                                         self.width, self.height) > 0.05
+                active |= beside & _finest_levels(strokes.levels, self.finest, topts.gap_levels)
+        return active
+
+    def add_new(self, strokes: _Strokes, want: int) -> None:
+        """New strokes where the painting is most wrong, in the painter's greedy rounds."""
+        if want <= 0:
+            return
+        gen = _frame_generator(self.options.seed, self.frame)
+        new = _add_strokes(self.spec, self.fit, self.canvas, want, self.grid, gen, self.options, self.topts,
+                           self.style_loss, self.renderer)
+        strokes.add(new, self.grid, born_ids(self.frame, len(new), self.warmup))
+        self.stats.added = int(len(new))
+
+    def joint(self, strokes: _Strokes, active: np.ndarray) -> None:
+        """The painter's final pass over the strokes that moved wrong, those on what moves
+        on its own and the new ones, with every stroke painted over them in view; kept
+        strokes are held near where the flow put them, the re-fitted and new ones are free."""
+        added = self.stats.added
+        movable = np.concatenate([active, np.ones(added, bool)])
+        self.stats.reoptimised, self.stats.refitted = int(movable.sum()) - added, int(strokes.refit.sum())
+        anchored = torch.from_numpy(np.concatenate([~strokes.refit, np.zeros(added, bool)]))
+        strokes.params = joint_pass(self.spec.name, strokes.params, strokes.levels, self.fit, self.bg, self.options,
+                                    self.topts, torch.from_numpy(movable).to(self.device), anchored.to(self.device),
+                                    self.style_loss)
+
+    def result(self, strokes: _Strokes) -> StrokeSet:
+        meta = dict(self.prev.meta)
+        meta["frame"] = self.frame
+        clean = torch.nan_to_num(strokes.params, nan=0.5).clamp(0, 1).cpu().numpy()
+        return StrokeSet(self.spec.name, self.width, self.height, clean, strokes.levels, self.prev.background, meta,
+                         strokes.ids)
+
+
 def paint_next(prev: StrokeSet, prev_image: np.ndarray, image: np.ndarray, options: PaintOptions,
                topts: TemporalOptions, frame: int, budget: int | None = None, warmup: bool = False,
                flow_only: bool = False) -> Iterator[Progress | FrameStats | StrokeSet]:
@@ -392,182 +636,32 @@ def paint_next(prev: StrokeSet, prev_image: np.ndarray, image: np.ndarray, optio
     ``flow_only`` moves and drops strokes without re-optimising or adding any (a cheap
     way to carry a keyframe's strokes over many frames).
     """
-    if prev.ids is None:
-        raise PainterError("the previous frame's strokes have no ids; paint the shot with `paint-frames`")
-    spec = get_style(prev.style)
-    device = pick_device(options.device)
-    budget = budget or options.strokes
-    start_time = time.perf_counter()
-    width, height = prev.width, prev.height
-    stats = FrameStats()
-    target = canvas_target(image, width, height, device)
-    prev_target = canvas_target(prev_image, width, height, device)
-    tgt_np, prev_np = target.cpu().numpy(), prev_target.cpu().numpy()
-    t0 = time.perf_counter()
-    flow = optical_flow(prev_np, tgt_np)
-    flow_back = optical_flow(tgt_np, prev_np)
-    covered_px = occlusion(prev_np, tgt_np, flow, flow_back)
-    trust = reliable_flow(flow, flow_back)
-    stats.flow_seconds = time.perf_counter() - t0
-    stats.mean_flow_px = float(np.linalg.norm(flow, axis=-1).mean())
+    step = _FrameStep(prev, prev_image, image, options, topts, frame, budget, warmup)
+    step.measure_motion()
     yield Progress(fraction=0.1, level=0, loss=0.0)
-
-    # Covered strokes are dropped from the finest levels only: a covered stroke of a
-    # coarse level lies under finer ones and hides nothing, and dropping it would
-    # leave a hole where the flow is merely unsure.
-    finest = int(prev.level.max()) if len(prev.level) else 1
-    fine = _finest_levels(prev.level, finest, topts.reopt_levels)
-    covered = _footprint_mean(spec.name, prev.params, covered_px, width, height) > topts.covered_fraction
-    own = None
-    refit = np.zeros(len(prev.params), bool)
-    if topts.moving_px > 0:
-        # A stroke belongs to what lies under most of it. Strokes on something that
-        # moves on its own travel with its flow; every other stroke moves with the
-        # camera alone, so the ground beside a moving object is not dragged along by
-        # the flow's spill over the object's outline.
-        camera = camera_motion(flow, trust)
-        own = own_motion(prev_np, tgt_np, flow, trust, topts, camera)
-        share = _footprint_mean(spec.name, prev.params, own, width, height)
-        on_own = share > 0.5
-        warped, left = np.empty_like(prev.params), np.zeros(len(prev.params), bool)
-        for rows, field in ((on_own, flow), (~on_own, camera)):
-            warped[rows], left[rows] = warp_params(spec.name, prev.params[rows], field, width, height, trust)
-        # Its fine strokes start where the flow put them and are then re-fitted freely
-        # (no penalty on change) in the joint pass: an object that turns or deforms as
-        # it goes wears out strokes the flow merely carries in a few frames, and
-        # strokes painted afresh each frame land somewhere else each time and boil.
-        # Re-fitted from the carry, they keep their place on the object, their id and
-        # most of their look. So are the fine strokes of the ground that reach onto it
-        # (``refit_fraction``): the object's outline passes under them and no carry
-        # fits them (benchmarks/RESULTS.md).
-        refit = (share > topts.refit_fraction) & fine
-    else:
-        warped, left = warp_params(spec.name, prev.params, flow, width, height, trust)
-    covered &= fine & ~left
-    keep = ~(left | covered)
-    refit = refit[keep]
-    stats.left, stats.covered = int(left.sum()), int(covered.sum())
-    params = torch.from_numpy(warped[keep]).to(device)
-    levels, ids = prev.level[keep], prev.ids[keep]
-    meta = dict(prev.meta)
-    meta["frame"] = frame
+    strokes = step.carry()
     if flow_only:
-        stats.kept = int(keep.sum())
-        stats.seconds = time.perf_counter() - start_time
-        yield stats
-        yield StrokeSet(spec.name, width, height, params.cpu().numpy(), levels, prev.background, meta, ids)
+        step.stats.kept = len(strokes)
+        step.stats.seconds = time.perf_counter() - step.start_time
+        yield step.stats
+        yield StrokeSet(step.spec.name, step.width, step.height, strokes.params.cpu().numpy(), strokes.levels,
+                        prev.background, {**prev.meta, "frame": frame}, strokes.ids)
         return
-
-    bg = tuple(float(c) for c in prev.background)
-    style_loss = load_style_loss(options)
-    renderer = patch_renderer(options, spec.name, device)
-    # Where did the painting get worse than it was? The previous painting's error,
-    # moved along the flow, is what a perfect carry-over would keep.
-    grid = max(finest, default_levels(budget))
-    radius = max(1, int(max(width, height) / grid / 8))
-    with torch.no_grad():
-        prev_canvas = raster.render(spec.name, torch.from_numpy(prev.params).to(device), width, height,
-                                    background=bg)
-        canvas = raster.render(spec.name, params, width, height, background=bg)
-    # What the new strokes and the joint pass fit: the frame, or with ``keep_look`` a
-    # blend towards the previous painting carried along the flow where the flow holds
-    # both ways (a temporal loss in pixels, as video style transfer uses). The
-    # parameter penalty keeps a kept stroke near where the flow put it; this keeps
-    # the new and free ones looking as the painting looked, where strokes cannot
-    # simply be carried (a turning object). There, where the fine strokes are re-fitted
-    # every frame, it holds them by ``keep_look_moving`` (more: benchmarks/RESULTS.md).
-    look = np.full((height, width), topts.keep_look, np.float32)
-    if own is not None:
-        own_now = warp_image(own.astype(np.float32)[..., None], flow_back)[..., 0] > 0.5
-        look[own_now] = topts.keep_look_moving
-    fit_target = target
-    if look.max() > 0:
-        held = reliable_flow(flow_back, flow).astype(np.float32) * look
-        carried = warp_image(prev_canvas.cpu().numpy(), flow_back)
-        fit_target = target + torch.from_numpy(held[..., None] * (carried - tgt_np)).to(device)
-    err_before = warp_image(_error_map(prev_canvas, prev_target, radius)[..., None], flow_back)[..., 0]
-    rise = _error_map(canvas, target, radius) - err_before
-    # Only strokes where the error rose take part in the joint pass below: the rest
-    # already fit, and leaving them alone is what keeps a still picture still. Where it
-    # rose a lot on a fine stroke (left behind by an object that moved on, or torn
-    # across a motion boundary), small steps cannot mend it: it is dropped, and the
-    # strokes added below repaint the place.
-    fine_now = _finest_levels(levels, finest, topts.reopt_levels)
-    rise_at = _footprint_mean(spec.name, params.cpu().numpy(), np.maximum(rise, 0), width, height)
-    torn = fine_now & (rise_at > topts.torn_threshold)
-    if torn.any():
-        params, levels, ids, rise_at = params[torch.from_numpy(~torn).to(device)], levels[~torn], ids[~torn], rise_at[~torn]
-        refit = refit[~torn]
-        stats.covered += int(torn.sum())
-        with torch.no_grad():
-            canvas = raster.render(spec.name, params, width, height, background=bg)
+    step.style_loss = load_style_loss(options)
+    step.renderer = patch_renderer(options, step.spec.name, step.device)
+    step.fit_target(strokes)
+    step.drop_torn(strokes)
     yield Progress(fraction=0.3, level=0, loss=0.0)
-
-    # Newly visible content: where the error grew by more than noise.
-    err_now = _error_map(canvas, target, radius)
-    grown = float((err_now > err_before + topts.grow_threshold).mean())
-    count = params.shape[0]
-    # (Rounded, not ceiled: a few pixels of noise on a still picture are not a stroke's worth.)
-    want = min(round(grown * budget), math.ceil(topts.max_new_fraction * budget))
-    want = max(want, math.ceil(topts.min_fraction * budget) - count, stats.covered)
-    # A painting that follows the picture slowly loses fidelity where the change in one
-    # frame is too small to notice (a zoom reveals detail bit by bit): when the whole
-    # frame's error is above the first painting's, recycle a few strokes into the
-    # places where the error is highest.
-    error = float((canvas - target).abs().mean())
-    key_error = prev.meta.get("key_error")
-    # (Only when the picture moves: on a still one, the error swings with the noise alone.)
-    if (isinstance(key_error, (int, float)) and error > key_error * (1 + topts.refresh_margin)
-            and stats.mean_flow_px > topts.refresh_min_flow_px):
-        stats.refreshed = math.ceil(topts.refresh_fraction * budget)
-        want += stats.refreshed
-    recycle = max(0, count + want - budget)
-    if recycle:
-        # Make room: drop the strokes that show least (covered ones show nothing).
-        vis = stroke_visibility(spec.name, params, width, height, bg)
-        drop = torch.argsort(vis, stable=True)[:recycle].cpu().numpy()
-        mask = np.ones(count, bool)
-        mask[drop] = False
-        params, levels, ids, rise_at = params[torch.from_numpy(mask).to(device)], levels[mask], ids[mask], rise_at[mask]
-        refit = refit[mask]
-        stats.recycled = recycle
-        with torch.no_grad():
-            canvas = raster.render(spec.name, params, width, height, background=bg)
-    stats.kept = int(params.shape[0])
-    # Coarse strokes are left where the flow put them: under the fine ones, moving
-    # them shifts colour over a wide area (a halo around what moves) and costs a
-    # render of every stroke above them at each step; the steps go to the fine ones.
-    active = refit | (rise_at > topts.active_threshold) & _finest_levels(levels, finest, topts.active_levels)
-    if topts.gap_threshold > 0:
-        # The fine strokes beside a gap take part too: a few steps close it.
-        gaps = gaps_between_strokes(canvas, fit_target, target, topts.gap_threshold)
-        if bool(gaps.any()):
-            reach = max(1, round(max(width, height) / grid / 14))  # a few px, in proportion to the finest strokes
-            near = torch.nn.functional.max_pool2d(gaps.float()[None, None], 2 * reach + 1, 1, reach)[0, 0]
-            beside = _footprint_mean(spec.name, params.cpu().numpy(), near.cpu().numpy(), width, height) > 0.05
-            active |= beside & _finest_levels(levels, finest, topts.gap_levels)
-    if want > 0:
-        gen = _frame_generator(options.seed, frame)
-        new = _add_strokes(spec, fit_target, canvas, want, grid, gen, options, topts, style_loss, renderer)
-        params = torch.cat([params, new])
-        levels = np.concatenate([levels, np.full(len(new), grid, np.int32)])
-        ids = np.concatenate([ids, born_ids(frame, len(new), warmup)])
-        stats.added = int(len(new))
+    want = step.count_new(strokes)
+    step.make_room(strokes, want)
+    active = step.active(strokes)
+    step.add_new(strokes, want)
     yield Progress(fraction=0.5, level=0, loss=0.0)
-
-    # The painter's final pass over the strokes that moved wrong, those on what moves on
-    # its own and the new ones, with every stroke painted over them in view; kept
-    # strokes are held near where the flow put them, the re-fitted and new ones are free.
-    movable = np.concatenate([active, np.ones(stats.added, bool)])
-    stats.reoptimised, stats.refitted = int(movable.sum()) - stats.added, int(refit.sum())
-    anchored = torch.from_numpy(np.concatenate([~refit, np.zeros(stats.added, bool)]))
-    params = joint_pass(spec.name, params, levels, fit_target, bg, options, topts, torch.from_numpy(movable).to(device),
-                        anchored.to(device), style_loss)
+    step.joint(strokes, active)
     yield Progress(fraction=1.0, level=0, loss=0.0)
-    stats.seconds = time.perf_counter() - start_time
-    yield stats
-    clean = torch.nan_to_num(params, nan=0.5).clamp(0, 1).cpu().numpy()
-    yield StrokeSet(spec.name, width, height, clean, levels, prev.background, meta, ids)
+    step.stats.seconds = time.perf_counter() - step.start_time
+    yield step.stats
+    yield step.result(strokes)
 
 
 def stroke_motion(before: StrokeSet, after: StrokeSet) -> tuple[float, int]:
