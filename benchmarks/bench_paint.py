@@ -118,10 +118,10 @@ def run_single(cfg: dict) -> dict:
         sys.path.insert(0, str(ROOT))
         sys.path.insert(0, str(Path(__file__).resolve().parent))
         import _metrics
-        from core.paint.events import Done
+        from core.painters.events import Done
         from core.io.image_io import load_image
         from core.contracts.options import Tuning
-        from core.paint.painter import PaintOptions, paint
+        from core.painters.painter import PaintOptions, paint
 
         if cfg.get("threads"):
             torch.set_num_threads(int(cfg["threads"]))
@@ -163,7 +163,7 @@ def run_single(cfg: dict) -> dict:
         row["strokes_per_s"] = round(len(strokes) / wall, 2) if wall > 0 else None
         row["ot_weight_used"] = strokes.meta.get("ot_weight")
         row["background_rgb"] = [round(c, 4) for c in strokes.background]
-        from core.paint.devices import pick_device
+        from core.painters.devices import pick_device
         row["device_used"] = str(pick_device(cfg.get("device", "auto")))
 
         t1 = time.perf_counter()
@@ -177,7 +177,7 @@ def run_single(cfg: dict) -> dict:
         if cfg.get("style_probe"):
             # How far the result is from a style image's style (bench_style.py): the same
             # loss the painter minimises, on the final render.
-            from core.paint.style_transfer import make_style_loss
+            from core.painters.style_transfer import make_style_loss
             probe = cfg["style_probe"]
             loss = make_style_loss(load_image(probe["image"], max_side=1024), probe.get("features", "offline"))
             with torch.no_grad():

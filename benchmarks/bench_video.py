@@ -15,8 +15,8 @@ Three clips, all made here (no third-party footage):
   monkey head crossing a textured backdrop (samples/coffee.jpg) while it turns.
 
 Each clip is painted twice: frame by frame with the temporal painter
-(``core.paint.shot.paint_shot``, as ``paint-frames`` runs it) and every frame independently
-from scratch (``core.paint.painter.paint``, same options and seed). Figures:
+(``core.painters.shot.paint_shot``, as ``paint-frames`` runs it) and every frame independently
+from scratch (``core.painters.painter.paint``, same options and seed). Figures:
 
 * fidelity: PSNR of each painting (reference render at the canvas size) against its
   source frame area-averaged to that size; mean over frames;
@@ -277,7 +277,7 @@ def _psnr_masked(a: np.ndarray, b: np.ndarray, mask: np.ndarray | None = None) -
 
 def _motion_back(clip_motion, frames_canvas, t: int):
     """(flow_back, valid) from frame t to t-1 at the canvas size: true motion scaled, or measured."""
-    from core.paint.flow import optical_flow, reliable_flow
+    from core.painters.flow import optical_flow, reliable_flow
 
     cur, prev = frames_canvas[t], frames_canvas[t - 1]
     h, w = cur.shape[:2]
@@ -314,7 +314,7 @@ def measured_motion(frames_canvas) -> list:
 
 def consistency(renders: list[np.ndarray], clip_motion, frames_canvas) -> list[float]:
     """PSNR of each painting against the previous one moved onto it (see the module doc)."""
-    from core.paint.flow import warp_image
+    from core.painters.flow import warp_image
 
     out = []
     for t in range(1, len(renders)):
@@ -334,10 +334,10 @@ def run_clip(name: str, folder: Path, motion, args) -> dict:
     """Paint one clip both ways and measure it."""
     import torch
 
-    from core.paint.painter import PaintOptions
+    from core.painters.painter import PaintOptions
     from core.render.reference import render_strokes
-    from core.paint.shot import FrameDone, FrameStarted, FrameStore, paint_shot
-    from core.paint.temporal import TemporalOptions, canvas_target, stroke_motion
+    from core.painters.shot import FrameDone, FrameStarted, FrameStore, paint_shot
+    from core.painters.temporal import TemporalOptions, canvas_target, stroke_motion
     from core.io.video_io import open_source
 
     source = open_source(str(folder / f"{name}_%04d.png"))
@@ -430,8 +430,8 @@ def independent_painting(cache: Path, number: int, frame: np.ndarray, options, r
     place of None: the painter is deterministic, so only its times are old (reuse is
     for re-measuring the temporal painter; say so where the figures are reported, and
     never reuse across a change to the still painter)."""
-    from core.paint.events import Done
-    from core.paint.painter import paint
+    from core.painters.events import Done
+    from core.painters.painter import paint
     from core.model.strokes import StrokeSet
 
     key = hashlib.sha256(np.ascontiguousarray(frame, np.float32).tobytes()
@@ -525,7 +525,7 @@ def report(rows: list[dict], command: str) -> str:
              f"- Command: `{command}`", f"- Machine: {_machine()}",
              "- Clips made here (see the script's docstring); painting options: style, strokes and size "
              "below, everything else the defaults; temporal options: the defaults of "
-             "`core.paint.temporal.TemporalOptions` unless listed.",
+             "`core.painters.temporal.TemporalOptions` unless listed.",
              "- CPU seconds per frame, both ways, include writing the frame's JSON and PNG, as `paint-frames` "
              "does for every frame (timed in this run, also for a reused independent painting)."]
     for r in rows:
@@ -617,8 +617,8 @@ def run_farm(args, clip_dir: Path, motion, frames: int) -> dict:
     import torch
 
     from core.render.reference import render_strokes
-    from core.paint.shot import FrameStore
-    from core.paint.temporal import canvas_target
+    from core.painters.shot import FrameStore
+    from core.painters.temporal import canvas_target
     from core.io.video_io import open_source
 
     out = clip_dir / "farm_out"

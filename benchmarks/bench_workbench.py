@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import _metrics
     from core.io.image_io import load_image, save_png
-    from core.paint.painter import PaintOptions, run
+    from core.painters.painter import PaintOptions, run
     from core.render.reference import render_strokes
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])

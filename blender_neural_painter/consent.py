@@ -31,7 +31,7 @@ def online_access() -> bool:
 
 
 def vgg16_cache_path() -> Path:
-    """Where the engine keeps VGG-16 (``core.paint.features.vgg16_cache_path()``, which is torch
+    """Where the engine keeps VGG-16 (``core.painters.features.vgg16_cache_path()``, which is torch
     hub's directory), worked out the way torch does but without importing it: Blender's
     Python need not have torch, and the worker inherits this process's environment."""
     home = os.path.expanduser(os.getenv("TORCH_HOME", os.path.join(os.getenv("XDG_CACHE_HOME", "~/.cache"),

@@ -24,7 +24,7 @@ PARAM_ATTR = "np_param_{:02d}"
 ORDER_ATTR = "np_order"  # 1-based painting order; 0 marks a stroke drawn by hand
 #: A stroke's id in a painted shot (the same stroke keeps it from frame to frame). Grease
 #: Pencil attributes hold 32-bit integers: ids past 2**31 - 1 (a shot's frame 21,475 on,
-#: see ``core.paint.temporal.ID_STRIDE``) are not stored.
+#: see ``core.painters.temporal.ID_STRIDE``) are not stored.
 ID_ATTR = "np_id"
 ID_MAX = 2 ** 31 - 1
 #: On the object of a painted shot: {"start": scene frame of source frame 1, "frames":

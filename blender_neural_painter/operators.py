@@ -39,7 +39,7 @@ class NEURAL_PAINTER_OT_paint(JobOperator, bpy.types.Operator):
 
 
     def _shot_job(self, context: Any, folder: str, overrides: Overrides, camera_frames: str | None) -> PaintJob:
-        """A shot: the temporal painter (``core.paint.shot``, as ``paint-frames``) over a movie or
+        """A shot: the temporal painter (``core.painters.shot``, as ``paint-frames``) over a movie or
         sequence, or over the camera's renders of the frame range (each painted frame
         lands on the frame it was rendered at)."""
         settings = context.scene.neural_painter

@@ -20,8 +20,8 @@ _EXPORTS = {
     "get_style": ".contracts.styles",
     "Geometry": ".model.geometry",
     "to_geometry": ".model.geometry",
-    "PaintOptions": ".paint.painter",
-    "paint": ".paint.painter",
+    "PaintOptions": ".painters.painter",
+    "paint": ".painters.painter",
     "load_image": ".io.image_io",
 }
 

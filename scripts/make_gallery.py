@@ -42,7 +42,7 @@ def paint_all(work: Path, args: argparse.Namespace) -> list[dict]:
 
     from _metrics import psnr
     from core.io.image_io import load_image, resize_long_side, save_png
-    from core.paint.painter import PaintOptions, run
+    from core.painters.painter import PaintOptions, run
     from core.render.reference import render_strokes
 
     image = load_image(ROOT / "samples" / "astronaut.png")
@@ -138,7 +138,7 @@ def compare_primitive(work: Path, args: argparse.Namespace) -> Path:
     from _metrics import psnr
     from bench_quality import prepare_photos, run_primitive
     from core.io.image_io import load_image
-    from core.paint.painter import PaintOptions, run
+    from core.painters.painter import PaintOptions, run
     from core.render.reference import render_strokes
 
     photo = prepare_photos(["astronaut"])["astronaut"]

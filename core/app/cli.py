@@ -98,7 +98,7 @@ def _write_outputs(strokes, out: Path, render_size: int | None, animation: str) 
 
 def cmd_paint(args: argparse.Namespace) -> int:
     from ..io.image_io import load_reference
-    from ..paint.painter import paint
+    from ..painters.painter import paint
 
     out = Path(args.out)
     options = paint_options(args)
@@ -110,7 +110,7 @@ def cmd_paint(args: argparse.Namespace) -> int:
 def cmd_stylize(args: argparse.Namespace) -> int:
     from ..io.image_io import load_image
     from ..model.strokes import StrokeSet
-    from ..paint.painter import stylize
+    from ..painters.painter import stylize
 
     out = Path(args.out)
     strokes = StrokeSet.load_json(args.strokes)
@@ -123,7 +123,7 @@ def cmd_stylize(args: argparse.Namespace) -> int:
 
 def _run_events(events, args: argparse.Namespace, out: Path) -> int:
     """Drive a painting generator with a progress bar; write what there is, even on Ctrl-C."""
-    from ..paint.events import Done, LevelDone, LevelStarted, Progress, Refined, RefineStarted
+    from ..painters.events import Done, LevelDone, LevelStarted, Progress, Refined, RefineStarted
 
     bar = ProgressBar(sys.stderr, enabled=not args.quiet)
     painted = None

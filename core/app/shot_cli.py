@@ -1,5 +1,5 @@
 """``python -m core paint-frames``: a shot (a video, a folder of images or a pattern)
-painted frame by frame into a folder, resumable (see ``core.paint.shot`` for where
+painted frame by frame into a folder, resumable (see ``core.painters.shot`` for where
 each frame starts from and ``core.io.frames`` for the folder's layout)."""
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def add_paint_frames_parser(sub, paint: argparse.ArgumentParser) -> None:
 
 def cmd_paint_frames(args: argparse.Namespace) -> int:
     from ..io.video_io import open_source, parse_frames, require_av, require_cv2
-    from ..paint.shot import FrameDone, FrameProgress, FrameStarted, Notice, paint_shot
+    from ..painters.shot import FrameDone, FrameProgress, FrameStarted, Notice, paint_shot
 
     options = paint_options(args)
     topts = from_arguments(TemporalOptions, args).validate()

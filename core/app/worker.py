@@ -71,7 +71,7 @@ def strokes_payload(strokes: Any) -> wire.Strokes:
 def _painter_engine(request: Request, image: np.ndarray | None, init: Any) -> Iterator[Any]:
     if request.frames is not None:
         return _shot_engine(request)
-    from ..paint.painter import paint
+    from ..painters.painter import paint
 
     assert image is not None
     return paint(image, request.options, init=init, add_levels=request.add_levels)
@@ -81,7 +81,7 @@ def _stylize_engine(request: Request, image: np.ndarray | None, init: Any) -> It
     """Restyle a finished painting (Blender's Restyle): the painting as read back is both
     the strokes to move and, rendered, the content to keep."""
     from ..errors import PainterError
-    from ..paint.painter import stylize
+    from ..painters.painter import stylize
 
     if init is None:
         raise PainterError("restyling needs the painting's strokes: select a painting made by "
@@ -91,11 +91,11 @@ def _stylize_engine(request: Request, image: np.ndarray | None, init: Any) -> It
 
 def _shot_engine(request: Request) -> Iterator[Any]:
     """Paint frames of a video, image folder or pattern with the temporal painter, as
-    ``python -m core paint-frames`` does (``core.paint.shot.paint_shot``: the same
+    ``python -m core paint-frames`` does (``core.painters.shot.paint_shot``: the same
     resumable folder of per-frame JSONs, here the add-on's temporary folder)."""
     from ..errors import PainterError
     from ..io.video_io import open_source, parse_frames, require_cv2, retime
-    from ..paint.shot import ShotStarted, paint_shot
+    from ..painters.shot import ShotStarted, paint_shot
 
     spec = request.frames
     assert spec is not None
@@ -124,8 +124,8 @@ def _import_engine(request: Request, image: np.ndarray | None, init: Any) -> Ite
     writes anything."""
     from ..errors import PainterError
     from ..model.strokes import StrokeSet
-    from ..paint.events import Done, LevelDone
-    from ..paint.shot import FrameDone, FrameStarted, ShotStarted
+    from ..painters.events import Done, LevelDone
+    from ..painters.shot import FrameDone, FrameStarted, ShotStarted
 
     if request.import_ is None:
         raise PainterError("the import request names no files; choose a strokes .json or a folder of frames")
@@ -197,8 +197,8 @@ class _Translator:
     """Turns what the painters yield into protocol events; one method per engine event."""
 
     def __init__(self) -> None:
-        from ..paint import events as ev
-        from ..paint import shot
+        from ..painters import events as ev
+        from ..painters import shot
 
         self.frame_at = (0, 1)  # (index, total) of the frame being painted
         self.frames_sent = 0

@@ -27,8 +27,8 @@ from core.contracts.options import background_colour
 from core.contracts.styles import get_style
 from core.model.geometry import random_params
 from core.model.strokes import StrokeSet
-from core.paint.events import Done, LevelDone, LevelStarted, Progress
-from core.paint.shot import FrameDone, FrameProgress, FrameStarted, ShotStarted
+from core.painters.events import Done, LevelDone, LevelStarted, Progress
+from core.painters.shot import FrameDone, FrameProgress, FrameStarted, ShotStarted
 
 KNOWN = {"delay", "fail_after_level", "hang_after_level", "ignore_sigterm", "count", "fail_after_frame"}
 

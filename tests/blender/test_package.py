@@ -35,7 +35,7 @@ def test_build_validate_install_enable(tmp_path: Path) -> None:
     zip_path = Path(out.stdout.strip().splitlines()[-1])
     names = zipfile.ZipFile(zip_path).namelist()
     assert "blender_manifest.toml" in names and "__init__.py" in names and "gpencil.py" in names
-    assert "core/app/worker.py" in names and "core/paint/painter.py" in names and "core/contracts/protocol.py" in names
+    assert "core/app/worker.py" in names and "core/painters/painter.py" in names and "core/contracts/protocol.py" in names
     assert "standin_engines.py" not in " ".join(names)  # the tests' stand-in engines do not ship
     assert any(n.startswith("weights/") for n in names)
     assert not any(n.startswith("tests/") or "__pycache__" in n for n in names)

@@ -381,12 +381,12 @@ def make_clip(folder: Path, count: int = 3) -> Path:
 
 
 def test_paint_a_clip_with_the_temporal_painter(scene: Any, tmp_path: Path) -> None:
-    """The real engine (``core.paint.shot``, as ``paint-frames``) on a 3-frame clip: one drawing
+    """The real engine (``core.painters.shot``, as ``paint-frames``) on a 3-frame clip: one drawing
     per frame holding exactly the frame's strokes, ids carried from frame to frame."""
     pytest.importorskip("cv2", reason="the temporal painter's optical flow needs OpenCV (main environment)")
     from blender_neural_painter import gpencil, jobs
     from core.model.strokes import StrokeSet
-    from core.paint.temporal import TemporalOptions
+    from core.painters.temporal import TemporalOptions
 
     s = scene.neural_painter
     s.source, s.shot_source, s.movie_path, s.shot_start = "MOVIE", "FILE", str(make_clip(tmp_path / "clip")), 7

@@ -238,7 +238,7 @@ def test_cancelled_restyle_changes_nothing(scene: Any, image_path: Path, stripes
 
 def test_vgg16_cache_path_matches_torch(torch_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from blender_neural_painter import consent, driver, jobs, operators
-    from core.paint import features
+    from core.painters import features
 
     assert consent.vgg16_cache_path() == features.vgg16_cache_path() == \
         torch_home / "hub" / "checkpoints" / "vgg16-397923af.pth"

@@ -138,7 +138,7 @@ def flow_in_the_worker(site: Path) -> list[str]:
 
     cmd, env = bridge.worker_command(sys.executable, str(site))
     code = ("import torch, numpy, cv2, av, sys; sys.path.insert(0, sys.argv[1])\n"
-            "from core.paint.flow import optical_flow\n"
+            "from core.painters.flow import optical_flow\n"
             "a = numpy.random.default_rng(0).random((48, 64, 3)).astype(numpy.float32)\n"
             "f = optical_flow(a, numpy.roll(a, 2, axis=1))\n"
             "print(torch.__file__); print(numpy.__file__); print(cv2.__file__); print(f[8:-8, 8:-8, 0].mean())")

@@ -1,10 +1,10 @@
-"""Optical flow and moving strokes along it (core.paint.flow)."""
+"""Optical flow and moving strokes along it (core.painters.flow)."""
 
 import numpy as np
 import pytest
 import torch
 
-from core.paint.flow import local_motion, occlusion, optical_flow, reliable_flow, sample_field, warp_image, warp_params
+from core.painters.flow import local_motion, occlusion, optical_flow, reliable_flow, sample_field, warp_image, warp_params
 from core.contracts.styles import STYLES, get_style
 from core.model.geometry import random_params, to_geometry
 
@@ -170,7 +170,7 @@ def test_strokes_at_an_end_of_theta_do_not_flip_with_a_tiny_turn(a):
     """A camera's jitter (a hundredth of a degree) holds strokes at theta 0 and 1 where
     they are: written the other way round, oil's dry end would change sides, and a still
     shot would flicker. A real turn past the end still flips them, colours swapped."""
-    from core.paint.flow import FLIP_MIN_TURN
+    from core.painters.flow import FLIP_MIN_TURN
 
     p = np.array([[0.5, 0.5, 0.5, 0.1, 0.0, 1, 0, 0, 0, 0, 1, 1],
                   [0.5, 0.5, 0.5, 0.1, 1.0, 1, 0, 0, 0, 0, 1, 1]], np.float32)
@@ -186,7 +186,7 @@ def test_strokes_at_an_end_of_theta_do_not_flip_with_a_tiny_turn(a):
 
 
 def test_camera_motion_is_the_pan_and_zoom_and_not_the_object_moving_on_its_own():
-    from core.paint.flow import camera_motion
+    from core.painters.flow import camera_motion
 
     h, w = 40, 60
     yy, xx = np.mgrid[0:h, 0:w] + 0.5
@@ -207,7 +207,7 @@ def test_a_big_fast_object_does_not_drag_the_camera(camera_px):
     frame moving 12 px, with the flow's sub-pixel noise on the ground: the fitted
     camera stays within 0.05 px of the truth, so still strokes stay still."""
     cv2 = pytest.importorskip("cv2")
-    from core.paint.flow import camera_motion
+    from core.painters.flow import camera_motion
 
     h, w = 96, 128
     rng = np.random.default_rng(0)

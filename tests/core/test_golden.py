@@ -59,7 +59,7 @@ def sample_image() -> np.ndarray:
 
 
 def paint_still(options: dict):
-    from core.paint.painter import PaintOptions, run
+    from core.painters.painter import PaintOptions, run
 
     return run(sample_image(), PaintOptions(**options))
 

@@ -18,8 +18,8 @@ MAY_IMPORT = {
     "model": {"errors", "contracts", "model"},
     "io": {"errors", "contracts", "model", "io"},
     "render": {"errors", "contracts", "model", "render"},
-    "paint": {"errors", "contracts", "model", "io", "render", "paint"},
-    "app": {"errors", "contracts", "model", "io", "render", "paint", "app"},
+    "painters": {"errors", "contracts", "model", "io", "render", "painters"},
+    "app": {"errors", "contracts", "model", "io", "render", "painters", "app"},
 }
 
 

@@ -1,6 +1,6 @@
 import torch
 
-from core.paint.losses import paint_mass, pixel_l1, sinkhorn, sinkhorn_loss
+from core.painters.losses import paint_mass, pixel_l1, sinkhorn, sinkhorn_loss
 
 
 def blob(x: int, size: int = 48) -> torch.Tensor:

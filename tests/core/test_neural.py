@@ -13,7 +13,7 @@ from core.app.cli import main
 from core.errors import PainterError
 from core.render.neural import (PatchRenderer, StrokeRenderer, TrainOptions, frames, held_out, load_renderer,
                          sample_local, save_weights, to_local, train)
-from core.paint.painter import PaintOptions, run
+from core.painters.painter import PaintOptions, run
 from core.contracts.styles import STYLES, get_style
 from core.model.geometry import random_params
 

@@ -1,6 +1,6 @@
 """A sixth style, defined in the tests (``tests/sixth_style.py``) and registered like a
 plug-in: it paints, renders to PNG and SVG and round-trips through JSON with no other
-module changed. Grease Pencil: ``tests/blender/test_new_style.py``."""
+module changed. Grease Pencil: ``tests/blender/test_new_style_in_grease_pencil.py``."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def _photo() -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def painted():
-    from core.paint.painter import run
+    from core.painters.painter import run
 
     with pastel_registered():
         yield run(_photo(), PaintOptions(style="pastel", strokes=24, size=48, levels=2, seed=1))

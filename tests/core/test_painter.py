@@ -6,9 +6,9 @@ import torch
 
 from core.render import raster
 from core.errors import PainterError
-from core.paint.events import Done, LevelDone, LevelStarted, Progress, RefineStarted, Refined
+from core.painters.events import Done, LevelDone, LevelStarted, Progress, RefineStarted, Refined
 from core.contracts.options import background_colour
-from core.paint.painter import PaintOptions, default_levels, paint, run, strokes_per_level
+from core.painters.painter import PaintOptions, default_levels, paint, run, strokes_per_level
 from core.model.strokes import StrokeSet
 
 

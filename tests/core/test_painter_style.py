@@ -11,8 +11,8 @@ from PIL import Image
 
 from core.app.cli import main
 from core.errors import PainterError
-from core.paint.events import Done, LevelDone, Progress
-from core.paint.painter import PaintOptions, run, stylize
+from core.painters.events import Done, LevelDone, Progress
+from core.painters.painter import PaintOptions, run, stylize
 from core.model.strokes import StrokeSet
 from core.contracts.options import Tuning
 from core.contracts.styles import get_style

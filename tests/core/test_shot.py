@@ -235,8 +235,8 @@ def main_in_process(capsys, *args):
 # -- the temporal painter in-process -----------------------------------------------------------
 
 def _paint_pair(first, second, one_thread):
-    from core.paint.painter import PaintOptions, run
-    from core.paint.temporal import TemporalOptions, born_ids, paint_next
+    from core.painters.painter import PaintOptions, run
+    from core.painters.temporal import TemporalOptions, born_ids, paint_next
 
     options = PaintOptions(style="oil", strokes=30, size=48, levels=2, iterations=4, seed=3)
     s1 = run(first, options)
@@ -249,7 +249,7 @@ def _paint_pair(first, second, one_thread):
 
 
 def test_still_frames_keep_strokes_still(one_thread):
-    from core.paint.temporal import stroke_motion
+    from core.painters.temporal import stroke_motion
 
     img = np.asarray(Image.fromarray(clip_frame(0)).resize((48, 36)), np.float32) / 255
     s1, s2 = _paint_pair(img, img.copy(), one_thread)
@@ -262,7 +262,7 @@ def test_still_frames_keep_strokes_still(one_thread):
 def test_translated_frame_moves_strokes_with_it(one_thread):
     import cv2
 
-    from core.paint.temporal import stroke_motion
+    from core.painters.temporal import stroke_motion
 
     rng = np.random.default_rng(0)
     tex = cv2.resize(rng.random((8, 10, 3)).astype(np.float32), (60, 48), interpolation=cv2.INTER_CUBIC)
@@ -286,7 +286,7 @@ def test_paint_frames_help_states_the_engines_defaults():
     import re
 
     from core.app.cli import build_parser
-    from core.paint.temporal import TemporalOptions
+    from core.painters.temporal import TemporalOptions
 
     sub = next(a for a in build_parser()._actions if a.choices and "paint-frames" in a.choices)
     helps = {a.dest: a.help for a in sub.choices["paint-frames"]._actions}

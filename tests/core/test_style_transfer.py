@@ -9,9 +9,9 @@ import torch
 import torch.nn.functional as F
 
 from core.errors import PainterError
-from core.paint.features import (VGG16_FILE, OfflineFeatures, VGG16Features, get_features, load_vgg16,
+from core.painters.features import (VGG16_FILE, OfflineFeatures, VGG16Features, get_features, load_vgg16,
                                  vgg16_cache_path)
-from core.paint.style_transfer import make_style_loss
+from core.painters.style_transfer import make_style_loss
 
 # Every test here on one thread (the shared fixture puts the number back afterwards,
 # so the rest of the suite runs as a user's painting does).

@@ -7,8 +7,8 @@ import torch
 
 from core.render import raster
 from core.errors import PainterError
-from core.paint.painter import PaintOptions
-from core.paint.temporal import (ID_STRIDE, WARMUP_ID_OFFSET, TemporalOptions, _add_strokes, _live_strokes, born_ids,
+from core.painters.painter import PaintOptions
+from core.painters.temporal import (ID_STRIDE, WARMUP_ID_OFFSET, TemporalOptions, _add_strokes, _live_strokes, born_ids,
                         joint_pass, stroke_visibility)
 from core.contracts.styles import get_style
 
@@ -117,7 +117,7 @@ def test_strokes_baked_under_the_joint_pass_paint_the_same_canvas():
 
 
 def test_joint_pass_with_baked_strokes_moves_strokes_as_rendering_all_of_them(one_thread, monkeypatch):
-    import core.paint.temporal as video
+    import core.painters.temporal as video
 
     truth = [tape(0.25, 0.3), tape(0.75, 0.7, rgb=(0.1, 0.2, 0.9)), tape(0.2, 0.8, rgb=(0.1, 0.8, 0.2)),
              tape(0.8, 0.2, rgb=(0.9, 0.8, 0.1))]
@@ -183,8 +183,8 @@ def test_what_moves_on_its_own_stops_at_its_outline():
     pytest.importorskip("cv2")
     import cv2
 
-    from core.paint.flow import optical_flow, reliable_flow
-    from core.paint.temporal import own_motion
+    from core.painters.flow import optical_flow, reliable_flow
+    from core.painters.temporal import own_motion
 
     h, w, side = 72, 96, 16
     checker = np.kron((np.indices((4, 4)).sum(0) % 2), np.ones((4, 4)))[..., None] * np.array([0.9, 0.8, 0.1])
@@ -211,7 +211,7 @@ def test_ground_beside_a_moving_object_stays_put_and_the_object_carries_its_stro
     square.)"""
     pytest.importorskip("cv2")
     from core.model.strokes import StrokeSet
-    from core.paint.temporal import paint_next
+    from core.painters.temporal import paint_next
 
     h, w = 72, 96
     checker = np.kron((np.indices((4, 4)).sum(0) % 2), np.ones((4, 4)))[..., None] * np.array([0.9, 0.8, 0.1])
@@ -249,7 +249,7 @@ def test_fine_strokes_on_what_moves_on_its_own_are_refitted_from_where_the_flow_
     hardly change colour; repainted, it would be a new stroke with a new id)."""
     pytest.importorskip("cv2")
     from core.model.strokes import StrokeSet
-    from core.paint.temporal import paint_next
+    from core.painters.temporal import paint_next
 
     h, w = 72, 96
     checker = np.kron((np.indices((4, 4)).sum(0) % 2), np.ones((4, 4)))[..., None] * 0.3 + np.array([0.3, 0.2, 0.5])
@@ -283,7 +283,7 @@ def _brightening(keep_look: float):
     """A coarse stroke and a fine one on top of it, and a far one; in the second frame the
     light brightens over the first two. Returns (strokes before, strokes after)."""
     from core.model.strokes import StrokeSet
-    from core.paint.temporal import paint_next
+    from core.painters.temporal import paint_next
 
     size = 48
     coarse = tape(0.5, 0.5, w=0.6, h=0.6, rgb=(0.2, 0.4, 0.8))
@@ -344,9 +344,9 @@ def test_keep_look_moving_holds_the_look_of_what_moves_on_its_own(one_thread):
     follow the frame, with 1 they fit the previous painting carried along the flow and
     stay darker; the still ground is painted the same either way."""
     pytest.importorskip("cv2")
-    from core.paint.events import Done
+    from core.painters.events import Done
     from core.model.strokes import StrokeSet
-    from core.paint.temporal import paint_first, paint_next
+    from core.painters.temporal import paint_first, paint_next
 
     h, w = 72, 96
     checker = (np.kron((np.indices((6, 6)).sum(0) % 2), np.ones((4, 4)))[..., None] * np.array([0.5, 0.4, 0.1])
@@ -375,7 +375,7 @@ def _gap_frame(gap_threshold: float):
     under two orange fine strokes with a 3 px gap between them; the next frame is the
     same picture. Returns (frame, painting of the next frame)."""
     from core.model.strokes import StrokeSet
-    from core.paint.temporal import paint_next
+    from core.painters.temporal import paint_next
 
     size, orange = 48, (0.85, 0.5, 0.15)
     params = np.array([tape(0.5, 0.5, w=1.0, h=1.0, rgb=orange),
@@ -412,7 +412,7 @@ def test_fine_strokes_beside_a_gap_close_it(one_thread):
 def test_gaps_are_looked_for_only_where_the_picture_is_smooth():
     """A painting far off a detailed part of the picture (a checker of 1 px cells, which
     strokes cannot paint) is no gap; the same error on a smooth part is."""
-    from core.paint.temporal import gaps_between_strokes
+    from core.painters.temporal import gaps_between_strokes
 
     frame = torch.full((20, 40, 3), 0.5)
     frame[:, 20:] = torch.from_numpy(np.indices((20, 20)).sum(0) % 2 * 0.8 + 0.1).float()[..., None]

@@ -140,7 +140,7 @@ def test_optional_dependencies_missing_give_the_pip_command(monkeypatch):
 
 def test_core_imports_without_opencv_and_pyav():
     code = ("import sys; sys.modules['cv2'] = None; sys.modules['av'] = None\n"
-            "import core, core.app.cli, core.paint.shot, core.io.video_io, core.paint.flow, core.paint.temporal\n"
+            "import core, core.app.cli, core.painters.shot, core.io.video_io, core.painters.flow, core.painters.temporal\n"
             "from core.app.cli import main\n"
             "sys.exit(main(['paint-frames', 'x', '--out', 'y']))\n")
     env = dict(os.environ, PYTHONPATH=str(ROOT))

@@ -258,7 +258,7 @@ def _add_strokes(spec: StyleSpec, target: torch.Tensor, base: torch.Tensor, coun
                  gen: torch.Generator, options: PaintOptions, topts: TemporalOptions, style_loss,
                  renderer) -> torch.Tensor:
     """``count`` new strokes where the painting is most wrong, painted over ``base`` in
-    the painter's greedy rounds (:func:`core.paint.optimise.greedy_rounds`) at the finest level."""
+    the painter's greedy rounds (:func:`core.painters.optimise.greedy_rounds`) at the finest level."""
     lvl = Level(spec, target, base, grid, gen, renderer, options.opacity_floor)
     placed: list[torch.Tensor] = []
     for _ in greedy_rounds(lvl, _objective(spec, target, options, style_loss), count, topts.add_iterations,
@@ -288,7 +288,7 @@ class _Anchored:
 def joint_pass(style: str, params: torch.Tensor, levels: np.ndarray, target: torch.Tensor,
                background: tuple[float, float, float], options: PaintOptions, topts: TemporalOptions,
                movable: torch.Tensor, anchored: torch.Tensor, style_loss=None) -> torch.Tensor:
-    """The painter's final pass (:func:`core.paint.optimise.refine_steps`) over a frame's strokes:
+    """The painter's final pass (:func:`core.painters.optimise.refine_steps`) over a frame's strokes:
     every movable stroke is optimised together with the others, in painting order, so
     each also answers to the strokes painted over it; ``topts.iterations`` steps.
 
