@@ -58,9 +58,18 @@ const JOB_TYPE = {
 const MODULE_SHIM = "import runpy, sys; sys.path.insert(0, sys.argv.pop(1)); module = sys.argv.pop(1); " +
     "runpy.run_module(module, run_name='__main__', alter_sys=True)";
 
+// A typo such as 1-2400000 would make the Manager's frameChunker build millions of frames
+// while it holds the lock every job submission waits on.
+const MAX_FRAMES = 100000;
+
 function compileJob(job) {
     const settings = job.settings;
-    const range = parseRange(settings.frames);
+    const range = frameSpan(settings.frames, "frames");
+    const count = range.last - range.first + 1;
+    if (count > MAX_FRAMES) {
+        throw "frames \"" + settings.frames + "\" holds " + count + " frames; a job paints at most " + MAX_FRAMES +
+            ": split the shot into several jobs";
+    }
     const chunkSize = positiveInt(settings.chunk_size, "chunk_size");
     const warmup = nonNegativeInt(settings.warmup, "warmup");
     const outDir = settings.output_dir;
@@ -72,7 +81,7 @@ function compileJob(job) {
 
     const chunkTasks = [];
     for (const chunk of frameChunker(range.first + "-" + range.last, chunkSize)) {
-        const c = parseRange(chunk);
+        const c = frameSpan(chunk, "frameChunker's chunk");
         const seamArgs = c.first === range.first ? [] : ["--key", keyJson, "--warmup", String(warmup)];
         const task = author.Task("paint-" + c.first + "-" + c.last, "neural-painter");
         task.addCommand(paintFrames(settings, c.first + "-" + c.last, seamArgs.concat(["--video", "none"])));
@@ -109,17 +118,33 @@ function pythonModule(settings, module, args) {
     });
 }
 
-function parseRange(text) {
-    const m = /^\s*(\d+)\s*(?:(?:-|\.\.)\s*(\d+)\s*)?$/.exec(String(text));
-    if (!m) {
-        throw "frames \"" + text + "\" is not a range: write A-B, for example 1-240";
+// Flamenco writes frames as "A-B", "A..B" or "A", and lists of them joined by commas; its
+// frameChunker writes a chunk of two frames as "A,B" (never "A-B"). A shot is painted as one
+// unbroken range, so any such text is accepted as long as its frames leave no gap.
+function frameSpan(text, what) {
+    const parts = [];
+    for (const part of String(text).split(",")) {
+        const m = /^\s*(\d+)\s*(?:(?:-|\.\.)\s*(\d+)\s*)?$/.exec(part);
+        if (!m) {
+            throw what + " \"" + text + "\" is not a frame range: write A-B, for example 1-240";
+        }
+        const first = parseInt(m[1], 10);
+        const last = m[2] === undefined ? first : parseInt(m[2], 10);
+        if (first < 1 || last < first) {
+            throw what + " \"" + text + "\" must satisfy 1 <= A <= B";
+        }
+        parts.push({ first: first, last: last });
     }
-    const first = parseInt(m[1], 10);
-    const last = m[2] === undefined ? first : parseInt(m[2], 10);
-    if (first < 1 || last < first) {
-        throw "frames \"" + text + "\" must satisfy 1 <= A <= B";
+    parts.sort(function (a, b) { return a.first - b.first; });
+    const span = { first: parts[0].first, last: parts[0].last };
+    for (const p of parts.slice(1)) {
+        if (p.first > span.last + 1) {
+            throw what + " \"" + text + "\" leaves out frames " + (span.last + 1) + "-" + (p.first - 1) +
+                ": a job paints one unbroken range A-B (submit one job per range)";
+        }
+        span.last = Math.max(span.last, p.last);
     }
-    return { first: first, last: last };
+    return span;
 }
 
 function positiveInt(value, name) {

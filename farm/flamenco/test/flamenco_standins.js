@@ -4,7 +4,8 @@
 //
 // Modelled: author.Task(name, type) with addCommand / addDependency, author.Command(name,
 // parameters), job.settings / job.addTask, frameChunker(frames, chunkSize) (ranges like
-// "1-10,20..25" exploded, chunked, merged back into "A-B" strings), path (POSIX join,
+// "1-10,20..25" exploded, chunked, merged back as Flamenco 3.7 writes them: a run of three
+// or more frames "A-B", shorter runs frame by frame, "9,10"), path (POSIX join,
 // dirname, basename), print, alert, and the Manager's use of JOB_TYPE: defaults filled
 // in, required settings checked, choices enforced.
 "use strict";
@@ -39,6 +40,7 @@ function frameChunker(frames, chunkSize) {
     return chunks;
 }
 
+// Runs of three or more frames as "A-B", shorter runs frame by frame: "1-3,5,6,9".
 function merge(frames) {
     const parts = [];
     let start = frames[0];
@@ -48,7 +50,13 @@ function merge(frames) {
             prev = f;
             continue;
         }
-        parts.push(start === prev ? String(start) : start + "-" + prev);
+        if (prev - start >= 2) {
+            parts.push(start + "-" + prev);
+        } else {
+            for (let g = start; g <= prev; g++) {
+                parts.push(String(g));
+            }
+        }
         start = prev = f;
     }
     return parts.join(",");

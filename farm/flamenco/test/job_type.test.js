@@ -22,10 +22,16 @@ function flag(args, name) {
     return i < 0 ? undefined : args[i + 1];
 }
 
-test("frameChunker stand-in follows Flamenco's documented chunking", () => {
-    assert.deepStrictEqual(frameChunker("1-10", 4), ["1-4", "5-8", "9-10"]);
-    assert.deepStrictEqual(frameChunker("1..3,7,8", 2), ["1-2", "3,7", "8"]);
-    assert.throws(() => frameChunker("x", 2));
+test("frameChunker stand-in chunks as Flamenco 3.7 does: two frames are written A,B", () => {
+    // Each of these was seen in a real 3.7 Manager.
+    assert.deepStrictEqual(frameChunker("1-10", 4), ["1-4", "5-8", "9,10"]);
+    assert.deepStrictEqual(frameChunker("1-8", 3), ["1-3", "4-6", "7,8"]);
+    assert.deepStrictEqual(frameChunker("3-4", 12), ["3,4"]);
+    assert.deepStrictEqual(frameChunker("1..3,7,8", 2), ["1,2", "3,7", "8"]);
+    assert.deepStrictEqual(frameChunker("5", 3), ["5"]);
+    assert.deepStrictEqual(frameChunker("1-3", 1), ["1", "2", "3"]);
+    assert.throws(() => frameChunker("x", 2), /invalid range/);
+    assert.throws(() => frameChunker("1-4", 0), /chunk size/);
 });
 
 test("JOB_TYPE declares typed settings with the required ones marked", () => {
@@ -39,7 +45,7 @@ test("JOB_TYPE declares typed settings with the required ones marked", () => {
     assert.ok(script.jobType.settings.find((s) => s.key === "frames").required);
 });
 
-test("a shot compiles into key, parallel chunks, video and import", () => {
+test("the README's example (frames 1-10 in chunks of 4) compiles into key, parallel chunks, video and import", () => {
     const job = script.compile(base);
     const names = job.tasks.map((t) => t.name);
     assert.deepStrictEqual(names, ["key", "paint-1-4", "paint-5-8", "paint-9-10", "video", "import"]);
@@ -67,12 +73,37 @@ test("a shot compiles into key, parallel chunks, video and import", () => {
     assert.strictEqual(flag(second, "--video"), "none");
     assert.strictEqual(flag(second, "--style"), "oil");
     assert.strictEqual(flag(second, "--strokes"), "500");
+    assert.strictEqual(flag(argsOf(byName["paint-9-10"]), "--frames"), "9-10");
 
     assert.strictEqual(flag(argsOf(byName.video), "--frames"), "1-10");
     assert.strictEqual(flag(argsOf(byName.video), "--video"), "mp4");
     const imp = argsOf(byName.import);
     assert.deepStrictEqual(imp.slice(3), ["blender_neural_painter", "import", "/shared/out", "--out", "/shared/shot.blend"]);
     assert.strictEqual(byName.import.commands[0].parameters.exe, "{neural_painter_python}");
+});
+
+test("every frame range and chunk size Flamenco's chunker can produce compiles, each frame in one chunk", () => {
+    for (const first of [1, 3, 9]) {
+        for (let count = 1; count <= 13; count++) {
+            for (let size = 1; size <= count + 2; size++) {
+                const last = first + count - 1;
+                const job = script.compile(Object.assign({}, base, { frames: first + "-" + last, chunk_size: size }));
+                const chunks = job.tasks.slice(1, -2);
+                const keyJson = `/shared/out/frame_${String(first).padStart(4, "0")}.json`;
+                let next = first;
+                for (const task of chunks) {
+                    const [s, e] = flag(argsOf(task), "--frames").split("-").map(Number);
+                    assert.strictEqual(task.name, "paint-" + s + "-" + e);
+                    assert.strictEqual(s, next, `${first}-${last} in ${size}: ${task.name}`);
+                    assert.ok(e >= s && e - s < size, `${first}-${last} in ${size}: ${task.name}`);
+                    assert.strictEqual(flag(argsOf(task), "--key"), s === first ? undefined : keyJson);
+                    next = e + 1;
+                }
+                assert.strictEqual(next, last + 1, `${first}-${last} in ${size}`);
+                assert.deepStrictEqual(job.tasks.slice(-2).map((t) => t.name), ["video", "import"]);
+            }
+        }
+    }
 });
 
 test("settings and extra arguments reach every paint command", () => {
@@ -87,7 +118,9 @@ test("settings and extra arguments reach every paint command", () => {
 });
 
 test("bad settings stop the compile with a message that names them", () => {
-    assert.throws(() => script.compile(Object.assign({}, base, { frames: "ten" })), /not a range/);
+    assert.throws(() => script.compile(Object.assign({}, base, { frames: "ten" })), /not a frame range/);
+    assert.throws(() => script.compile(Object.assign({}, base, { frames: "1-5,8-10" })), /leaves out frames 6-7/);
+    assert.throws(() => script.compile(Object.assign({}, base, { frames: "1-2400000" })), /at most 100000/);
     assert.throws(() => script.compile(Object.assign({}, base, { frames: "9-3" })), /1 <= A <= B/);
     assert.throws(() => script.compile(Object.assign({}, base, { chunk_size: 0 })), /chunk_size/);
     assert.throws(() => script.compile(Object.assign({}, base, { style: "crayon" })), /style/);
