@@ -21,6 +21,8 @@
 // The job-compiler API used here is Flamenco's documented one: the JOB_TYPE object,
 // compileJob(job), author.Task(name, type), author.Command("exec", {exe, args}),
 // task.addCommand, task.addDependency, job.addTask, job.settings, frameChunker and path.
+// A Flamenco 3.7 Manager passes the submitted settings through untouched (no defaults,
+// no `required`, no `choices`): checkedSettings does all three here.
 
 const JOB_TYPE = {
     label: "Neural Painter: paint a shot",
@@ -63,15 +65,13 @@ const MODULE_SHIM = "import runpy, sys; sys.path.insert(0, sys.argv.pop(1)); mod
 const MAX_FRAMES = 100000;
 
 function compileJob(job) {
-    const settings = job.settings;
+    const settings = checkedSettings(job.settings);
     const range = frameSpan(settings.frames, "frames");
     const count = range.last - range.first + 1;
     if (count > MAX_FRAMES) {
         throw "frames \"" + settings.frames + "\" holds " + count + " frames; a job paints at most " + MAX_FRAMES +
             ": split the shot into several jobs";
     }
-    const chunkSize = positiveInt(settings.chunk_size, "chunk_size");
-    const warmup = nonNegativeInt(settings.warmup, "warmup");
     const outDir = settings.output_dir;
     const keyJson = path.join(outDir, "frame_" + pad4(range.first) + ".json");
 
@@ -80,9 +80,9 @@ function compileJob(job) {
     job.addTask(keyTask);
 
     const chunkTasks = [];
-    for (const chunk of frameChunker(range.first + "-" + range.last, chunkSize)) {
+    for (const chunk of frameChunker(range.first + "-" + range.last, settings.chunk_size)) {
         const c = frameSpan(chunk, "frameChunker's chunk");
-        const seamArgs = c.first === range.first ? [] : ["--key", keyJson, "--warmup", String(warmup)];
+        const seamArgs = c.first === range.first ? [] : ["--key", keyJson, "--warmup", String(settings.warmup)];
         const task = author.Task("paint-" + c.first + "-" + c.last, "neural-painter");
         task.addCommand(paintFrames(settings, c.first + "-" + c.last, seamArgs.concat(["--video", "none"])));
         task.addDependency(keyTask);
@@ -118,6 +118,59 @@ function pythonModule(settings, module, args) {
     });
 }
 
+// The Manager hands compileJob the settings exactly as submitted: Flamenco's Blender add-on
+// and web UI fill in JOB_TYPE's defaults, but a job posted to the API by a script arrives
+// with only what the script sent. Applying the defaults and checks here makes both the same
+// job, and makes a wrong job fail at submission (one line, in the API's answer) rather than
+// on a worker.
+function checkedSettings(given) {
+    const settings = {};
+    const known = [];
+    for (const spec of JOB_TYPE.settings) {
+        known.push(spec.key);
+        settings[spec.key] = settingValue(spec, given[spec.key]);
+    }
+    for (const key of Object.keys(given)) {
+        if (known.indexOf(key) < 0) {
+            throw "unknown setting \"" + key + "\": the settings are " + known.join(", ");
+        }
+    }
+    return settings;
+}
+
+function settingValue(spec, value) {
+    const name = "setting \"" + spec.key + "\"";
+    if (value === undefined || value === null || (typeof value === "string" && value.trim() === "")) {
+        if (spec.default !== undefined) {
+            return spec.default;
+        }
+        throw name + " is required: " + spec.description;
+    }
+    if (spec.type === "int32") {
+        const n = typeof value === "string" && /^\s*[+-]?\d+\s*$/.test(value) ? parseInt(value, 10) : value;
+        if (typeof n !== "number" || !Number.isInteger(n)) {
+            throw name + " must be a whole number, got " + JSON.stringify(value);
+        }
+        const min = spec.propargs && spec.propargs.min;
+        if (min !== undefined && n < min) {
+            throw name + " must be at least " + min + ", got " + n;
+        }
+        return n;
+    }
+    const text = typeof value === "number" ? String(value) : value;
+    if (typeof text !== "string") {
+        throw name + " must be text, got " + JSON.stringify(value);
+    }
+    if (spec.choices && spec.choices.indexOf(text) < 0) {
+        throw name + " must be one of " + spec.choices.join(", ") + ", got \"" + text + "\"";
+    }
+    if ((spec.subtype === "file_path" || spec.subtype === "dir_path") && !/^(\/|\\\\|[A-Za-z]:[\\/]|\{)/.test(text)) {
+        throw name + " must be an absolute path every worker sees (or start with a Manager variable such as " +
+            "{neural_painter_dir}), got \"" + text + "\"";
+    }
+    return text;
+}
+
 // Flamenco writes frames as "A-B", "A..B" or "A", and lists of them joined by commas; its
 // frameChunker writes a chunk of two frames as "A,B" (never "A-B"). A shot is painted as one
 // unbroken range, so any such text is accepted as long as its frames leave no gap.
@@ -145,22 +198,6 @@ function frameSpan(text, what) {
         span.last = Math.max(span.last, p.last);
     }
     return span;
-}
-
-function positiveInt(value, name) {
-    const n = Number(value);
-    if (!(n >= 1) || Math.floor(n) !== n) {
-        throw name + " must be a whole number of at least 1, got " + value;
-    }
-    return n;
-}
-
-function nonNegativeInt(value, name) {
-    const n = Number(value === undefined ? 0 : value);
-    if (!(n >= 0) || Math.floor(n) !== n) {
-        throw name + " must be a whole number of at least 0, got " + value;
-    }
-    return n;
 }
 
 function splitArgs(text) {

@@ -6,8 +6,9 @@
 // parameters), job.settings / job.addTask, frameChunker(frames, chunkSize) (ranges like
 // "1-10,20..25" exploded, chunked, merged back as Flamenco 3.7 writes them: a run of three
 // or more frames "A-B", shorter runs frame by frame, "9,10"), path (POSIX join,
-// dirname, basename), print, alert, and the Manager's use of JOB_TYPE: defaults filled
-// in, required settings checked, choices enforced.
+// dirname, basename), print and alert. Like a real Flamenco 3.7 Manager, compile() hands
+// the settings to the script as they were given: no JOB_TYPE default is filled in and no
+// `required` or `choices` is checked (only Flamenco's Blender add-on and web UI read them).
 "use strict";
 const fs = require("fs");
 const nodePath = require("path");
@@ -93,28 +94,16 @@ function context(log) {
     };
 }
 
-// Load a job compiler script; returns its JOB_TYPE and a compile(settings) function.
-function load(scriptPath) {
+// Load a job compiler script (its text, or a file); returns its JOB_TYPE and a
+// compile(settings) function that passes the settings through as the Manager does.
+function loadSource(source, filename) {
     const ctx = context();
     vm.createContext(ctx);
-    vm.runInContext(fs.readFileSync(scriptPath, "utf8"), ctx, { filename: scriptPath });
+    vm.runInContext(source, ctx, { filename: filename });
     const jobType = vm.runInContext("JOB_TYPE", ctx);
     function compile(given) {
-        const settings = {};
-        for (const s of jobType.settings) {
-            if (given[s.key] !== undefined) {
-                settings[s.key] = given[s.key];
-            } else if (s.default !== undefined) {
-                settings[s.key] = s.default;
-            } else if (s.required) {
-                throw new Error("setting " + s.key + " is required");
-            }
-            if (s.choices && settings[s.key] !== undefined && !s.choices.includes(settings[s.key])) {
-                throw new Error("setting " + s.key + " must be one of " + s.choices.join(", "));
-            }
-        }
         const job = {
-            name: "test job", created: new Date().toISOString(), settings: settings, tasks: [],
+            name: "test job", created: new Date().toISOString(), settings: Object.assign({}, given), tasks: [],
             addTask(task) { this.tasks.push(task); },
         };
         ctx.compileJob(job);
@@ -123,4 +112,8 @@ function load(scriptPath) {
     return { jobType: jobType, compile: compile, context: ctx };
 }
 
-module.exports = { load, frameChunker, context };
+function load(scriptPath) {
+    return loadSource(fs.readFileSync(scriptPath, "utf8"), scriptPath);
+}
+
+module.exports = { load, loadSource, frameChunker, context };

@@ -4,11 +4,13 @@
 const test = require("node:test");
 const assert = require("node:assert");
 const path = require("path");
-const { load, frameChunker } = require("./flamenco_standins.js");
+const { load, loadSource, frameChunker } = require("./flamenco_standins.js");
 
 const script = load(path.join(__dirname, "..", "neural_painter_shot.js"));
 const base = { input: "/shared/shot/frame_%04d.png", output_dir: "/shared/out", frames: "1-10", chunk_size: 4,
                warmup: 2, blend_file: "/shared/shot.blend" };
+const needed = { input: "/shared/shot.mp4", output_dir: "/shared/out", frames: "1-10",
+                 blend_file: "/shared/shot.blend" };
 
 function argsOf(task) {
     assert.strictEqual(task.commands.length, 1);
@@ -22,6 +24,17 @@ function flag(args, name) {
     return i < 0 ? undefined : args[i + 1];
 }
 
+// What compileJob throws, as the Manager's API answers it (a string).
+function compileError(settings) {
+    try {
+        script.compile(settings);
+    } catch (e) {
+        return String(e);
+    }
+    assert.fail("compiled without an error: " + JSON.stringify(settings));
+}
+
+
 test("frameChunker stand-in chunks as Flamenco 3.7 does: two frames are written A,B", () => {
     // Each of these was seen in a real 3.7 Manager.
     assert.deepStrictEqual(frameChunker("1-10", 4), ["1-4", "5-8", "9,10"]);
@@ -34,6 +47,15 @@ test("frameChunker stand-in chunks as Flamenco 3.7 does: two frames are written 
     assert.throws(() => frameChunker("1-4", 0), /chunk size/);
 });
 
+test("stand-ins pass the settings through untouched, as the Manager does", () => {
+    const probe = loadSource(`
+        const JOB_TYPE = { label: "probe", settings: [
+            { key: "n", type: "int32", default: 7, required: true, choices: [7] } ] };
+        function compileJob(job) { job.addTask(author.Task("seen", "misc" + typeof job.settings.n)); }`, "probe.js");
+    assert.strictEqual(probe.compile({}).tasks[0].type, "miscundefined");
+    assert.strictEqual(probe.compile({ n: 99 }).settings.n, 99);
+});
+
 test("JOB_TYPE declares typed settings with the required ones marked", () => {
     const keys = script.jobType.settings.map((s) => s.key);
     for (const k of ["input", "output_dir", "frames", "chunk_size", "warmup", "blend_file", "python"]) {
@@ -41,6 +63,7 @@ test("JOB_TYPE declares typed settings with the required ones marked", () => {
     }
     for (const s of script.jobType.settings) {
         assert.ok(["string", "int32", "float", "bool"].includes(s.type), s.key);
+        assert.ok(s.required || s.default !== undefined, s.key + " has neither a default nor required");
     }
     assert.ok(script.jobType.settings.find((s) => s.key === "frames").required);
 });
@@ -106,6 +129,24 @@ test("every frame range and chunk size Flamenco's chunker can produce compiles, 
     }
 });
 
+test("a job with only the required settings gets JOB_TYPE's defaults, as from the Blender add-on", () => {
+    const job = script.compile(needed);
+    assert.deepStrictEqual(job.tasks.map((t) => t.name), ["key", "paint-1-10", "video", "import"]);
+    const args = argsOf(job.tasks[0]);
+    assert.strictEqual(job.tasks[0].commands[0].parameters.exe, "{neural_painter_python}");
+    assert.strictEqual(args[2], "{neural_painter_dir}");
+    assert.strictEqual(flag(args, "--style"), "oil");
+    assert.strictEqual(flag(args, "--strokes"), "500");
+    assert.strictEqual(flag(args, "--size"), "512");
+    assert.strictEqual(flag(args, "--seed"), "0");
+    assert.strictEqual(args[args.length - 1], "none", "no extra arguments");
+    const warm = argsOf(script.compile(Object.assign({}, needed, { frames: "1-30" })).tasks[2]);
+    assert.strictEqual(flag(warm, "--frames"), "13-24");  // chunk_size 12
+    assert.strictEqual(flag(warm, "--warmup"), "3");
+    // Numbers sent as text (a shell script's JSON) are read as numbers.
+    assert.strictEqual(script.compile(Object.assign({}, needed, { chunk_size: "4" })).tasks.length, 6);
+});
+
 test("settings and extra arguments reach every paint command", () => {
     const job = script.compile(Object.assign({}, base, { frames: "7-9", chunk_size: 12, style: "marker",
         strokes: 50, size: 64, extra_args: "--levels 2  --iterations 3" }));
@@ -117,12 +158,37 @@ test("settings and extra arguments reach every paint command", () => {
     assert.strictEqual(flag(argsOf(job.tasks[0]), "--frames"), "7-7");
 });
 
-test("bad settings stop the compile with a message that names them", () => {
-    assert.throws(() => script.compile(Object.assign({}, base, { frames: "ten" })), /not a frame range/);
-    assert.throws(() => script.compile(Object.assign({}, base, { frames: "1-5,8-10" })), /leaves out frames 6-7/);
-    assert.throws(() => script.compile(Object.assign({}, base, { frames: "1-2400000" })), /at most 100000/);
-    assert.throws(() => script.compile(Object.assign({}, base, { frames: "9-3" })), /1 <= A <= B/);
-    assert.throws(() => script.compile(Object.assign({}, base, { chunk_size: 0 })), /chunk_size/);
-    assert.throws(() => script.compile(Object.assign({}, base, { style: "crayon" })), /style/);
-    assert.throws(() => script.compile({ frames: "1-2" }), /required/);
+test("a wrong submission fails at compile time with one line that names the setting and the fix", () => {
+    const cases = [
+        [{ frames: "ten" }, /^frames "ten" is not a frame range: write A-B/],
+        [{ frames: "9-3" }, /^frames "9-3" must satisfy 1 <= A <= B/],
+        [{ frames: "0-3" }, /1 <= A <= B/],
+        [{ frames: "1-5,8-10" }, /leaves out frames 6-7: a job paints one unbroken range/],
+        [{ frames: "1-2400000" }, /holds 2400000 frames; a job paints at most 100000/],
+        [{ chunk_size: 0 }, /^setting "chunk_size" must be at least 1, got 0/],
+        [{ chunk_size: "four" }, /^setting "chunk_size" must be a whole number, got "four"/],
+        [{ chunk_size: 2.5 }, /chunk_size" must be a whole number/],
+        [{ warmup: -1 }, /^setting "warmup" must be at least 0/],
+        [{ style: "crayon" }, /^setting "style" must be one of oil, marker, watercolor, tape, got "crayon"/],
+        [{ chunksize: 4 }, /^unknown setting "chunksize": the settings are input, output_dir, frames, chunk_size/],
+        [{ output_dir: "renders/out" }, /^setting "output_dir" must be an absolute path every worker sees/],
+        [{ input: true }, /^setting "input" must be text, got true/],
+    ];
+    for (const [change, expected] of cases) {
+        const message = compileError(Object.assign({}, base, change));
+        assert.match(message, expected);
+        assert.ok(!message.includes("\n"), message);
+    }
+    for (const key of ["input", "output_dir", "frames", "blend_file"]) {
+        for (const missing of [undefined, null, "", "  "]) {
+            const settings = Object.assign({}, needed, { [key]: missing });
+            const message = compileError(settings);
+            assert.match(message, new RegExp(`^setting "${key}" is required: `));
+            assert.ok(!message.includes("\n"), message);
+        }
+    }
+    // Paths may be Windows paths, UNC paths or start with a Manager (two-way) variable.
+    for (const out of ["C:\\renders\\out", "\\\\nas\\renders", "{render}/out"]) {
+        assert.strictEqual(script.compile(Object.assign({}, base, { output_dir: out })).tasks.length, 6);
+    }
 });
