@@ -18,11 +18,12 @@
 // A worker killed mid-chunk loses only the frame it was painting: Flamenco runs the
 // task again and `paint-frames` resumes after the last finished frame.
 //
-// The job-compiler API used here is Flamenco's documented one: the JOB_TYPE object,
+// Written against Flamenco 3.7's job compiler (goja, strict mode): the JOB_TYPE object,
 // compileJob(job), author.Task(name, type), author.Command("exec", {exe, args}),
-// task.addCommand, task.addDependency, job.addTask, job.settings, frameChunker and path.
-// A Flamenco 3.7 Manager passes the submitted settings through untouched (no defaults,
-// no `required`, no `choices`): checkedSettings does all three here.
+// task.addCommand, task.addDependency, job.addTask, job.settings, frameChunker, shellSplit
+// and path. What the Manager does NOT do is what this file does itself: it passes the
+// submitted settings through untouched (no defaults, no `required`, no `choices`), and
+// job.addTask stores a copy of the task, so every task is complete before it is added.
 
 const JOB_TYPE = {
     label: "Neural Painter: paint a shot",
@@ -45,7 +46,8 @@ const JOB_TYPE = {
           description: "Long side of the canvas the strokes are optimised on, px" },
         { key: "seed", type: "int32", default: 0, description: "Random seed" },
         { key: "extra_args", type: "string", default: "",
-          description: "More paint-frames options, space separated (e.g. --levels 5 --device cuda)" },
+          description: "More paint-frames options, split as a shell would " +
+              "(e.g. --levels 5 --style-image \"/shared/my refs/a.png\")" },
         { key: "python", type: "string", default: "{neural_painter_python}",
           description: "Python with torch, av, opencv-python-headless and bpy (a Manager variable by default)" },
         { key: "engine_dir", type: "string", subtype: "dir_path", default: "{neural_painter_dir}",
@@ -72,11 +74,13 @@ function compileJob(job) {
         throw "frames \"" + settings.frames + "\" holds " + count + " frames; a job paints at most " + MAX_FRAMES +
             ": split the shot into several jobs";
     }
+    const extra = splitArgs(settings.extra_args);
     const outDir = settings.output_dir;
     const keyJson = path.join(outDir, "frame_" + pad4(range.first) + ".json");
 
+    // job.addTask stores a copy: each task gets its commands and dependencies first.
     const keyTask = author.Task("key", "neural-painter");
-    keyTask.addCommand(paintFrames(settings, range.first + "-" + range.first, ["--video", "none"]));
+    keyTask.addCommand(paintFrames(settings, range.first + "-" + range.first, ["--video", "none"], extra));
     job.addTask(keyTask);
 
     const chunkTasks = [];
@@ -84,14 +88,14 @@ function compileJob(job) {
         const c = frameSpan(chunk, "frameChunker's chunk");
         const seamArgs = c.first === range.first ? [] : ["--key", keyJson, "--warmup", String(settings.warmup)];
         const task = author.Task("paint-" + c.first + "-" + c.last, "neural-painter");
-        task.addCommand(paintFrames(settings, c.first + "-" + c.last, seamArgs.concat(["--video", "none"])));
+        task.addCommand(paintFrames(settings, c.first + "-" + c.last, seamArgs.concat(["--video", "none"]), extra));
         task.addDependency(keyTask);
         job.addTask(task);
         chunkTasks.push(task);
     }
 
     const videoTask = author.Task("video", "neural-painter");
-    videoTask.addCommand(paintFrames(settings, range.first + "-" + range.last, ["--video", "mp4"]));
+    videoTask.addCommand(paintFrames(settings, range.first + "-" + range.last, ["--video", "mp4"], extra));
     for (const task of chunkTasks) {
         videoTask.addDependency(task);
     }
@@ -102,20 +106,6 @@ function compileJob(job) {
         ["import", outDir, "--out", settings.blend_file]));
     importTask.addDependency(videoTask);
     job.addTask(importTask);
-}
-
-function paintFrames(settings, frames, more) {
-    const args = ["paint-frames", settings.input, "--out", settings.output_dir, "--frames", frames,
-        "--style", settings.style, "--strokes", String(settings.strokes), "--size", String(settings.size),
-        "--seed", String(settings.seed)];
-    return pythonModule(settings, "core", args.concat(more, splitArgs(settings.extra_args)));
-}
-
-function pythonModule(settings, module, args) {
-    return author.Command("exec", {
-        exe: settings.python,
-        args: ["-c", MODULE_SHIM, settings.engine_dir, module].concat(args),
-    });
 }
 
 // The Manager hands compileJob the settings exactly as submitted: Flamenco's Blender add-on
@@ -200,8 +190,35 @@ function frameSpan(text, what) {
     return span;
 }
 
+function paintFrames(settings, frames, more, extra) {
+    const args = ["paint-frames", settings.input, "--out", settings.output_dir, "--frames", frames,
+        "--style", settings.style, "--strokes", String(settings.strokes), "--size", String(settings.size),
+        "--seed", String(settings.seed)];
+    return pythonModule(settings, "core", args.concat(more, extra));
+}
+
+function pythonModule(settings, module, args) {
+    return author.Command("exec", {
+        exe: settings.python,
+        args: ["-c", MODULE_SHIM, settings.engine_dir, module].concat(args),
+    });
+}
+
+// The Manager's shellSplit (Go's google/shlex) gives quoting as a shell has it, so a path
+// with spaces can be one argument; its error (an unclosed quote) becomes one line here.
 function splitArgs(text) {
-    return String(text || "").split(/\s+/).filter(function (a) { return a.length > 0; });
+    let parts;
+    try {
+        parts = shellSplit(text);
+    } catch (e) {
+        throw "setting \"extra_args\" " + JSON.stringify(text) + " cannot be split: " + e +
+            " (close every quote; quote a path with spaces as \"...\")";
+    }
+    const args = [];  // a plain array: the Manager returns a Go slice
+    for (let i = 0; i < parts.length; i++) {
+        args.push(String(parts[i]));
+    }
+    return args;
 }
 
 function pad4(n) {

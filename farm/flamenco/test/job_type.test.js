@@ -1,10 +1,11 @@
-// The job type compiled under Node against stand-ins for Flamenco's job-compiler API
-// (see flamenco_standins.js): not a running Flamenco.
+// The job type compiled under Node against stand-ins for Flamenco 3.7's job-compiler API
+// (see flamenco_standins.js): not a running Flamenco. tests/core/test_flamenco_real.py
+// runs it in a real Manager and Worker.
 "use strict";
 const test = require("node:test");
 const assert = require("node:assert");
 const path = require("path");
-const { load, loadSource, frameChunker } = require("./flamenco_standins.js");
+const { load, loadSource, frameChunker, shellSplit } = require("./flamenco_standins.js");
 
 const script = load(path.join(__dirname, "..", "neural_painter_shot.js"));
 const base = { input: "/shared/shot/frame_%04d.png", output_dir: "/shared/out", frames: "1-10", chunk_size: 4,
@@ -34,7 +35,6 @@ function compileError(settings) {
     assert.fail("compiled without an error: " + JSON.stringify(settings));
 }
 
-
 test("frameChunker stand-in chunks as Flamenco 3.7 does: two frames are written A,B", () => {
     // Each of these was seen in a real 3.7 Manager.
     assert.deepStrictEqual(frameChunker("1-10", 4), ["1-4", "5-8", "9,10"]);
@@ -47,13 +47,49 @@ test("frameChunker stand-in chunks as Flamenco 3.7 does: two frames are written 
     assert.throws(() => frameChunker("1-4", 0), /chunk size/);
 });
 
-test("stand-ins pass the settings through untouched, as the Manager does", () => {
+test("stand-ins pass settings through untouched and copy a task when it is added, as the Manager does", () => {
     const probe = loadSource(`
         const JOB_TYPE = { label: "probe", settings: [
             { key: "n", type: "int32", default: 7, required: true, choices: [7] } ] };
-        function compileJob(job) { job.addTask(author.Task("seen", "misc" + typeof job.settings.n)); }`, "probe.js");
-    assert.strictEqual(probe.compile({}).tasks[0].type, "miscundefined");
+        function compileJob(job) {
+            const early = author.Task("early", "misc");
+            job.addTask(early);
+            early.addCommand(author.Command("echo", { message: "added after addTask" }));
+            const late = author.Task("late", "misc");
+            late.addDependency(early);
+            job.addTask(late);
+            late.addDependency(early);
+            job.addTask(author.Task("seen", "misc" + typeof job.settings.n + (job.created instanceof Date) +
+                                    typeof frameCount + typeof job.created.getTime));
+        }`, "probe.js");
+    const job = probe.compile({});
+    assert.deepStrictEqual(job.tasks.map((t) => t.name), ["early", "late", "seen"]);
+    assert.deepStrictEqual(job.tasks[0].commands, [], "a command added after addTask is lost");
+    assert.strictEqual(job.tasks[1].dependencies.length, 1, "a dependency added after addTask is lost");
+    // No default applied, no required or choices check; created is a time, frameCount absent.
+    assert.strictEqual(job.tasks[2].type, "miscundefinedtrueundefinedfunction");
     assert.strictEqual(probe.compile({ n: 99 }).settings.n, 99);
+});
+
+test("stand-ins refuse what the Manager refuses: empty task types, sloppy-mode code", () => {
+    const empty = loadSource(`const JOB_TYPE = { label: "e", settings: [] };
+        function compileJob(job) { job.addTask(author.Task("t", "  ")); }`, "empty.js");
+    assert.throws(() => empty.compile({}), /author\.Task\(name, type\): type is required/);
+    const sloppy = loadSource(`const JOB_TYPE = { label: "s", settings: [] };
+        function compileJob(job) { undeclared = 1; }`, "sloppy.js");
+    assert.throws(() => sloppy.compile({}), (e) => e.name === "ReferenceError" && /undeclared/.test(e.message));
+});
+
+test("shellSplit and path stand-ins give what the Manager gave", () => {
+    assert.deepStrictEqual(shellSplit(`--a 'b c' "d \\"e" f\\ g #h i`), ["--a", "b c", 'd "e', "f g"]);
+    assert.deepStrictEqual(shellSplit("a#b '' c"), ["a#b", "", "c"]);
+    assert.deepStrictEqual(shellSplit("  "), []);
+    assert.throws(() => shellSplit("--a 'b"), /EOF found when expecting closing quote/);
+    assert.throws(() => shellSplit("a\\"), /EOF found after escape character/);
+    const ctx = script.context;
+    assert.strictEqual(ctx.path.join("C:\\a\\b", "c.json"), "C:/a/b/c.json");
+    assert.strictEqual(ctx.path.join("/x/", "../y", "z"), "/y/z");
+    assert.strictEqual(ctx.formatTimestampLocal(new Date(2026, 0, 2, 3, 4, 5)), "2026-01-02_030405");
 });
 
 test("JOB_TYPE declares typed settings with the required ones marked", () => {
@@ -76,9 +112,13 @@ test("the README's example (frames 1-10 in chunks of 4) compiles into key, paral
     // Chunks depend on the key only, so they can run at the same time.
     for (const n of ["paint-1-4", "paint-5-8", "paint-9-10"]) {
         assert.deepStrictEqual(byName[n].dependencies.map((d) => d.name), ["key"]);
+        assert.strictEqual(byName[n].type, "neural-painter");
     }
     assert.deepStrictEqual(byName.video.dependencies.map((d) => d.name), ["paint-1-4", "paint-5-8", "paint-9-10"]);
     assert.deepStrictEqual(byName.import.dependencies.map((d) => d.name), ["video"]);
+    assert.strictEqual(byName.key.type, "neural-painter");
+    assert.strictEqual(byName.video.type, "neural-painter");
+    assert.strictEqual(byName.import.type, "blender");
 
     const key = argsOf(byName.key);
     assert.strictEqual(key[3], "core");
@@ -94,15 +134,13 @@ test("the README's example (frames 1-10 in chunks of 4) compiles into key, paral
     assert.strictEqual(flag(second, "--key"), "/shared/out/frame_0001.json");
     assert.strictEqual(flag(second, "--warmup"), "2");
     assert.strictEqual(flag(second, "--video"), "none");
-    assert.strictEqual(flag(second, "--style"), "oil");
-    assert.strictEqual(flag(second, "--strokes"), "500");
     assert.strictEqual(flag(argsOf(byName["paint-9-10"]), "--frames"), "9-10");
 
     assert.strictEqual(flag(argsOf(byName.video), "--frames"), "1-10");
     assert.strictEqual(flag(argsOf(byName.video), "--video"), "mp4");
     const imp = argsOf(byName.import);
-    assert.deepStrictEqual(imp.slice(3), ["blender_neural_painter", "import", "/shared/out", "--out", "/shared/shot.blend"]);
-    assert.strictEqual(byName.import.commands[0].parameters.exe, "{neural_painter_python}");
+    assert.deepStrictEqual(imp.slice(3),
+        ["blender_neural_painter", "import", "/shared/out", "--out", "/shared/shot.blend"]);
 });
 
 test("every frame range and chunk size Flamenco's chunker can produce compiles, each frame in one chunk", () => {
@@ -147,14 +185,17 @@ test("a job with only the required settings gets JOB_TYPE's defaults, as from th
     assert.strictEqual(script.compile(Object.assign({}, needed, { chunk_size: "4" })).tasks.length, 6);
 });
 
-test("settings and extra arguments reach every paint command", () => {
+test("settings and extra arguments reach every paint command; extra_args is split as a shell would", () => {
     const job = script.compile(Object.assign({}, base, { frames: "7-9", chunk_size: 12, style: "marker",
-        strokes: 50, size: 64, extra_args: "--levels 2  --iterations 3" }));
+        strokes: 50, size: 64, extra_args: "--levels 2  --iterations 3 --style-image \"/shared/my refs/a b.png\"" }));
     assert.deepStrictEqual(job.tasks.map((t) => t.name), ["key", "paint-7-9", "video", "import"]);
-    const chunk = argsOf(job.tasks[1]);
-    assert.strictEqual(flag(chunk, "--style"), "marker");
-    assert.strictEqual(flag(chunk, "--levels"), "2");
-    assert.strictEqual(flag(chunk, "--iterations"), "3");
+    for (const task of job.tasks.slice(0, 3)) {
+        const args = argsOf(task);
+        assert.strictEqual(flag(args, "--style"), "marker");
+        assert.strictEqual(flag(args, "--levels"), "2");
+        assert.strictEqual(flag(args, "--iterations"), "3");
+        assert.strictEqual(flag(args, "--style-image"), "/shared/my refs/a b.png");
+    }
     assert.strictEqual(flag(argsOf(job.tasks[0]), "--frames"), "7-7");
 });
 
@@ -172,6 +213,8 @@ test("a wrong submission fails at compile time with one line that names the sett
         [{ style: "crayon" }, /^setting "style" must be one of oil, marker, watercolor, tape, got "crayon"/],
         [{ chunksize: 4 }, /^unknown setting "chunksize": the settings are input, output_dir, frames, chunk_size/],
         [{ output_dir: "renders/out" }, /^setting "output_dir" must be an absolute path every worker sees/],
+        [{ extra_args: "--style-image '/my refs" },
+            /^setting "extra_args" "--style-image '\/my refs" cannot be split: EOF found when expecting closing quote \(/],
         [{ input: true }, /^setting "input" must be text, got true/],
     ];
     for (const [change, expected] of cases) {
