@@ -14,9 +14,12 @@
 //   video          after every chunk: the same command over A-B finds every frame
 //                  finished, paints nothing and writes painted.mp4 and compare.mp4
 //   import         after `video`: the Blender add-on turns the folder of frames into a
-//                  .blend (`python -m blender_neural_painter import DIR --out FILE`)
-// A worker killed mid-chunk loses only the frame it was painting: Flamenco runs the
-// task again and `paint-frames` resumes after the last finished frame.
+//                  .blend (`python -m blender_neural_painter import DIR --out FILE`); task
+//                  type `neural-painter-import`, for workers whose Python has `bpy`
+// A worker killed mid-chunk loses only the frame it was painting: the Manager gives the
+// task back to it when it returns (or to another worker once it is declared lost) and
+// `paint-frames` resumes after the last finished frame. A task that *fails* is another
+// matter: farm/flamenco/README.md, "When a worker dies, and when a task fails".
 //
 // Written against Flamenco 3.7's job compiler (goja, strict mode): the JOB_TYPE object,
 // compileJob(job), author.Task(name, type), author.Command("exec", {exe, args}),
@@ -62,6 +65,12 @@ const JOB_TYPE = {
 const MODULE_SHIM = "import runpy, sys; sys.path.insert(0, sys.argv.pop(1)); module = sys.argv.pop(1); " +
     "runpy.run_module(module, run_name='__main__', alter_sys=True)";
 
+// Paint tasks need torch; the import needs the `bpy` module. Separate task types let a farm
+// give the import only to workers that have bpy (it is not Blender's own `blender` type:
+// a plain Blender render worker lacks this Python environment).
+const PAINT_TASK_TYPE = "neural-painter";
+const IMPORT_TASK_TYPE = "neural-painter-import";
+
 // A typo such as 1-2400000 would make the Manager's frameChunker build millions of frames
 // while it holds the lock every job submission waits on.
 const MAX_FRAMES = 100000;
@@ -79,7 +88,7 @@ function compileJob(job) {
     const keyJson = path.join(outDir, "frame_" + pad4(range.first) + ".json");
 
     // job.addTask stores a copy: each task gets its commands and dependencies first.
-    const keyTask = author.Task("key", "neural-painter");
+    const keyTask = author.Task("key", PAINT_TASK_TYPE);
     keyTask.addCommand(paintFrames(settings, range.first + "-" + range.first, ["--video", "none"], extra));
     job.addTask(keyTask);
 
@@ -87,21 +96,21 @@ function compileJob(job) {
     for (const chunk of frameChunker(range.first + "-" + range.last, settings.chunk_size)) {
         const c = frameSpan(chunk, "frameChunker's chunk");
         const seamArgs = c.first === range.first ? [] : ["--key", keyJson, "--warmup", String(settings.warmup)];
-        const task = author.Task("paint-" + c.first + "-" + c.last, "neural-painter");
+        const task = author.Task("paint-" + c.first + "-" + c.last, PAINT_TASK_TYPE);
         task.addCommand(paintFrames(settings, c.first + "-" + c.last, seamArgs.concat(["--video", "none"]), extra));
         task.addDependency(keyTask);
         job.addTask(task);
         chunkTasks.push(task);
     }
 
-    const videoTask = author.Task("video", "neural-painter");
+    const videoTask = author.Task("video", PAINT_TASK_TYPE);
     videoTask.addCommand(paintFrames(settings, range.first + "-" + range.last, ["--video", "mp4"], extra));
     for (const task of chunkTasks) {
         videoTask.addDependency(task);
     }
     job.addTask(videoTask);
 
-    const importTask = author.Task("import", "blender");
+    const importTask = author.Task("import", IMPORT_TASK_TYPE);
     importTask.addCommand(pythonModule(settings, "blender_neural_painter",
         ["import", outDir, "--out", settings.blend_file]));
     importTask.addDependency(videoTask);

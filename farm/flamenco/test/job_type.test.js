@@ -118,7 +118,7 @@ test("the README's example (frames 1-10 in chunks of 4) compiles into key, paral
     assert.deepStrictEqual(byName.import.dependencies.map((d) => d.name), ["video"]);
     assert.strictEqual(byName.key.type, "neural-painter");
     assert.strictEqual(byName.video.type, "neural-painter");
-    assert.strictEqual(byName.import.type, "blender");
+    assert.strictEqual(byName.import.type, "neural-painter-import", "only workers with bpy take the import");
 
     const key = argsOf(byName.key);
     assert.strictEqual(key[3], "core");
