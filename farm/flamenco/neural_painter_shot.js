@@ -62,8 +62,12 @@ const JOB_TYPE = {
 
 // Runs `python -m MODULE ARGS...` with ENGINE_DIR first on sys.path: Flamenco's exec
 // command takes an executable and arguments only (no working directory, no environment).
-const MODULE_SHIM = "import runpy, sys; sys.path.insert(0, sys.argv.pop(1)); module = sys.argv.pop(1); " +
-    "runpy.run_module(module, run_name='__main__', alter_sys=True)";
+// A worker whose ENGINE_DIR is missing (most often a Manager variable left undefined, which
+// reaches the worker as the literal "{neural_painter_dir}") fails with one line saying so.
+const MODULE_SHIM = "import os, runpy, sys; engine = sys.argv.pop(1); module = sys.argv.pop(1); " +
+    "os.path.isdir(engine) or sys.exit('neural-painter: engine_dir %r is not a folder on this worker: " +
+    "define the Manager variable neural_painter_dir or set the job setting engine_dir' % engine); " +
+    "sys.path.insert(0, engine); runpy.run_module(module, run_name='__main__', alter_sys=True)";
 
 // Paint tasks need torch; the import needs the `bpy` module. Separate task types let a farm
 // give the import only to workers that have bpy (it is not Blender's own `blender` type:
