@@ -1,7 +1,8 @@
 """The Flamenco job type's commands, run for real on a short clip.
 
 The job is compiled under Node with stand-ins for Flamenco's job-compiler API
-(farm/flamenco/test/): this is not a running Flamenco. Each task's ``exec`` command is
+(farm/flamenco/test/): this is not a running Flamenco (test_flamenco_real.py runs the job
+type in one, where its binaries are at hand). Each task's ``exec`` command is
 started as a worker starts it (executable plus arguments, nothing else), one chunk's
 worker is killed (SIGKILL) after its first frame and the task is run again, as the
 Manager requeues a task of a lost worker.
@@ -115,3 +116,17 @@ def test_job_commands_paint_a_shot_with_a_killed_worker(tmp_path):
     assert got.returncode == 0, got.stderr[-2000:]
     drawn = json.loads(got.stdout.strip().splitlines()[-1])
     assert drawn == {str(n): len(frames[n - 1]["strokes"]) for n in range(1, 7)}  # one drawing per frame
+
+
+def test_a_worker_without_the_engine_says_which_setting_to_fix(tmp_path):
+    # An undefined Manager variable reaches the worker as the literal "{neural_painter_dir}".
+    for engine in (str(tmp_path / "no-checkout"), "{neural_painter_dir}"):
+        tasks = compile_job({"input": "/shared/shot.mp4", "output_dir": str(tmp_path / "out"), "frames": "1-2",
+                             "blend_file": str(tmp_path / "shot.blend"), "python": sys.executable,
+                             "engine_dir": engine})
+        proc = subprocess.run(argv(tasks["key"]), capture_output=True, text=True, timeout=60, cwd="/")
+        assert proc.returncode == 1
+        assert proc.stderr.splitlines() == [
+            f"neural-painter: engine_dir {engine!r} is not a folder on this worker: define the Manager variable "
+            "neural_painter_dir or set the job setting engine_dir"]
+        assert not (tmp_path / "out").exists()
