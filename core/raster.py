@@ -154,6 +154,14 @@ class Layout:
         self._merge_buckets()
         self.x0 = np.clip(x0, -self.pad, width + self.pad - self.sizes)
         self.y0 = np.clip(y0, -self.pad, height + self.pad - self.sizes)
+        # Capped, a patch can be shorter than its stroke. One as long as the canvas must
+        # still reach past the stroke's end or to the canvas's far edge, whichever comes
+        # first, as an uncapped patch does: on a non-square canvas the padding lets it
+        # start far enough out to stop short of both.
+        x_end = np.minimum(width, np.floor(b[:, 2]).astype(np.int64) + 2)
+        y_end = np.minimum(height, np.floor(b[:, 3]).astype(np.int64) + 2)
+        self.x0 = np.where(self.sizes >= width, np.maximum(self.x0, x_end - self.sizes), self.x0)
+        self.y0 = np.where(self.sizes >= height, np.maximum(self.y0, y_end - self.sizes), self.y0)
         self.long_px, self.width, self.height = long_px, width, height
         self.padded_width = width + 2 * self.pad
         self.padded_height = height + 2 * self.pad

@@ -276,3 +276,23 @@ def test_pixels_left_unevaluated_carry_little_of_the_surrogate_gradient(style, p
     free = ~s.held
     errors = column_errors(grad[free], whole_canvas_grad[free], list(get_style(style).params))
     assert max(errors.values()) < LEFT_OUT_RTOL, errors
+
+
+def rendered_scene(style: str, rows: list[list[float]], width: int, height: int) -> Scene:
+    """``rows`` of parameters painted by :func:`raster.render` over a random base."""
+    gen = torch.Generator().manual_seed(2)
+    return Scene(style, torch.tensor(rows, dtype=F64),
+                 0.2 + 0.6 * torch.rand(height, width, 3, generator=gen, dtype=F64),
+                 torch.randn(height, width, 3, generator=gen, dtype=F64), torch.zeros(len(rows), dtype=torch.bool),
+                 lambda p, b: raster.render(style, p, width, height, base=b))
+
+
+@pytest.mark.parametrize("width, height", [(40, 100), (100, 40)])
+def test_a_stroke_longer_than_the_canvas_paints_to_its_far_edge(width, height):
+    """A patch is capped at the canvas's long side plus a margin, so a thick stroke
+    along that side, longer than it, is cut to its patch; the patch must still reach
+    the canvas's far edge, however far out the padding lets it start."""
+    along_x = width > height
+    ends = [0.0, 0.5, 0.5, 0.5, 1.0, 0.5] if along_x else [0.5, 0.0, 0.5, 0.5, 0.5, 1.0]
+    # marker: x0 y0 x1 y1 x2 y2 r0 r2 r g b a; a radius of 0.2 is 20 px.
+    assert_matches_reference(rendered_scene("marker", [ends + [0.2, 0.2, 0.3, 0.5, 0.7, 0.8]], width, height))
