@@ -296,3 +296,20 @@ def test_a_stroke_longer_than_the_canvas_paints_to_its_far_edge(width, height):
     ends = [0.0, 0.5, 0.5, 0.5, 1.0, 0.5] if along_x else [0.5, 0.0, 0.5, 0.5, 0.5, 1.0]
     # marker: x0 y0 x1 y1 x2 y2 r0 r2 r g b a; a radius of 0.2 is 20 px.
     assert_matches_reference(rendered_scene("marker", [ends + [0.2, 0.2, 0.3, 0.5, 0.7, 0.8]], width, height))
+
+
+def test_a_strokes_gradient_margin_never_overwrites_paint_of_its_wave():
+    """Strokes whose patches do not overlap share a wave, which writes their pixels in
+    one go. A stroke is also evaluated a little beyond its outline, for the sigmoid's
+    tail; were those pixels not kept on its patch, one could be a pixel another stroke
+    of the wave paints, written twice: that stroke's paint lost there, and this one's
+    gradient taken as if it lay under it. Here a small slanted stroke's margin reaches
+    two columns back into its left neighbour's patch, onto a column that one paints."""
+    width = height = 32
+    # tape: cx cy w h theta r g b a (lengths of the 32 px side, theta of pi): a level
+    # stroke from x = 5.5 to 10.25 px, then a 5 x 2 px one turned 45 degrees at x = 15.75.
+    rows = [[7.875 / width, 0.5, 4.75 / width, 4 / width, 0.0, 0.8, 0.2, 0.2, 0.7],
+            [15.75 / width, 0.5, 5 / width, 2 / width, 0.25, 0.2, 0.2, 0.8, 0.6]]
+    s = rendered_scene("tape", rows, width, height)
+    assert len(raster.stroke_pixels("tape", s.params, width, height).layout.waves()) == 1, "one wave, as meant"
+    assert_matches_reference(s)
