@@ -158,6 +158,14 @@ class Layout:
         self._merge_buckets()
         self.x0 = np.clip(x0, -self.pad, width + self.pad - self.sizes)
         self.y0 = np.clip(y0, -self.pad, height + self.pad - self.sizes)
+        # Capped, a patch can be shorter than its stroke. One as long as the canvas must
+        # still reach past the stroke's end or to the canvas's far edge, whichever comes
+        # first, as an uncapped patch does: on a non-square canvas the padding lets it
+        # start far enough out to stop short of both.
+        x_end = np.minimum(width, np.floor(b[:, 2]).astype(np.int64) + 2)
+        y_end = np.minimum(height, np.floor(b[:, 3]).astype(np.int64) + 2)
+        self.x0 = np.where(self.sizes >= width, np.maximum(self.x0, x_end - self.sizes), self.x0)
+        self.y0 = np.where(self.sizes >= height, np.maximum(self.y0, y_end - self.sizes), self.y0)
         self.long_px, self.width, self.height = long_px, width, height
         self.padded_width = width + 2 * self.pad
         self.padded_height = height + 2 * self.pad
@@ -484,7 +492,8 @@ def _row_runs(rects: torch.Tensor, layout: Layout) -> tuple[torch.Tensor, torch.
     margin: ``rects`` [N, S, 6] = centre x, y, unit axis x, y, half length, half width of
     S rectangles per stroke. On each pixel row a rectangle covers one run of pixels,
     found in closed form; a stroke's run is the span of its rectangles' runs. Only
-    canvas pixels are listed, so this costs the pixels listed, not the patch."""
+    pixels on both the canvas and the stroke's patch are listed, so this costs the
+    pixels listed, not the patch."""
     device = rects.device
     long_px, width, height = layout.long_px, layout.width, layout.height
     n = rects.shape[0]
@@ -511,8 +520,13 @@ def _row_runs(rects: torch.Tensor, layout: Layout) -> tuple[torch.Tensor, torch.
     empty = hi < lo
     lo = torch.where(empty, torch.full_like(lo, 1e9), lo + cx).amin(1)
     hi = torch.where(empty, torch.full_like(hi, -1e9), hi + cx).amax(1)
-    x_lo = torch.ceil(lo * long_px - 0.5).clamp(0, width).long()
-    x_hi = torch.floor(hi * long_px - 0.5).clamp(-1, width - 1).long()
+    # Columns stay on the stroke's patch, as rows do: a wave holds strokes whose patches
+    # do not overlap, so a pixel listed beyond the patch may be one another stroke of the
+    # wave paints, and the wave would write it twice (one stroke's paint lost).
+    left = torch.as_tensor(layout.x0, device=device)[sid]
+    right = left + torch.as_tensor(layout.sizes, device=device)[sid] - 1
+    x_lo = torch.maximum(torch.ceil(lo * long_px - 0.5).clamp(0, width).long(), left)
+    x_hi = torch.minimum(torch.floor(hi * long_px - 0.5).clamp(-1, width - 1).long(), right)
     counts = (x_hi - x_lo + 1).clamp_min(0)
     pixel_row = torch.arange(len(counts), device=device).repeat_interleave(counts)
     start = torch.cumsum(counts, 0) - counts
