@@ -17,9 +17,10 @@ from typing import Callable
 import pytest
 import torch
 
-from core import raster
-from core.colour import linear_to_srgb, srgb_to_linear
-from core.styles import STYLES, colour_slices, get_style, random_params
+from core.contracts.styles import STYLES, get_style
+from core.model.colour import linear_to_srgb, srgb_to_linear
+from core.model.geometry import random_params
+from core.render import raster
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -56,10 +57,6 @@ def float64_oil_texture(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(raster, "_texture_stack", _float64_texture_stack)
 
 
-def _position_columns(style: str) -> slice:
-    return slice(0, 6) if get_style(style).params[:6] == ("x0", "y0", "x1", "y1", "x2", "y2") else slice(0, 2)
-
-
 def overlapping_strokes(style: str, n: int, seed: int) -> torch.Tensor:
     """``n`` translucent strokes crowded into the middle of the canvas, so that most of
     what they paint lies over or under another stroke. Colours stay clear of 0 and 1
@@ -68,15 +65,14 @@ def overlapping_strokes(style: str, n: int, seed: int) -> torch.Tensor:
     spec = get_style(style)
     gen = torch.Generator().manual_seed(seed)
     p = random_params(spec, n, gen, max_size=0.6).double()
-    pos = _position_columns(style)
-    if pos.stop == 6:
+    pos, colour = spec.cols.position, spec.cols.colour
+    if spec.is_curve:
         p[:, pos] = 0.5 + (p[:, pos] - 0.5) * 0.4
-        p[:, 6:8] = 0.04 + 0.05 * torch.rand(n, 2, generator=gen, dtype=F64)
+        p[:, spec.cols.size] = 0.04 + 0.05 * torch.rand(n, 2, generator=gen, dtype=F64)
     else:
         p[:, pos] = 0.35 + 0.3 * p[:, pos]
-    colour = sorted(set(sum(colour_slices(spec), [])))
-    p[:, colour] = 0.15 + 0.7 * torch.rand(n, len(colour), generator=gen, dtype=F64)
-    p[:, spec.params.index("a")] = 0.4 + 0.4 * torch.rand(n, generator=gen, dtype=F64)
+    p[:, colour] = 0.15 + 0.7 * torch.rand(n, colour.stop - colour.start, generator=gen, dtype=F64)
+    p[:, spec.cols.alpha] = 0.4 + 0.4 * torch.rand(n, generator=gen, dtype=F64)
     return p
 
 
@@ -110,7 +106,7 @@ def scene(style: str, path: str, seed: int = 11) -> Scene:
     else:
         held = torch.arange(STROKES) % 2 == 1
         start = params.clone()
-        start[~held, _position_columns(style)] -= 0.02
+        start[~held, get_style(style).cols.position] -= 0.02
         paint = raster.HeldRender(style, start, held, width, height)
     return Scene(style, params, base, weight, held, paint)
 
@@ -209,9 +205,7 @@ def test_colour_and_opacity_gradients_match_finite_differences(style, path):
     spec = get_style(style)
     _, grad, _ = fast_gradients(s)
     free = torch.nonzero(~s.held)[:, 0].tolist()
-    colour = sorted(set(sum(colour_slices(spec), [])))
-    alpha = spec.params.index("a")
-    columns = colour + [alpha]
+    columns = list(range(spec.dim)[spec.cols.colour]) + [spec.cols.alpha]
     fd = torch.zeros(len(free), len(columns), dtype=F64)
     with torch.no_grad():
         for i, row in enumerate(free):
