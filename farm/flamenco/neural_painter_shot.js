@@ -44,10 +44,11 @@ const JOB_TYPE = {
           description: "Frames each chunk paints before its first and throws away, so seams do not pop" },
         { key: "style", type: "string", default: "oil", choices: ["oil", "marker", "watercolor", "tape"],
           description: "Stroke style" },
-        { key: "strokes", type: "int32", default: 500, propargs: { min: 1 }, description: "Strokes per frame" },
-        { key: "size", type: "int32", default: 512, propargs: { min: 16 },
+        { key: "strokes", type: "int32", default: 500, propargs: { min: 1, max: 20000 },
+          description: "Strokes per frame" },
+        { key: "size", type: "int32", default: 512, propargs: { min: 16, max: 4096 },
           description: "Long side of the canvas the strokes are optimised on, px" },
-        { key: "seed", type: "int32", default: 0, description: "Random seed" },
+        { key: "seed", type: "int32", default: 0, propargs: { min: 0 }, description: "Random seed" },
         { key: "extra_args", type: "string", default: "",
           description: "More paint-frames options, split as a shell would " +
               "(e.g. --levels 5 --style-image \"/shared/my refs/a.png\")" },
@@ -157,6 +158,10 @@ function settingValue(spec, value) {
         const min = spec.propargs && spec.propargs.min;
         if (min !== undefined && n < min) {
             throw name + " must be at least " + min + ", got " + n;
+        }
+        const max = spec.propargs && spec.propargs.max;
+        if (max !== undefined && n > max) {
+            throw name + " must be at most " + max + ", got " + n;
         }
         return n;
     }

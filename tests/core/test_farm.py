@@ -130,3 +130,25 @@ def test_a_worker_without_the_engine_says_which_setting_to_fix(tmp_path):
             f"neural-painter: engine_dir {engine!r} is not a folder on this worker: define the Manager variable "
             "neural_painter_dir or set the job setting engine_dir"]
         assert not (tmp_path / "out").exists()
+
+
+def test_the_job_types_painting_settings_are_the_engines():
+    """The job type is JavaScript the Manager runs, so it cannot ask the engine: its style
+    choices, defaults and limits are written out there and must equal the engine's
+    options contract (core.contracts.options)."""
+    import re
+
+    from core.contracts.options import PaintOptions
+    from core.contracts.styles import STYLES
+
+    text = (ROOT / "farm" / "flamenco" / "neural_painter_shot.js").read_text()
+    specs = {m.group(1): m.group(0) for m in re.finditer(r'\{ key: "(\w+)"[^}]*(?:\{[^}]*\}[^}]*)?\}', text)}
+    style = specs["style"]
+    assert re.search(r'default: "(\w+)"', style).group(1) == PaintOptions.default_of("style")
+    assert set(re.findall(r'"(\w+)"', re.search(r"choices: \[([^\]]*)\]", style).group(1))) == set(STYLES)
+    for key in ("strokes", "size", "seed"):
+        setting = PaintOptions.settings()[key]
+        assert int(re.search(r"default: (\d+)", specs[key]).group(1)) == PaintOptions.default_of(key), key
+        assert int(re.search(r"min: (\d+)", specs[key]).group(1)) == setting.lo, key
+        top = re.search(r"max: (\d+)", specs[key])
+        assert (int(top.group(1)) if top else None) == (setting.hi if key != "seed" else None), key
