@@ -21,6 +21,7 @@ from ..errors import PainterError
 from ..model.colour import linear_to_srgb, srgb_to_linear
 from ..model.texture import OIL_MIX, level_brightness, oil_level
 from ..render import raster
+from .controls import Controls
 from .imaging import blur, resize
 from .losses import pixel_l1, sinkhorn_loss
 
@@ -31,9 +32,11 @@ class Level:
     def __init__(self, spec: StyleSpec, target: torch.Tensor, base: torch.Tensor, grid: int,
                  generator: torch.Generator,
                  patch_renderer: Callable[..., tuple[torch.Tensor, torch.Tensor]] | None = None,
-                 min_alpha: float = 0.3) -> None:
+                 min_alpha: float = 0.3, controls: Controls | None = None,
+                 grids: tuple[int, int] | None = None) -> None:
         self.spec = spec
         self.min_alpha = min_alpha
+        self.sizes = controls.sizes if controls is not None else (None, None)
         self.target = target
         self.base = base
         self.height, self.width = target.shape[:2]
@@ -55,7 +58,13 @@ class Level:
         self.max_patch = int(math.ceil(self.max_len * 1.5 * self.long_px)) + 8
         self.pad = raster.canvas_pad(self.width, self.height)
         self.target_planes = raster.padded_planes(target, self.pad)
-        self.inside = raster.padded_planes(torch.ones_like(target[..., :1]), self.pad)[0]
+        # Where the artist asked for detail, pixels weigh more (controls.loss_weight), and
+        # the finer levels place their strokes there (controls.placement_weight).
+        h, w = self.height, self.width
+        weight = controls.loss_weight(h, w) if controls is not None else None
+        self.placement = controls.placement_weight(h, w, grid, grids or (grid, grid)) if controls is not None else None
+        self.inside = raster.padded_planes(torch.ones_like(target[..., :1]) if weight is None else weight[..., None],
+                                           self.pad)[0]
         self.base_planes = raster.padded_planes(srgb_to_linear(base), self.pad)
 
     def commit(self, params: torch.Tensor) -> None:
@@ -104,6 +113,8 @@ class Level:
         dev = self.target.device
         err = (canvas - self.target).abs().mean(-1)
         err = blur(err, max(1, int(self.long_px * self.block / 8))) ** 4
+        if self.placement is not None:
+            err = err * self.placement
         flat = err.reshape(-1) + 1e-12
         idx = torch.multinomial(flat.cpu(), count, replacement=count > flat.numel(), generator=self.gen)
         n = count * candidates
@@ -185,7 +196,7 @@ class Level:
 
     def project(self, p: torch.Tensor) -> torch.Tensor:
         """Keep parameters valid and strokes about a block in size (bounded patches)."""
-        return project(self.spec, p, self.extent, self.max_len, self.min_alpha)
+        return project(self.spec, p, self.extent, self.max_len, self.min_alpha, self.sizes)
 
     def render(self, params: torch.Tensor, exact: bool = False) -> torch.Tensor:
         """The canvas with ``params`` painted over the frozen base.
@@ -206,9 +217,56 @@ def unshade(colour: torch.Tensor) -> torch.Tensor:
     return linear_to_srgb(((lin - OIL_MIX * shade[:, None]) / (1 - OIL_MIX)).clamp(0, 1))
 
 
+#: Samples of a curve's centre line when its length is measured (a polyline slightly
+#: shorter than the curve: the margin below keeps the true length under a limit).
+CURVE_LENGTH_SAMPLES = 64
+LENGTH_MARGIN = 0.995
+
+
+def curve_lengths(spec: StyleSpec, p: torch.Tensor, extent: tuple[float, float],
+                  samples: int = CURVE_LENGTH_SAMPLES) -> torch.Tensor:
+    """[N] length of each curve stroke's centre line, long-side units."""
+    scale = p.new_tensor(extent)
+    p0, p1, p2 = (p[:, spec.cols.point(k)] * scale for k in range(3))
+    t = torch.linspace(0, 1, samples + 1, dtype=p.dtype, device=p.device)[None, :, None]
+    pts = (1 - t) ** 2 * p0[:, None] + 2 * (1 - t) * t * p1[:, None] + t ** 2 * p2[:, None]
+    return (pts[:, 1:] - pts[:, :-1]).norm(dim=-1).sum(1)
+
+
+def limit_sizes(spec: StyleSpec, p: torch.Tensor, extent: tuple[float, float],
+                sizes: tuple[float | None, float | None]) -> torch.Tensor:
+    """Strokes no thinner than ``sizes[0]`` and no longer than ``sizes[1]`` (long-side
+    units; None: no limit), in place: a box's short side and long side; a curve's
+    thickness (twice its smaller radius) and the length of its centre line, shortened
+    about its middle so it stays where it is."""
+    low, high = sizes
+    cols = spec.cols
+    if spec.is_curve:
+        if low is not None:
+            p[:, cols.size] = p[:, cols.size].clamp_min(low / 2)
+        if high is not None:
+            length = curve_lengths(spec, p, extent)
+            shrink = (high * LENGTH_MARGIN / length.clamp_min(1e-12)).clamp(max=1.0)[:, None]
+            scale = p.new_tensor(extent)
+            p0, p1, p2 = (p[:, cols.point(k)] * scale for k in range(3))
+            middle = 0.25 * p0 + 0.5 * p1 + 0.25 * p2
+            for k, point in enumerate((p0, p1, p2)):
+                p[:, cols.point(k)] = (middle + (point - middle) * shrink) / scale
+    else:
+        size = p[:, cols.size]
+        if low is not None:
+            size = size.clamp_min(low)
+        if high is not None:
+            size = size.clamp_max(max(high, low or 0.0))
+        p[:, cols.size] = size
+    return p
+
+
 def project(spec: StyleSpec, p: torch.Tensor, extent: tuple[float, float],
-            max_len: float | torch.Tensor, min_alpha: float = 0.3) -> torch.Tensor:
-    """Keep parameters valid and strokes at most ``max_len`` long (a float, or one per stroke)."""
+            max_len: float | torch.Tensor, min_alpha: float = 0.3,
+            sizes: tuple[float | None, float | None] = (None, None)) -> torch.Tensor:
+    """Keep parameters valid and strokes at most ``max_len`` long (a float, or one per
+    stroke), within the artist's stroke ``sizes`` (:func:`limit_sizes`) when given."""
     with torch.no_grad():
         p = p.clamp(0.0, 1.0)
         ml = torch.as_tensor(max_len, dtype=p.dtype, device=p.device)
@@ -229,6 +287,8 @@ def project(spec: StyleSpec, p: torch.Tensor, extent: tuple[float, float],
             w, h = cols.size.start, cols.size.start + 1
             p[:, w] = torch.minimum(p[:, w].clamp_min(2 * MIN_RADIUS), ml)
             p[:, h] = torch.minimum(p[:, h].clamp_min(2 * MIN_RADIUS), ml)
+        if sizes != (None, None):
+            p = limit_sizes(spec, p, extent, sizes)
         top = spec.defaults.max_alpha
         p[:, cols.alpha] = p[:, cols.alpha].clamp(min(min_alpha, top), top)
     return p
@@ -264,8 +324,10 @@ class Objective:
     """
 
     def __init__(self, spec: StyleSpec, target: torch.Tensor, ot_weight: float, options: PaintOptions,
-                 style_loss=None) -> None:
+                 style_loss=None, weight: torch.Tensor | None = None) -> None:
         self.target, self.ot_weight = target, ot_weight
+        #: [H, W, 1] per-pixel weight of the content loss (the detail asked for), or None.
+        self.weight = None if weight is None else weight[..., None]
         self.l2 = options.tuning.loss != "l1"
         self.style_loss = style_loss
         # Without OT or style every term is per pixel, so a round's loss can be local.
@@ -274,7 +336,11 @@ class Objective:
         self.shape_cols = spec.shape_columns if options.style_mode == "color" else []
 
     def content(self, canvas: torch.Tensor) -> torch.Tensor:
-        loss = ((canvas - self.target) ** 2).mean() * 4 if self.l2 else pixel_l1(canvas, self.target)
+        if self.weight is not None:
+            diff = canvas - self.target
+            loss = (diff * diff * self.weight).mean() * 4 if self.l2 else (diff.abs() * self.weight).mean()
+        else:
+            loss = ((canvas - self.target) ** 2).mean() * 4 if self.l2 else pixel_l1(canvas, self.target)
         if self.ot_weight > 0:
             loss = loss + self.ot_weight * sinkhorn_loss(canvas, self.target)
         return loss
