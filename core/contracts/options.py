@@ -341,10 +341,11 @@ class PaintOptions(_Record):
         if self.min_stroke is not None and self.max_stroke is not None and self.min_stroke > self.max_stroke:
             raise PainterError(f"--min-stroke {_num(self.min_stroke)} is above --max-stroke {_num(self.max_stroke)}: "
                                "no stroke could be both; lower the minimum or raise the maximum")
-        for name in ("detail_mask", "palette", "brush"):
+        for name, what in (("detail_mask", "an image file"), ("palette", "#rrggbb codes, a .gpl file or a number"),
+                           ("brush", "a PNG or a brush that ships")):
             value = getattr(self, name)
             if value is not None and not (isinstance(value, str) and value.strip()):
-                raise PainterError(f"{self.flag_of(name)} must name something, got {value!r}")
+                raise PainterError(f"{self.flag_of(name)} is empty: give {what}")
         if not isinstance(self.tuning, Tuning):
             raise PainterError("tuning must be a Tuning record")
         self.tuning.validate()
