@@ -229,6 +229,10 @@ def single(case: dict) -> dict:
 def _run_child(case: dict, timeout: float) -> dict:
     """One case in a fresh process; stopped at ``timeout`` s with its last progress kept."""
     env = dict(os.environ)
+    # Bytecode is cached for the children in a folder of the run's own: a read-only torch
+    # environment (as on the lent machine) otherwise compiles every module it imports in
+    # every child, seconds that an installed environment does not spend.
+    env.setdefault("PYTHONPYCACHEPREFIX", str(Path(tempfile.gettempdir()) / "bench_gpu_pycache"))
     if case.get("threads"):
         env.update(OMP_NUM_THREADS=str(case["threads"]), MKL_NUM_THREADS=str(case["threads"]))
     cmd = [sys.executable, str(Path(__file__).resolve()), "--single", json.dumps(case)]
@@ -278,14 +282,15 @@ def _pin(case: dict):
 
 
 def plan(args) -> tuple[list[dict], list[dict]]:
-    stills = QUICK_STILLS if args.quick else STILLS
+    stills = args.cases or (QUICK_STILLS if args.quick else STILLS)
     shot = QUICK_SHOT if args.quick else SHOT
     styles = args.styles.split(",")
     device_cases = [dict(kind="still", style=s, strokes=n, size=z, device=args.device)
-                    for n, z in stills for s in styles]
+                    for n, z in stills for s in styles] if args.shot != "only" else []
     # The shot after the two small sizes: it says more than the biggest stills, which may not finish.
-    device_cases.insert(2 * len(styles) if len(stills) > 2 else len(device_cases),
-                        dict(kind="shot", device=args.device, **shot))
+    if args.shot != "none":
+        device_cases.insert(2 * len(styles) if len(stills) > 2 else len(device_cases),
+                            dict(kind="shot", device=args.device, **shot))
     if args.profile:
         for case in device_cases:
             if case["kind"] == "still" and case["style"] == "oil" and case["size"] == stills[min(1, len(stills) - 1)][1]:
@@ -381,12 +386,22 @@ def _replace_section(path: Path, text: str) -> None:
     path.write_text(new)
 
 
+def _cases(text: str) -> tuple[tuple[int, int], ...]:
+    try:
+        cases = tuple((int(n), int(z)) for n, z in (part.split("/") for part in text.split(",")))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a list of STROKES/SIZE, e.g. 5000/2048,20000/4096") from None
+    return cases
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--device", default="auto", help="auto (CUDA when there is one), cuda, mps or cpu")
     ap.add_argument("--quick", action="store_true", help="small cases only: the CI smoke test")
     ap.add_argument("--budget", type=float, default=420.0, help="seconds for the whole run (default 420: under 8 minutes with start-up)")
     ap.add_argument("--styles", default=",".join(STYLES))
+    ap.add_argument("--cases", type=_cases, help="stills as STROKES/SIZE,... instead of the standard ones")
+    ap.add_argument("--shot", choices=("with", "only", "none"), default="with", help="the 24-frame shot too, only, or not")
     ap.add_argument("--cpu-lane", choices=("auto", "on", "off"), default="auto",
                     help="the CPU at 2 threads beside the device (auto: when the device is not the CPU)")
     ap.add_argument("--profile", help="write a Python profile of the 1000-stroke oil still on the device here")
