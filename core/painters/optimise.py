@@ -508,17 +508,45 @@ def optimizer(spec: StyleSpec, params: torch.Tensor, block: float, tuning: Tunin
     return ScaledAdam([params], lr.to(params.device))
 
 
-class ScaledAdam(torch.optim.Adam):
-    """Adam whose step is scaled per parameter column (one rate per stroke parameter)."""
+class ScaledAdam:
+    """Adam (betas 0.9 and 0.99, eps 1e-8) whose step is scaled per parameter column: one
+    rate per stroke parameter.
+
+    Written out instead of subclassing ``torch.optim.Adam``: the first Adam of a process
+    imports torch's compiler (``torch._dynamo``, and SymPy with it), 1.5-4.5 s of every
+    painting (more on a machine whose torch keeps no bytecode cache) before a stroke is
+    placed. The arithmetic is torch's own single-tensor Adam, operation for operation
+    (then the column scaling as before), so a painting is the same to the bit.
+    """
+
+    BETA1, BETA2, EPS = 0.9, 0.99, 1e-8
 
     def __init__(self, params, column_lr: torch.Tensor) -> None:
-        super().__init__(params, lr=1.0, betas=(0.9, 0.99))
+        self.params = list(params)
         self.column_lr = column_lr
+        self.moments = [(torch.zeros_like(p, memory_format=torch.preserve_format),
+                         torch.zeros_like(p, memory_format=torch.preserve_format)) for p in self.params]
+        self.steps = 0
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        for p in self.params:
+            if set_to_none:
+                p.grad = None
+            elif p.grad is not None:
+                p.grad.zero_()
 
     @torch.no_grad()
-    def step(self, closure=None):  # type: ignore[override]
-        before = [p.detach().clone() for g in self.param_groups for p in g["params"]]
-        super().step(closure)
-        for p, b in zip((p for g in self.param_groups for p in g["params"]), before):
-            p.copy_(b + (p - b) * self.column_lr)
-        return None
+    def step(self) -> None:
+        self.steps += 1
+        b1, b2 = self.BETA1, self.BETA2
+        step_size = 1.0 / (1 - b1 ** self.steps)
+        bias_correction2_sqrt = (1 - b2 ** self.steps) ** 0.5
+        for p, (exp_avg, exp_avg_sq) in zip(self.params, self.moments):
+            if p.grad is None:
+                continue
+            grad = p.grad
+            exp_avg.lerp_(grad, 1 - b1)
+            exp_avg_sq.mul_(b2).addcmul_(grad, grad, value=1 - b2)
+            denom = (exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(self.EPS)
+            moved = p.addcdiv(exp_avg, denom, value=-step_size)
+            p.copy_(p + (moved - p) * self.column_lr)
