@@ -23,8 +23,7 @@ from .contracts import protocol
 from .driver import JobOperator
 from .errors import UserError
 from .placement import Placement
-from .request import (Overrides, make_request, paint_options, replay_mask_of, replay_of, style_options,
-                      temporal_options)
+from .request import Overrides, make_request, paint_options, replay_mask_of, replay_of, temporal_options
 from .runner import PaintJob, RestyleJob, ShotJob
 
 #: Of the options a painting keeps, those Refine paints with whatever the panel says (the

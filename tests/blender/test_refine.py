@@ -149,3 +149,43 @@ def test_a_region_without_a_mask_or_selection_is_one_line(scene: Any, image_path
     with pytest.raises(RuntimeError, match=message):
         bpy.ops.neural_painter.refine(engine="random")
     assert counts() == before
+
+
+def test_refine_renders_the_camera_at_the_paintings_frame(scene: Any) -> None:
+    """Painted from camera A at frame 5; the scene now looks through camera B at frame 9.
+    A modal Refine renders camera A at frame 5 (with the painting hidden) and puts the
+    scene back: camera B, frame 9, the painting shown."""
+    import standins
+    from blender_neural_painter import jobs, operators
+    from test_interactive import camera_scene, tick_until
+
+    camera_scene(scene)
+    first = scene.camera
+    scene.frame_set(5)
+    s = scene.neural_painter
+    s.source, s.placement = "CAMERA", "CURSOR"
+    result, job = paint(scene, Path("unused.png"), engine="random", style="tape", strokes=4, levels=1, size=32,
+                        source="CAMERA")
+    assert result == {"FINISHED"}
+    src = job.obj
+    other = bpy.data.objects.new("Other", bpy.data.cameras.new("Other"))
+    scene.collection.objects.link(other)
+    scene.camera = other
+    scene.frame_set(9)
+    seen: list[tuple[str, int, bool]] = []
+
+    def rendering(scn: Any, *_: Any) -> None:  # Blender calls it as each render starts
+        seen.append((scn.camera.name, scn.frame_current, src.hide_render))
+
+    bpy.app.handlers.render_pre.append(rendering)
+    s.source, s.refine_strokes = "FILE", 3  # the panel says something else now
+    op = standins.operator(operators.NEURAL_PAINTER_OT_refine)
+    ctx = standins.ui_context(active_object=src)
+    try:
+        assert op.invoke(ctx, None) == {"RUNNING_MODAL"}
+        assert tick_until(op, ctx, lambda: False) == {"FINISHED"}, op.reports
+    finally:
+        bpy.app.handlers.render_pre.remove(rendering)  # (left behind, 4.3 and 4.5 fail at exit)
+    assert seen == [(first.name, 5, True)]
+    assert (scene.camera, scene.frame_current, src.hide_render) == (other, 9, False)
+    assert jobs.last_job().worker.request.image.endswith("camera.png")

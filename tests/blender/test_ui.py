@@ -305,3 +305,15 @@ def test_shot_sources_draw(scene: Any, torch_state: dict[str, Any], shot_source:
     assert "shot_frames" not in layouts["NEURAL_PAINTER_PT_shot"].texts("prop")
     s.source = "FILE"
     assert "NEURAL_PAINTER_PT_shot" not in draw_all(context())  # a still has no shot settings
+
+
+def test_randomize_seed_picks_a_new_seed_in_the_engines_range(scene: Any) -> None:
+    from core.contracts.options import MAX_SEED
+
+    s = scene.neural_painter
+    seeds = set()
+    for _ in range(3):
+        assert bpy.ops.neural_painter.randomize_seed() == {"FINISHED"}
+        assert 0 <= s.seed <= MAX_SEED
+        seeds.add(s.seed)
+    assert len(seeds) > 1
