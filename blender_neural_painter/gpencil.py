@@ -703,46 +703,18 @@ def replace_strokes(obj: Any, canvas: Canvas, batch: StrokeBatch, created: Creat
 def remove_created(created: Created) -> None:
     """Undo a failed run: remove the data it made, leaving no orphans behind. Shared
     materials and images made by this run go too, unless something else now uses them."""
-    for obj in created.objects:
-        try:
-            bpy.data.objects.remove(obj, do_unlink=True)
-        except ReferenceError:
-            pass
-    for data in created.grease_pencils:
-        try:
-            gp_datablocks().remove(data)
-        except ReferenceError:
-            pass
-    for act in created.actions:
-        try:
-            if act.users == 0:
-                bpy.data.actions.remove(act)
-        except ReferenceError:
-            pass
-    for mat in created.materials:
-        try:
-            if mat.users == 0:
-                bpy.data.materials.remove(mat)
-        except ReferenceError:
-            pass
-    for ng in created.node_groups:
-        try:
-            if ng.users == 0:
-                bpy.data.node_groups.remove(ng)
-        except ReferenceError:
-            pass
-    for img in created.images:
-        try:
-            if img.users == 0:
-                bpy.data.images.remove(img)
-        except ReferenceError:
-            pass
-    created.objects.clear()
-    created.grease_pencils.clear()
-    created.materials.clear()
-    created.images.clear()
-    created.actions.clear()
-    created.node_groups.clear()
+    # (what the run made, where it lives, removed only when nothing else uses it now)
+    kinds = ((created.objects, bpy.data.objects, False), (created.grease_pencils, gp_datablocks(), False),
+             (created.actions, bpy.data.actions, True), (created.materials, bpy.data.materials, True),
+             (created.node_groups, bpy.data.node_groups, True), (created.images, bpy.data.images, True))
+    for made, blocks, if_unused in kinds:
+        for block in made:
+            try:
+                if not if_unused or block.users == 0:
+                    blocks.remove(block)
+            except ReferenceError:
+                pass
+        made.clear()
 
 
 def datablock_counts() -> dict[str, int]:

@@ -32,7 +32,7 @@ PAINT_OPTIONS = ("style", "strokes", "levels", "size", "seed", "device", "backgr
 #: Blender-side options -> the Neural Painter setting whose range they must meet.
 RANGED = {"width": "width_m", "duration": "anim_duration", "every": "keyframe_every", "hold": "replay_hold"}
 #: ``--replay`` names -> the panel's Order (the names the issue and the README use).
-REPLAY_ORDERS = {name: key for key, (name, _, _) in gp_data.ORDERS.items()}
+REPLAY_ORDERS = {**{name: key for key, (name, _, _) in gp_data.ORDERS.items()}, "color": "COLOR"}
 EASES = {"linear": "LINEAR", "ease-in": "EASE_IN", "ease-out": "EASE_OUT", "ease-in-out": "EASE_IN_OUT"}
 PREVIEW_SIZE = (16, 16384)
 
