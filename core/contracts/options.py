@@ -45,6 +45,7 @@ class Setting:
     flag: str = ""  # the command-line flag; empty: --name-with-dashes
     none: str = ""  # what None means, for the help text ("from --strokes", "the style's")
     cli: bool = True  # offered on the command lines
+    metavar: str = ""  # the flag's value in the help (IMAGE, PX, ...)
 
     def choice_list(self) -> tuple[str, ...]:
         c = self.choices() if callable(self.choices) else self.choices
@@ -116,6 +117,10 @@ class _Record:
                 continue
             flag = self.flag_of(f.name)
             kind = s.kind or type(f.default)
+            if kind is bool:
+                if not isinstance(value, bool):
+                    raise PainterError(f"{flag} must be true or false, got {value!r}")
+                continue
             if kind is int:
                 if isinstance(value, bool) or not isinstance(value, int):
                     raise PainterError(f"{flag} must be a whole number, got {value!r}")
@@ -276,27 +281,42 @@ class PaintOptions(_Record):
     seed: int = setting(0, label="Seed", lo=0, hi=MAX_SEED,
                         help="random seed; the same seed and settings on the same machine give the same painting")
     device: str = setting("auto", label="Device", choices=DEVICES, help="where the optimiser runs")
-    background: Any = setting("white", label="Background", kind=str,
+    background: Any = setting("white", metavar="COLOUR", label="Background", kind=str,
                               help="white, black, mean (the image's mean colour), #rrggbb or r,g,b in 0..1")
     ot_weight: float | None = setting(None, lo=0, kind=float, none="the style's",
                                       help="weight of the optimal-transport loss")
     renderer: str = setting("analytic", label="Renderer", choices=RENDERERS,
                             help="renderer the optimiser draws through (neural: weights/STYLE.pt)")
-    weights: str | None = setting(None, kind=str, none="weights/STYLE.pt", help="neural renderer weights file")
+    weights: str | None = setting(None, metavar="FILE", kind=str, none="weights/STYLE.pt", help="neural renderer weights file")
     iterations: int | None = setting(None, lo=1, hi=10000, kind=int, none=str(DEFAULT_ITERATIONS),
                                      help="optimisation steps per round of new strokes")
     refine: int | None = setting(None, lo=0, hi=10000, kind=int, none="the style's: marker 30, watercolor 35, "
                                  "oil 45, tape 60", help="steps of the final pass over all strokes together (0: off)")
     min_alpha: float | None = setting(None, lo=0.05, hi=1, kind=float,
                                       none="1 for oil, opaque paint; 0.3 otherwise", help="lowest stroke opacity")
-    style_image: str | None = setting(None, label="Style Image", kind=str,
+    detail_mask: str | None = setting(None, metavar="IMAGE", label="Detail Mask", kind=str,
+                                      help="a greyscale image of the picture's shape: white asks for the most detail "
+                                           "(more, smaller strokes), black the least")
+    auto_detail: bool = setting(False, label="Auto Detail",
+                                help="faces (found by OpenCV's own detectors) and edges ask for more detail")
+    min_stroke: float | None = setting(None, metavar="PX", label="Min Stroke", lo=0.5, kind=float, none="no limit",
+                                       help="no stroke thinner than this, px of the working canvas")
+    max_stroke: float | None = setting(None, metavar="PX", label="Max Stroke", lo=1, kind=float, none="no limit",
+                                       help="no stroke longer than this, px of the working canvas")
+    palette: str | None = setting(None, metavar="SPEC", label="Palette", kind=str, none="any colour",
+                                  help="paint with these colours only: #rrggbb codes separated by commas, a GIMP .gpl "
+                                       "file, or a number N for N colours taken from the picture")
+    brush: str | None = setting(None, metavar="IMAGE", label="Brush", kind=str, none="the style's own look",
+                                help="the brush's look: a PNG (its alpha, or its darkness, is where it leaves paint) "
+                                     "or one of the brushes that ship: flat, filbert, fan, dry")
+    style_image: str | None = setting(None, metavar="IMAGE", label="Style Image", kind=str,
                                       help="paint in the style of this image (colours and texture)")
     style_mode: str = setting("full", label="Style Mode", choices=STYLE_MODES,
                               help="color: the style changes only colours; full: shapes too")
     style_weight: float = setting(0.4, label="Style Weight", lo=0, soft_hi=2.0, help="style loss weight")
     style_features: str = setting("offline", label="Style Features", choices=STYLE_FEATURES,
                                   help="offline: built-in random filter bank, no download; vgg16: ImageNet VGG-16")
-    vgg_weights: str | None = setting(None, kind=str, none="the torch cache",
+    vgg_weights: str | None = setting(None, metavar="FILE", kind=str, none="the torch cache",
                                       help="VGG-16 weights file (torchvision's vgg16-397923af.pth)")
     allow_download: bool = setting(False, cli=False, help="may fetch the VGG-16 weights into the torch cache")
     tuning: Tuning = field(default_factory=Tuning)
@@ -318,6 +338,14 @@ class PaintOptions(_Record):
         get_style(self.style)
         self.check_settings()
         parse_background(self.background)
+        if self.min_stroke is not None and self.max_stroke is not None and self.min_stroke > self.max_stroke:
+            raise PainterError(f"--min-stroke {_num(self.min_stroke)} is above --max-stroke {_num(self.max_stroke)}: "
+                               "no stroke could be both; lower the minimum or raise the maximum")
+        for name, what in (("detail_mask", "an image file"), ("palette", "#rrggbb codes, a .gpl file or a number"),
+                           ("brush", "a PNG or a brush that ships")):
+            value = getattr(self, name)
+            if value is not None and not (isinstance(value, str) and value.strip()):
+                raise PainterError(f"{self.flag_of(name)} is empty: give {what}")
         if not isinstance(self.tuning, Tuning):
             raise PainterError("tuning must be a Tuning record")
         self.tuning.validate()
@@ -451,9 +479,14 @@ def add_arguments(parser: Any, record: type[_Record], names: Iterable[str] | Non
         kind = s.kind or type(f_default)
         shown = s.none if f_default is None else f_default
         text = f"{s.help} (default {shown})" if shown not in ("", None) else s.help
+        if kind is bool:  # a switch: given means on
+            parser.add_argument(record.flag_of(name), dest=name, action="store_const", const=True, default=None,
+                                help=s.help)
+            continue
         parse: Callable[[str], Any] = _whole if kind is int else _number if kind is float else str
         choices = s.choice_list()
-        metavar = "{" + ",".join(choices) + "}" if choices else "N" if kind is int else "X" if kind is float else None
+        metavar = s.metavar or ("{" + ",".join(choices) + "}" if choices else "N" if kind is int
+                                else "X" if kind is float else None)
         parser.add_argument(record.flag_of(name), dest=name, type=parse, default=None, help=text, metavar=metavar)
 
 

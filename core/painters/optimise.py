@@ -21,6 +21,7 @@ from ..errors import PainterError
 from ..model.colour import linear_to_srgb, srgb_to_linear
 from ..model.texture import OIL_MIX, level_brightness, oil_level
 from ..render import raster
+from .controls import Controls
 from .imaging import blur, resize
 from .losses import pixel_l1, sinkhorn_loss
 
@@ -31,9 +32,15 @@ class Level:
     def __init__(self, spec: StyleSpec, target: torch.Tensor, base: torch.Tensor, grid: int,
                  generator: torch.Generator,
                  patch_renderer: Callable[..., tuple[torch.Tensor, torch.Tensor]] | None = None,
-                 min_alpha: float = 0.3) -> None:
+                 min_alpha: float = 0.3, controls: Controls | None = None,
+                 grids: tuple[int, int] | None = None) -> None:
         self.spec = spec
         self.min_alpha = min_alpha
+        self.sizes = controls.sizes if controls is not None else (None, None)
+        #: [K, 3] the colours a stroke may take (sRGB), and how each looks painted in this
+        #: style (oil's bristle relief shades it); None: any colour.
+        self.palette = controls.palette if controls is not None else None
+        self.palette_looks = None if self.palette is None else painted_look(spec, self.palette)
         self.target = target
         self.base = base
         self.height, self.width = target.shape[:2]
@@ -55,7 +62,13 @@ class Level:
         self.max_patch = int(math.ceil(self.max_len * 1.5 * self.long_px)) + 8
         self.pad = raster.canvas_pad(self.width, self.height)
         self.target_planes = raster.padded_planes(target, self.pad)
-        self.inside = raster.padded_planes(torch.ones_like(target[..., :1]), self.pad)[0]
+        # Where the artist asked for detail, pixels weigh more (controls.loss_weight), and
+        # the finer levels place their strokes there (controls.placement_weight).
+        h, w = self.height, self.width
+        weight = controls.loss_weight(h, w) if controls is not None else None
+        self.placement = controls.placement_weight(h, w, grid, grids or (grid, grid)) if controls is not None else None
+        self.inside = raster.padded_planes(torch.ones_like(target[..., :1]) if weight is None else weight[..., None],
+                                           self.pad)[0]
         self.base_planes = raster.padded_planes(srgb_to_linear(base), self.pad)
 
     def commit(self, params: torch.Tensor) -> None:
@@ -104,6 +117,8 @@ class Level:
         dev = self.target.device
         err = (canvas - self.target).abs().mean(-1)
         err = blur(err, max(1, int(self.long_px * self.block / 8))) ** 4
+        if self.placement is not None:
+            err = err * self.placement
         flat = err.reshape(-1) + 1e-12
         idx = torch.multinomial(flat.cpu(), count, replacement=count > flat.numel(), generator=self.gen)
         n = count * candidates
@@ -139,16 +154,20 @@ class Level:
             p[:, cols.angle] = angle / math.pi
         p[:, cols.alpha] = 1.0
         p = self.project(p)
-        colour, gain = self._best_colours(p, canvas)
-        if self.spec.textured:
-            colour = unshade(colour)
+        if self.palette is not None:
+            colour, gain, p[:, cols.alpha] = self._best_colours(p, canvas)
+        else:
+            colour, gain = self._best_colours(p, canvas)
+            if self.spec.textured:
+                colour = unshade(colour)
         p[:, cols.colour_start] = colour
         p[:, cols.colour_end] = colour
         best = gain.view(count, candidates).argmax(dim=1) + torch.arange(count, device=dev) * candidates
         return p[best]
 
-    def _best_colours(self, p: torch.Tensor, canvas: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Least-squares flat colour of each stroke alone over ``canvas``, and its error gain.
+    def _best_colours(self, p: torch.Tensor, canvas: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Least-squares flat colour of each stroke alone over ``canvas``, and its error
+        gain; with a palette, the paint, its gain and its opacity (:meth:`_best_paints`).
 
         Scored on a copy of the level where a grid block spans ~24 px: ranking
         candidates needs far fewer pixels than optimising them.
@@ -171,10 +190,38 @@ class Level:
         def per_stroke(values: torch.Tensor) -> torch.Tensor:  # [C, T] -> [C, N]
             return torch.zeros(values.shape[0], n, device=p.device).index_add_(1, sid, values)
 
-        colour = (per_stroke(m * (tgt - rest)) / per_stroke(m * m).clamp_min(1e-6)).clamp(0, 1)  # [3, N]
         before = per_stroke((cur - tgt) ** 2).sum(0)
+        if self.palette is not None:
+            return self._best_paints(m, cur, tgt, per_stroke, before)
+        colour = (per_stroke(m * (tgt - rest)) / per_stroke(m * m).clamp_min(1e-6)).clamp(0, 1)  # [3, N]
         after = per_stroke((rest + m * colour[:, sid] - tgt) ** 2).sum(0)
         return colour.T, before - after
+
+    def _best_paints(self, m: torch.Tensor, cur: torch.Tensor, tgt: torch.Tensor, per_stroke: Callable,
+                     before: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """For each candidate, the palette paint and opacity that lower the error most.
+
+        A paint c at opacity a over the canvas leaves cur + a m (c - cur) where the
+        stroke covers m, so with d = cur - tgt the error is D + 2 a b(c) + a^2 q(c), a
+        quadratic in a whose best a (within the style's opacity range) is exact, and
+        b(c), q(c) follow for every palette paint from six sums over the stroke's pixels.
+        Translucent paints mix with what lies beneath: a palette of a few paints still
+        gives the colours between them."""
+        d = cur - tgt
+        s1, s2 = per_stroke(m * d), per_stroke(m * (d * cur).sum(0, keepdim=True))[0]  # [3, N], [N]
+        mm = m * m
+        s3, s4 = per_stroke(mm)[0], per_stroke(mm * cur)  # [N], [3, N]
+        s5 = per_stroke(mm * (cur * cur).sum(0, keepdim=True))[0]  # [N]
+        looks = self.palette_looks.to(m.device)  # type: ignore[union-attr]
+        b = looks @ s1 - s2[None]  # [K, N]
+        q = (looks * looks).sum(1)[:, None] * s3[None] - 2 * looks @ s4 + s5[None]
+        top = self.spec.defaults.max_alpha
+        alpha = (-b / q.clamp_min(1e-12)).clamp(min(self.min_alpha, top), top)
+        error = before[None] + 2 * alpha * b + alpha * alpha * q
+        choice = error.argmin(0)
+        pick = choice[None]
+        return (self.palette.to(m.device)[choice], before - error.gather(0, pick)[0],  # type: ignore[union-attr]
+                alpha.gather(0, pick)[0])
 
     def target_small(self, h: int, w: int) -> torch.Tensor:
         if self._small is None or self._small.shape[:2] != (h, w):
@@ -185,7 +232,7 @@ class Level:
 
     def project(self, p: torch.Tensor) -> torch.Tensor:
         """Keep parameters valid and strokes about a block in size (bounded patches)."""
-        return project(self.spec, p, self.extent, self.max_len, self.min_alpha)
+        return project(self.spec, p, self.extent, self.max_len, self.min_alpha, self.sizes)
 
     def render(self, params: torch.Tensor, exact: bool = False) -> torch.Tensor:
         """The canvas with ``params`` painted over the frozen base.
@@ -198,6 +245,34 @@ class Level:
                              max_patch=self.max_patch, patch_renderer=None if exact else self.patch_renderer)
 
 
+def toward_palette(spec: StyleSpec, p: torch.Tensor, palette: torch.Tensor, fraction: float) -> torch.Tensor:
+    """Each stroke's colour moved ``fraction`` of the way to its nearest palette colour
+    (1: onto it, exactly), in place. The optimiser moves colours freely between these
+    pulls, so a stroke drifts towards the paint that serves it best while its shape
+    adapts, and the pulls grow until every stroke holds a paint of the palette: the
+    optimiser chooses, rather than a snap after painting. Both ends of a two-colour
+    stroke take one paint."""
+    cols = spec.cols
+    palette = palette.to(device=p.device, dtype=p.dtype)
+    mean = (p[:, cols.colour_start] + p[:, cols.colour_end]) / 2
+    nearest = palette[torch.cdist(mean, palette).argmin(1)]
+    parts = (cols.colour_start,) if spec.colours == 1 else (cols.colour_start, cols.colour_end)
+    for part in parts:
+        p[:, part] = nearest if fraction >= 1 else p[:, part] + fraction * (nearest - p[:, part])
+    return p
+
+
+def painted_look(spec: StyleSpec, colours: torch.Tensor) -> torch.Tensor:
+    """How stroke colours (sRGB, [K, 3]) look painted in ``spec``'s style: oil's relief
+    mixes each with the grey of its texture level (the inverse of :func:`unshade`)."""
+    if not spec.textured:
+        return colours
+    lin = srgb_to_linear(colours)
+    level = torch.as_tensor(oil_level(lin.detach().cpu().numpy()), device=colours.device)
+    shade = torch.as_tensor(level_brightness(), device=colours.device, dtype=colours.dtype)[level]
+    return linear_to_srgb((1 - OIL_MIX) * lin + OIL_MIX * shade[:, None])
+
+
 def unshade(colour: torch.Tensor) -> torch.Tensor:
     """The oil colour that, mixed with its bristle shading, looks like ``colour`` (sRGB)."""
     lin = srgb_to_linear(colour)
@@ -206,9 +281,56 @@ def unshade(colour: torch.Tensor) -> torch.Tensor:
     return linear_to_srgb(((lin - OIL_MIX * shade[:, None]) / (1 - OIL_MIX)).clamp(0, 1))
 
 
+#: Samples of a curve's centre line when its length is measured (a polyline slightly
+#: shorter than the curve: the margin below keeps the true length under a limit).
+CURVE_LENGTH_SAMPLES = 64
+LENGTH_MARGIN = 0.995
+
+
+def curve_lengths(spec: StyleSpec, p: torch.Tensor, extent: tuple[float, float],
+                  samples: int = CURVE_LENGTH_SAMPLES) -> torch.Tensor:
+    """[N] length of each curve stroke's centre line, long-side units."""
+    scale = p.new_tensor(extent)
+    p0, p1, p2 = (p[:, spec.cols.point(k)] * scale for k in range(3))
+    t = torch.linspace(0, 1, samples + 1, dtype=p.dtype, device=p.device)[None, :, None]
+    pts = (1 - t) ** 2 * p0[:, None] + 2 * (1 - t) * t * p1[:, None] + t ** 2 * p2[:, None]
+    return (pts[:, 1:] - pts[:, :-1]).norm(dim=-1).sum(1)
+
+
+def limit_sizes(spec: StyleSpec, p: torch.Tensor, extent: tuple[float, float],
+                sizes: tuple[float | None, float | None]) -> torch.Tensor:
+    """Strokes no thinner than ``sizes[0]`` and no longer than ``sizes[1]`` (long-side
+    units; None: no limit), in place: a box's short side and long side; a curve's
+    thickness (twice its smaller radius) and the length of its centre line, shortened
+    about its middle so it stays where it is."""
+    low, high = sizes
+    cols = spec.cols
+    if spec.is_curve:
+        if low is not None:
+            p[:, cols.size] = p[:, cols.size].clamp_min(low / 2)
+        if high is not None:
+            length = curve_lengths(spec, p, extent)
+            shrink = (high * LENGTH_MARGIN / length.clamp_min(1e-12)).clamp(max=1.0)[:, None]
+            scale = p.new_tensor(extent)
+            p0, p1, p2 = (p[:, cols.point(k)] * scale for k in range(3))
+            middle = 0.25 * p0 + 0.5 * p1 + 0.25 * p2
+            for k, point in enumerate((p0, p1, p2)):
+                p[:, cols.point(k)] = (middle + (point - middle) * shrink) / scale
+    else:
+        size = p[:, cols.size]
+        if low is not None:
+            size = size.clamp_min(low)
+        if high is not None:
+            size = size.clamp_max(max(high, low or 0.0))
+        p[:, cols.size] = size
+    return p
+
+
 def project(spec: StyleSpec, p: torch.Tensor, extent: tuple[float, float],
-            max_len: float | torch.Tensor, min_alpha: float = 0.3) -> torch.Tensor:
-    """Keep parameters valid and strokes at most ``max_len`` long (a float, or one per stroke)."""
+            max_len: float | torch.Tensor, min_alpha: float = 0.3,
+            sizes: tuple[float | None, float | None] = (None, None)) -> torch.Tensor:
+    """Keep parameters valid and strokes at most ``max_len`` long (a float, or one per
+    stroke), within the artist's stroke ``sizes`` (:func:`limit_sizes`) when given."""
     with torch.no_grad():
         p = p.clamp(0.0, 1.0)
         ml = torch.as_tensor(max_len, dtype=p.dtype, device=p.device)
@@ -229,6 +351,8 @@ def project(spec: StyleSpec, p: torch.Tensor, extent: tuple[float, float],
             w, h = cols.size.start, cols.size.start + 1
             p[:, w] = torch.minimum(p[:, w].clamp_min(2 * MIN_RADIUS), ml)
             p[:, h] = torch.minimum(p[:, h].clamp_min(2 * MIN_RADIUS), ml)
+        if sizes != (None, None):
+            p = limit_sizes(spec, p, extent, sizes)
         top = spec.defaults.max_alpha
         p[:, cols.alpha] = p[:, cols.alpha].clamp(min(min_alpha, top), top)
     return p
@@ -264,8 +388,10 @@ class Objective:
     """
 
     def __init__(self, spec: StyleSpec, target: torch.Tensor, ot_weight: float, options: PaintOptions,
-                 style_loss=None) -> None:
+                 style_loss=None, weight: torch.Tensor | None = None) -> None:
         self.target, self.ot_weight = target, ot_weight
+        #: [H, W, 1] per-pixel weight of the content loss (the detail asked for), or None.
+        self.weight = None if weight is None else weight[..., None]
         self.l2 = options.tuning.loss != "l1"
         self.style_loss = style_loss
         # Without OT or style every term is per pixel, so a round's loss can be local.
@@ -274,7 +400,11 @@ class Objective:
         self.shape_cols = spec.shape_columns if options.style_mode == "color" else []
 
     def content(self, canvas: torch.Tensor) -> torch.Tensor:
-        loss = ((canvas - self.target) ** 2).mean() * 4 if self.l2 else pixel_l1(canvas, self.target)
+        if self.weight is not None:
+            diff = canvas - self.target
+            loss = (diff * diff * self.weight).mean() * 4 if self.l2 else (diff.abs() * self.weight).mean()
+        else:
+            loss = ((canvas - self.target) ** 2).mean() * 4 if self.l2 else pixel_l1(canvas, self.target)
         if self.ot_weight > 0:
             loss = loss + self.ot_weight * sinkhorn_loss(canvas, self.target)
         return loss
@@ -326,6 +456,8 @@ def greedy_rounds(lvl: Level, objective: Objective, count: int, iterations: int,
             opt.step()
             with torch.no_grad():
                 params.data = lvl.project(torch.nan_to_num(params.data, nan=0.5))
+                if lvl.palette is not None:
+                    params.data = toward_palette(lvl.spec, params.data, lvl.palette, ((it + 1) / iterations) ** 2)
             yield it, loss
         lvl.commit(params.detach())
         placed.append(params.detach())
@@ -333,21 +465,25 @@ def greedy_rounds(lvl: Level, objective: Objective, count: int, iterations: int,
 
 def refine_steps(spec: StyleSpec, params: torch.Tensor, blocks: torch.Tensor, render_fn, objective: Objective,
                  iterations: int, lr_shape: float, lr_colour: float,
-                 project_fn) -> Iterator[tuple[torch.Tensor, float]]:
+                 project_fn, palette: torch.Tensor | None = None) -> Iterator[tuple[torch.Tensor, float]]:
     """Optimise many strokes together in painting order (every stroke also sees the ones
     painted after it), each shape moving in steps of a fraction of its own level's
-    block (``lr_shape`` of it per step; colours ``lr_colour``); yields (parameters,
-    loss) after every step."""
+    block (``lr_shape`` of it per step; colours and alpha ``lr_colour``); with a
+    ``palette``, colours are drawn onto its colours as the pass goes
+    (:func:`toward_palette`), exactly onto them at its end. Yields (parameters, loss)
+    after every step."""
     params = params.detach().clone().requires_grad_(True)
     lr = torch.full((len(params), spec.dim), float(lr_colour), device=params.device)
     lr[:, spec.shape_columns] = float(lr_shape) * blocks[:, None]
     opt = ScaledAdam([params], lr)
-    for _ in range(iterations):
+    for step in range(iterations):
         opt.zero_grad(set_to_none=True)
         loss = objective.backward(render_fn(params), params)
         opt.step()
         with torch.no_grad():
             params.data = project_fn(torch.nan_to_num(params.data, nan=0.5))
+            if palette is not None:
+                params.data = toward_palette(spec, params.data, palette, ((step + 1) / iterations) ** 2)
         yield params.detach(), loss
 
 

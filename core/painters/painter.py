@@ -28,6 +28,7 @@ from ..model.strokes import StrokeSet
 from ..render import raster
 from .devices import pick_device
 from .events import Done, Event, LevelDone, LevelStarted, Progress, RefineStarted, Refined
+from .controls import resolve as resolve_controls
 from .imaging import resize
 from .optimise import (Level, Objective, greedy_rounds, load_style_loss, optimizer, patch_renderer, project,
                        refine_steps, render_frozen, rounds)
@@ -41,9 +42,10 @@ def default_levels(strokes: int) -> int:
     return int(min(8, max(1, round(math.sqrt(strokes / 14.0)))))
 
 
-def strokes_per_level(strokes: int, levels: int) -> list[int]:
-    """Split the budget over levels in proportion to their block counts; sums exactly."""
-    weights = np.array([g * g for g in range(1, levels + 1)], dtype=np.float64)
+def strokes_per_level(strokes: int, levels: int, grids: list[int] | None = None) -> list[int]:
+    """Split the budget over levels (grids 1..levels, or ``grids``) in proportion to their
+    block counts; sums exactly."""
+    weights = np.array([g * g for g in (grids or range(1, levels + 1))], dtype=np.float64)
     raw = strokes * weights / weights.sum()
     counts = np.floor(raw).astype(int)
     for i in np.argsort(-(raw - counts), kind="stable")[: strokes - counts.sum()]:
@@ -77,6 +79,7 @@ def paint(image: np.ndarray, options: PaintOptions, init: StrokeSet | None = Non
     width, height = max(1, round(w0 * scale)), max(1, round(h0 * scale))
     target_full = resize(torch.from_numpy(np.ascontiguousarray(img)).to(device), height, width)
     ot_weight, min_alpha, tuning = options.ot, options.opacity_floor, options.tuning
+    controls = resolve_controls(options, img, width, height, device)
     style_loss = load_style_loss(options)
 
     if init is not None:
@@ -94,7 +97,15 @@ def paint(image: np.ndarray, options: PaintOptions, init: StrokeSet | None = Non
         first_level = 1
         levels = options.levels or default_levels(options.strokes)
     levels = min(levels, options.strokes)
-    counts = strokes_per_level(options.strokes, levels)
+    # Level g paints on a g x g grid (strokes about 1/g of the long side); stroke size
+    # limits leave out the grids whose strokes cannot keep within them.
+    grids = controls.grids(levels, first_level)
+    detail = controls.detail_level(options.strokes, grids)
+    counts = strokes_per_level(options.strokes - (detail[1] if detail else 0), len(grids), grids)
+    spread = (grids[0], grids[-1])  # the levels over which fine strokes gather where detail is asked
+    if detail:  # a finer level where the artist asked for detail (controls.detail_level)
+        grids, counts = grids + [detail[0]], counts + [detail[1]]
+    levels = len(grids)
     round_size = tuning.round_size
     iters_per_round = options.round_iterations
     refine_iters = options.refine_steps
@@ -107,6 +118,7 @@ def paint(image: np.ndarray, options: PaintOptions, init: StrokeSet | None = Non
             "ot_weight": ot_weight, "renderer": options.renderer, "refine": refine_iters}
     if style_loss is not None:
         meta.update(options.style_meta())
+    meta.update(controls.meta)
     bg = torch.tensor(background, dtype=torch.float32, device=device)
     n_init = len(frozen)
 
@@ -114,19 +126,18 @@ def paint(image: np.ndarray, options: PaintOptions, init: StrokeSet | None = Non
         clean = torch.nan_to_num(params.detach(), nan=0.5).clamp(0, 1).cpu().numpy()
         return StrokeSet(spec.name, width, height, clean, np.asarray(lv, dtype=np.int32), background, dict(meta))
 
-    for li, count in enumerate(counts):
+    for grid, count in zip(grids, counts):
         if count == 0:
             continue
-        level = first_level + li
-        grid = level
-        yield LevelStarted(level=level, levels=first_level + levels - 1, strokes=count)
+        level = grid
+        yield LevelStarted(level=level, levels=grids[-1], strokes=count)
         # Resolution: a grid block spans about block_px pixels, capped at the output size.
         res = min(options.size, max(32, tuning.block_px * grid))
         lh, lw = max(1, round(height * res / max(width, height))), max(1, round(width * res / max(width, height)))
         target = resize(target_full, lh, lw)
         base = render_frozen(spec.name, frozen, lw, lh, bg.expand(lh, lw, 3))
-        lvl = Level(spec, target, base, grid, gen, renderer, min_alpha)
-        objective = Objective(spec, target, ot_weight, options, style_loss)
+        lvl = Level(spec, target, base, grid, gen, renderer, min_alpha, controls, spread)
+        objective = Objective(spec, target, ot_weight, options, style_loss, controls.loss_weight(lh, lw))
         # Greedy rounds: each places a few strokes where the painting is most wrong and
         # optimises only those over everything painted before them (frozen in the base
         # canvas), so an iteration costs the pixels of a few strokes, not of the level.
@@ -145,7 +156,7 @@ def paint(image: np.ndarray, options: PaintOptions, init: StrokeSet | None = Non
         # Revisit every stroke of this run together, in painting order, at full size:
         # each was optimised only against the strokes before it; now every stroke also
         # answers to those painted over it (strokes given as ``init`` stay as they are).
-        last = first_level + levels - 1
+        last = grids[-1]
         yield RefineStarted(strokes=len(frozen) - n_init, steps=refine_iters)
         blocks = 1.0 / torch.tensor(frozen_level[n_init:], dtype=torch.float32, device=device)
         extent = (width / max(width, height), height / max(width, height))
@@ -154,11 +165,12 @@ def paint(image: np.ndarray, options: PaintOptions, init: StrokeSet | None = Non
         rs = options.refine_scale
         rw, rh = max(1, round(width * rs)), max(1, round(height * rs))
         under = render_frozen(spec.name, frozen[:n_init], rw, rh, bg.expand(rh, rw, 3))
-        full = Objective(spec, resize(target_full, rh, rw), 0.0, options, style_loss)
+        full = Objective(spec, resize(target_full, rh, rw), 0.0, options, style_loss, controls.loss_weight(rh, rw))
         steps = refine_steps(spec, frozen[n_init:], blocks,
                              lambda q: raster.render(spec.name, q, rw, rh, base=under),
                              full, refine_iters, tuning.refine_lr_shape, tuning.refine_lr_colour,
-                             lambda q: project(spec, q, extent, torch.clamp(1.5 * blocks, max=1.0), min_alpha))
+                             lambda q: project(spec, q, extent, torch.clamp(1.5 * blocks, max=1.0), min_alpha,
+                                               controls.sizes), palette=controls.palette)
         for it, (moved, loss) in enumerate(steps):
             done_work += refine_weight
             if it % 5 == 0 or it == refine_iters - 1:

@@ -51,7 +51,9 @@ from .devices import pick_device
 from .events import Done, LevelDone, Progress
 from .flow import camera_motion, occlusion, optical_flow, reliable_flow, sample_field, warp_image, warp_params
 from .imaging import blur, resize
-from .optimise import Level, Objective, greedy_rounds, load_style_loss, patch_renderer, project, refine_steps
+from .controls import Controls
+from .controls import resolve as resolve_controls
+from .optimise import Level, Objective, greedy_rounds, limit_sizes, load_style_loss, patch_renderer, project, refine_steps
 from .painter import default_levels, paint
 
 __all__ = ["TemporalOptions", "FrameStats", "paint_first", "paint_next", "joint_pass", "rounded", "stroke_motion"]
@@ -165,8 +167,11 @@ def _frozen_canvas(spec, params: torch.Tensor, target: torch.Tensor, background)
         return raster.render(spec.name, params.detach(), width, height, base=bg)
 
 
-def _objective(spec: StyleSpec, target: torch.Tensor, options: PaintOptions, style_loss) -> Objective:
-    return Objective(spec, target, options.ot, options, style_loss)
+def _objective(spec: StyleSpec, target: torch.Tensor, options: PaintOptions, style_loss,
+               controls: Controls | None = None) -> Objective:
+    h, w = target.shape[:2]
+    return Objective(spec, target, options.ot, options, style_loss,
+                     None if controls is None else controls.loss_weight(h, w))
 
 
 # ---------------------------------------------------------------------------------------
@@ -256,12 +261,12 @@ def _error_map(canvas: torch.Tensor, target: torch.Tensor, radius: int) -> np.nd
 
 def _add_strokes(spec: StyleSpec, target: torch.Tensor, base: torch.Tensor, count: int, grid: int,
                  gen: torch.Generator, options: PaintOptions, topts: TemporalOptions, style_loss,
-                 renderer) -> torch.Tensor:
+                 renderer, controls: Controls | None = None) -> torch.Tensor:
     """``count`` new strokes where the painting is most wrong, painted over ``base`` in
     the painter's greedy rounds (:func:`core.painters.optimise.greedy_rounds`) at the finest level."""
-    lvl = Level(spec, target, base, grid, gen, renderer, options.opacity_floor)
+    lvl = Level(spec, target, base, grid, gen, renderer, options.opacity_floor, controls, (1, grid))
     placed: list[torch.Tensor] = []
-    for _ in greedy_rounds(lvl, _objective(spec, target, options, style_loss), count, topts.add_iterations,
+    for _ in greedy_rounds(lvl, _objective(spec, target, options, style_loss, controls), count, topts.add_iterations,
                            options.candidates, options.tuning, placed):
         pass
     return torch.cat(placed) if placed else target.new_zeros(0, spec.dim)
@@ -287,7 +292,8 @@ class _Anchored:
 
 def joint_pass(style: str, params: torch.Tensor, levels: np.ndarray, target: torch.Tensor,
                background: tuple[float, float, float], options: PaintOptions, topts: TemporalOptions,
-               movable: torch.Tensor, anchored: torch.Tensor, style_loss=None) -> torch.Tensor:
+               movable: torch.Tensor, anchored: torch.Tensor, style_loss=None,
+               controls: Controls | None = None) -> torch.Tensor:
     """The painter's final pass (:func:`core.painters.optimise.refine_steps`) over a frame's strokes:
     every movable stroke is optimised together with the others, in painting order, so
     each also answers to the strokes painted over it; ``topts.iterations`` steps.
@@ -324,15 +330,16 @@ def joint_pass(style: str, params: torch.Tensor, levels: np.ndarray, target: tor
     unit[:, spec.cols.colour] = topts.colour_unit
     unit[:, spec.cols.alpha] = topts.colour_unit
     weight = topts.change_weight / float(height * width) * anchored[live_t].to(start.dtype)
-    objective = _Anchored(spec, _objective(spec, target, options, style_loss), start, unit, weight)
+    objective = _Anchored(spec, _objective(spec, target, options, style_loss, controls), start, unit, weight)
     blocks = 1.0 / torch.as_tensor(np.maximum(levels[live], 1), dtype=torch.float32, device=params.device)
     hold = ~movable[live_t].to(params.device)
     extent = (width / max(width, height), height / max(width, height))
     min_alpha = options.opacity_floor
+    sizes = controls.sizes if controls is not None else (None, None)
 
     def project_fn(q: torch.Tensor) -> torch.Tensor:
         # No size cap beyond the canvas: a stroke on a zooming surface grows past its block.
-        q = project(spec, q, extent, 4.0, min_alpha)
+        q = project(spec, q, extent, 4.0, min_alpha, sizes)
         q[hold] = start[hold]
         return q
 
@@ -341,7 +348,7 @@ def joint_pass(style: str, params: torch.Tensor, levels: np.ndarray, target: tor
     moved = start
     for moved, _ in refine_steps(spec, start, blocks, lambda q: render(q, under),
                                  objective, topts.iterations, topts.joint_lr_shape, topts.joint_lr_colour,
-                                 project_fn):
+                                 project_fn, palette=None if controls is None else controls.palette):
         pass
     out = params.detach().clone()
     out[live_t] = moved
@@ -428,6 +435,8 @@ class _FrameStep:
         self.target = canvas_target(image, self.width, self.height, self.device)
         self.prev_target = canvas_target(prev_image, self.width, self.height, self.device)
         self.bg = tuple(float(c) for c in prev.background)
+        # The artist's controls, for this frame (auto detail finds this frame's faces).
+        self.controls = resolve_controls(options, np.asarray(image, np.float32), self.width, self.height, self.device)
         finest = int(prev.level.max()) if len(prev.level) else 1
         self.finest = finest
 
@@ -485,8 +494,11 @@ class _FrameStep:
         covered &= fine & ~left
         keep = ~(left | covered)
         self.stats.left, self.stats.covered = int(left.sum()), int(covered.sum())
-        return _Strokes(torch.from_numpy(warped[keep]).to(self.device), prev.level[keep], prev.ids[keep],
-                        refit[keep])
+        params = torch.from_numpy(warped[keep]).to(self.device)
+        if self.controls.sizes != (None, None):  # a zoom grows and shrinks strokes past the limits
+            params = limit_sizes(spec, params, (width / max(width, height), height / max(width, height)),
+                                 self.controls.sizes)
+        return _Strokes(params, prev.level[keep], prev.ids[keep], refit[keep])
 
     # -- what to fit -----------------------------------------------------------------------
 
@@ -603,7 +615,7 @@ class _FrameStep:
             return
         gen = _frame_generator(self.options.seed, self.frame)
         new = _add_strokes(self.spec, self.fit, self.canvas, want, self.grid, gen, self.options, self.topts,
-                           self.style_loss, self.renderer)
+                           self.style_loss, self.renderer, self.controls)
         strokes.add(new, self.grid, born_ids(self.frame, len(new), self.warmup))
         self.stats.added = int(len(new))
 
@@ -617,7 +629,7 @@ class _FrameStep:
         anchored = torch.from_numpy(np.concatenate([~strokes.refit, np.zeros(added, bool)]))
         strokes.params = joint_pass(self.spec.name, strokes.params, strokes.levels, self.fit, self.bg, self.options,
                                     self.topts, torch.from_numpy(movable).to(self.device), anchored.to(self.device),
-                                    self.style_loss)
+                                    self.style_loss, self.controls)
 
     def result(self, strokes: _Strokes) -> StrokeSet:
         meta = dict(self.prev.meta)
