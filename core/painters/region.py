@@ -28,6 +28,7 @@ from ..contracts.options import PaintOptions, TemporalOptions
 from ..contracts.styles import get_style
 from ..errors import PainterError
 from ..model.strokes import StrokeSet
+from .controls import resolve as resolve_controls
 from .events import Done, Event, Progress, RefineStarted, Refined
 from .imaging import blur, resize
 from .optimise import load_style_loss, render_frozen
@@ -134,9 +135,11 @@ def refine_region(image: np.ndarray, options: PaintOptions, init: StrokeSet, add
     movable[len(init):] = True
     yield RefineStarted(strokes=int(movable.sum()), steps=options.refine_steps)
     topts = TemporalOptions(iterations=options.refine_steps, change_weight=0.0)
+    # The artist's controls (palette, stroke sizes, detail) as the painter resolved them.
+    controls = resolve_controls(options, target.numpy(), w, h, torch.device("cpu"))
     moved = joint_pass(painted.style, torch.from_numpy(painted.params.copy()), np.asarray(painted.level), target,
                        painted.background, options, topts, movable, torch.zeros_like(movable),
-                       load_style_loss(options))
+                       load_style_loss(options), controls)
     out = StrokeSet(painted.style, w, h, moved.clamp(0, 1).numpy().astype(np.float32), painted.level.copy(),
                     painted.background, dict(painted.meta), painted.ids)
     yield Progress(fraction=max(last_fraction, 1.0), level=int(out.level.max()), loss=0.0)

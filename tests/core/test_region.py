@@ -150,3 +150,26 @@ def test_a_region_reads_strictly() -> None:
         wire.RegionSpec.from_dict({"selected": [-1]})
     with pytest.raises(wire.ProtocolError, match="unknown field 'selection'"):
         wire.RegionSpec.from_dict({"selection": [1]})
+
+
+def test_a_region_keeps_the_artists_palette_and_stroke_sizes(painting: StrokeSet) -> None:
+    """The artist's controls (issue 22) hold in a region refine too: the selected strokes
+    and the new ones end on the palette's paints and within the stroke size limits, in
+    the joint pass as in the painting of the new strokes, while every other stroke, painted
+    without a palette, stays to the bit."""
+    paints = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]], np.float32)
+    picked = [2, 9]
+    opts = options(6, palette="#ff0000,#0000ff", max_stroke=20.0)
+    out = finish(refine_region(image(right=(0.85, 0.1, 0.1)), opts, painting, 1, selected=picked))
+    n = len(painting)
+    others = [i for i in range(n) if i not in picked]
+    np.testing.assert_array_equal(out.params[others], painting.params[others])
+    from core.contracts.styles import get_style
+
+    cols = get_style("tape").cols
+    moved = out.params[picked + list(range(n, len(out)))]
+    colours = moved[:, cols.colour_start]
+    assert np.abs(colours[:, None, :] - paints[None]).max(-1).min(-1).max() < 1e-6, colours
+    longest = 20.0 / W  # long-side units: the canvas's long side is W
+    w, h = cols.size.start, cols.size.start + 1
+    assert moved[:, [w, h]].max() <= longest + 1e-6, moved[:, [w, h]]
