@@ -19,7 +19,7 @@ _STATE = {"registered": False}
 
 def _modules() -> tuple[Any, ...]:
     """The modules that register classes, in order (imported here: they need bpy)."""
-    return tuple(importlib.import_module(f"{__name__}.{name}") for name in ("props", "prefs", "operators", "ui"))
+    return tuple(importlib.import_module(f"{__name__}.{name}") for name in ("props", "prefs", "operators", "presets", "ui"))
 
 
 def register() -> None:

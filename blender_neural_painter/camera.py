@@ -16,11 +16,16 @@ crash or hang Blender 4.3 and 4.5 at exit).
 ``frame_0001.png`` ... of a folder (the shot the engine then paints): the same render job
 per frame, the same output-settings dance per save, and the scene's current frame put
 back at the end, whether the range finished, was cancelled or failed.
+
+While a reference renders, earlier paintings are hidden from the render, and the camera,
+frame, engine (Workbench, if asked: the viewport's engine) and resolution percentage
+asked for are set; everything is put back after (:class:`Staged`).
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from typing import Any
 
 import bpy
@@ -31,9 +36,69 @@ from .errors import UserError
 RESULT_FILE = "camera.png"
 
 
-def _check(scene: Any) -> None:
-    if scene.camera is None:
+def _check(scene: Any, spec: "CameraSpec | None" = None) -> None:
+    if (spec.camera if spec is not None and spec.camera is not None else scene.camera) is None:
         raise UserError("the scene has no active camera: add one or choose another source")
+
+
+@dataclass
+class CameraSpec:
+    """What to render: ``camera`` (None: the scene's), at ``frame`` (None: the current
+    one) or over ``frames`` (Camera Animation), with the scene's render engine or
+    Workbench (``engine="WORKBENCH"``: the viewport's engine, seconds a frame where
+    Cycles takes minutes), at ``percent`` of the render resolution."""
+
+    camera: Any = None
+    frame: int | None = None
+    frames: list[int] | None = None
+    engine: str = "SCENE"
+    percent: int = 100
+
+
+class Staged:
+    """The scene set up for rendering a reference, and put back exactly afterwards: the
+    camera, the frame, the render engine and resolution percentage, and every earlier
+    painting hidden from the render (a painting in front of the camera would otherwise
+    be painted again into the new one)."""
+
+    def __init__(self, scene: Any, spec: CameraSpec) -> None:
+        from . import gpencil
+
+        self.scene, self.spec = scene, spec
+        r = scene.render
+        self.saved = (scene.camera, scene.frame_current, r.engine, r.resolution_percentage)
+        self.hidden = [o for o in scene.objects if not o.hide_render
+                       and (gpencil.painting_canvas(o) is not None or gpencil.shot_info(o) is not None)]
+        if spec.camera is not None:
+            scene.camera = spec.camera
+        if spec.engine == "WORKBENCH":
+            r.engine = "BLENDER_WORKBENCH"
+        r.resolution_percentage = int(spec.percent)
+        for o in self.hidden:
+            o.hide_render = True
+        if spec.frame is not None and spec.frame != scene.frame_current:
+            scene.frame_set(spec.frame)
+        self.done = False
+
+    def restore(self) -> None:
+        if self.done:
+            return
+        self.done = True
+        camera_obj, frame, engine, percent = self.saved
+        scene, r = self.scene, self.scene.render
+        for o in self.hidden:
+            try:
+                o.hide_render = False
+            except ReferenceError:
+                pass
+        if r.engine != engine:
+            r.engine = engine
+        if r.resolution_percentage != percent:
+            r.resolution_percentage = percent
+        if scene.camera != camera_obj:
+            scene.camera = camera_obj
+        if scene.frame_current != frame:
+            scene.frame_set(frame)
 
 
 # --- settings snapshot -------------------------------------------------------------------
@@ -95,12 +160,17 @@ def save_result(scene: Any, folder: str, name: str = RESULT_FILE) -> str:
     return path
 
 
-def render_blocking(context: Any, folder: str) -> str:
-    """Render the active camera in the foreground (scripts, headless) and save it."""
+def render_blocking(context: Any, folder: str, spec: CameraSpec | None = None) -> str:
+    """Render the camera in the foreground (scripts, headless) and save it."""
     scene = context.scene
-    _check(scene)
-    bpy.ops.render.render(write_still=False)
-    return save_result(scene, folder)
+    spec = spec or CameraSpec()
+    _check(scene, spec)
+    staged = Staged(scene, spec)
+    try:
+        bpy.ops.render.render(write_still=False)
+        return save_result(scene, folder)
+    finally:
+        staged.restore()
 
 
 FRAMES_FOLDER = "camera_frames"
@@ -118,21 +188,22 @@ def scene_range(scene: Any) -> list[int]:
     return list(range(scene.frame_start, scene.frame_end + 1))
 
 
-def render_range_blocking(context: Any, folder: str) -> str:
+def render_range_blocking(context: Any, folder: str, spec: CameraSpec | None = None) -> str:
     """Render every frame of the scene's range in the foreground (scripts, headless) into
     a folder of frames; the current frame is put back whatever happens."""
     scene = context.scene
-    _check(scene)
+    spec = spec or CameraSpec(frames=scene_range(scene))
+    _check(scene, spec)
     out = os.path.join(folder, FRAMES_FOLDER)
     os.makedirs(out, exist_ok=True)
-    current = scene.frame_current
+    staged = Staged(scene, spec)
     try:
-        for index, frame in enumerate(scene_range(scene), 1):
+        for index, frame in enumerate(spec.frames or scene_range(scene), 1):
             scene.frame_set(frame)
             bpy.ops.render.render(write_still=False)
             save_result(scene, out, frame_file(index))
     finally:
-        scene.frame_set(current)
+        staged.restore()
     return out
 
 
@@ -168,18 +239,24 @@ class CameraRender:
     With ``frames`` (scene frame numbers) it renders each in turn: :meth:`poll` saves a
     finished frame and starts the next, and :meth:`save` gives the folder of frames."""
 
-    def __init__(self, context: Any, folder: str, frames: list[int] | None = None) -> None:
+    def __init__(self, context: Any, folder: str, spec: CameraSpec | None = None) -> None:
         self.scene = context.scene
-        _check(self.scene)
+        spec = spec or CameraSpec()
+        _check(self.scene, spec)
         self.folder = folder
         self.outcome: str | None = None
-        self.frames = list(frames or [])
+        self.frames = list(spec.frames or [])
         self.index = 0  # frames of the range saved so far
         self.stopping = False  # the run was cancelled: render no further frame
-        self.current = self.scene.frame_current
         if self.frames:
             self.folder = os.path.join(folder, FRAMES_FOLDER)
             os.makedirs(self.folder, exist_ok=True)
+        self.staged = Staged(self.scene, spec)
+
+    @property
+    def fraction(self) -> float:
+        """How far the renders are (the frames of a range saved so far)."""
+        return self.index / len(self.frames) if self.frames else 0.0
 
     @property
     def text(self) -> str:
@@ -209,12 +286,14 @@ class CameraRender:
     def poll(self) -> str:
         if self.outcome is None and not bpy.app.is_job_running("RENDER"):
             self.outcome = "done"  # ended without telling us how; the result says
-        while self.frames and self.outcome == "done" and not self.stopping and self.index < len(self.frames) - 1:
-            # A frame of the range is rendered: keep it, go on with the next.
+        if self.frames and self.outcome == "done" and not self.stopping and self.index < len(self.frames) - 1:
+            # A frame of the range is rendered: keep it, start the next, and let the UI
+            # show the progress before it is polled again (one frame per tick).
             save_result(self.scene, self.folder, frame_file(self.index + 1))
             self.index += 1
             self.outcome = None
             self.start()
+            return "rendering"
         return self.outcome or "rendering"
 
     def stop(self) -> None:
@@ -237,8 +316,7 @@ class CameraRender:
             _WAITING.remove(self)
         if not _WAITING:
             _listen(False)
-        if self.frames and self.scene.frame_current != self.current:
-            self.scene.frame_set(self.current)
+        self.staged.restore()
 
 
 def unregister() -> None:

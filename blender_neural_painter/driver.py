@@ -3,7 +3,8 @@
 From the panel (``invoke``) the run is modal: a timer polls the worker and writes each
 level as it arrives, so Blender stays responsive and the painting grows in the
 viewport; Esc cancels (the worker is asked, then terminated, then killed, never waited
-for). A camera source first renders as Blender's render job, which the same timer waits
+for), unless the timeline is playing, when Esc is Blender's, to stop the playback; the
+panel's Cancel always cancels. Progress shows in the panel and the status bar. A camera source first renders as Blender's render job, which the same timer waits
 for. Called from a script, or headless where timers never fire, ``execute`` runs the
 same job in a blocking loop. Any exception ends the run through ``jobs.end``.
 """
@@ -14,7 +15,7 @@ from typing import Any
 
 import bpy
 
-from . import camera, consent, jobs
+from . import camera, consent, jobs, view
 from .errors import UserError
 from .request import Overrides
 from .runner import PaintJob, failure_message
@@ -50,15 +51,13 @@ class JobOperator:
         """The job, its request built once from the panel and ``overrides`` (``request.make_request``)."""
         raise NotImplementedError
 
-    def uses_camera(self, context: Any) -> bool:
-        """Whether the job's reference image (or shot) is rendered from the active camera."""
-        return context.scene.neural_painter.source in {"CAMERA", "CAMERA_RANGE"}
-
-    def camera_frames(self, context: Any) -> list[int] | None:
-        """The scene frames a camera source renders (None: just the current one)."""
-        if context.scene.neural_painter.source == "CAMERA_RANGE":
-            return camera.scene_range(context.scene)
+    def camera_spec(self, context: Any) -> camera.CameraSpec | None:
+        """The camera render the job's reference (or shot) comes from; None: no render."""
         return None
+
+    def precheck(self, context: Any) -> None:
+        """Checks of the panel's settings that need no worker and no render, so a
+        mistake is one line before anything starts (UserError)."""
 
     def worker_engine(self) -> str:
         return str(self.engine)
@@ -78,6 +77,7 @@ class JobOperator:
     def _begin(self, context: Any) -> jobs.Run | None:
         """Checks that need no worker, then a run in the one slot (None: refused)."""
         try:
+            self.precheck(context)
             self._download = self.download_check(context)
             run = jobs.begin()
         except UserError as exc:
@@ -152,8 +152,9 @@ class JobOperator:
             job.obj.select_set(True)
             context.view_layer.objects.active = job.obj
             self.on_success(context, job)
+            view.frame_if_hidden(context, job.obj)
         except (ReferenceError, RuntimeError):
-            pass  # the painting is there; only selecting it failed
+            pass  # the painting is there; only selecting or framing it failed
         self._report("WARNING" if job.cancelled else "INFO", job.status)
         return {"FINISHED"}
 
@@ -183,8 +184,9 @@ class JobOperator:
         self._run = run
         try:
             jobs.show(run, context)
-            if self.uses_camera(context):
-                run.render = camera.CameraRender(context, run.tmp, self.camera_frames(context))
+            spec = self.camera_spec(context)
+            if spec is not None:
+                run.render = camera.CameraRender(context, run.tmp, spec)
                 run.render.start()
             else:
                 self._start_job(context, run)
@@ -199,6 +201,9 @@ class JobOperator:
             return {"CANCELLED"}
         try:
             if event.type == "ESC" and event.value == "PRESS":
+                screen = getattr(context, "screen", None)
+                if screen is not None and screen.is_animation_playing:
+                    return {"PASS_THROUGH"}  # Esc stops the playback, not the painting
                 run.cancel()
                 jobs.update(run, context)
                 # While rendering, Blender's render job must see Esc too: it cancels the render.

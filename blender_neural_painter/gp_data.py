@@ -151,13 +151,17 @@ class StrokeBatch:
 
 @dataclass
 class Created:
-    """Data blocks a run created, so a failed run can remove exactly those."""
+    """Data blocks a run created, so a failed run can remove exactly those. ``own``: the
+    painting's own materials by their shared name (None: it shares the style's materials
+    with every other painting)."""
 
     objects: list[Any] = field(default_factory=list)
     grease_pencils: list[Any] = field(default_factory=list)
     materials: list[Any] = field(default_factory=list)
     images: list[Any] = field(default_factory=list)
     actions: list[Any] = field(default_factory=list)
+    node_groups: list[Any] = field(default_factory=list)
+    own: dict[str, Any] | None = None
 
 
 def gp_softness(softness: float) -> tuple[float, float]:
@@ -255,14 +259,174 @@ def wash_image_pixels(profile: np.ndarray, softness: float, rows: int = 32, cols
     return rgba
 
 
-def build_schedule(counts: list[int], start: int, duration: int) -> list[tuple[float, float]]:
-    """The Build replay's (first, last) frame for each level layer, back to back over
-    ``duration``, each level's share in proportion to its strokes: strokes appear at an
-    even rate throughout."""
-    total = float(sum(counts)) or 1.0
-    out, done = [], 0
-    for count in counts:
-        f0 = start + duration * done / total
-        done += count
-        out.append((f0, start + duration * done / total))
-    return out
+# --- placement --------------------------------------------------------------------------
+
+def fit_frame(corners: Any, ortho: bool, distance: float, aspect: float) -> tuple[float, np.ndarray]:
+    """(width in metres, centre in the camera's space) of a canvas of ``aspect`` (width /
+    height) that stands ``distance`` in front of a camera and fills its frame: exactly
+    when the aspects agree (a camera source), else as large as fits, centred.
+
+    ``corners`` are the camera's ``view_frame`` (its local space, looking down -Z): for a
+    perspective camera they lie on one plane in front of it and scale with the
+    distance; an orthographic frame is the same size at any distance. The frame's
+    shift (lens shift) moves the centre off the axis, as the camera moves the picture."""
+    c = np.asarray(corners, np.float64).reshape(-1, 3)
+    depth = -float(c[:, 2].mean())
+    k = 1.0 if ortho else distance / depth
+    lo, hi = c[:, :2].min(0) * k, c[:, :2].max(0) * k
+    fw, fh = float(hi[0] - lo[0]), float(hi[1] - lo[1])
+    width = fw if aspect >= fw / fh else fh * aspect
+    centre = np.array([(lo[0] + hi[0]) / 2, (lo[1] + hi[1]) / 2, -distance])
+    return width, centre
+
+
+# --- replay: the order and pace in which strokes appear ------------------------------------
+
+#: Per-stroke (CURVE) attribute: the beat at which a stroke starts to appear (from 1). The
+#: replay modifier hides a point while its stroke's beat, plus how far along the stroke
+#: it lies times the modifier's Grow, is above the modifier's Step, which the timeline
+#: animates from 0 up. Strokes drawn by hand later have none (0): they always show.
+REVEAL_ATTR = "np_reveal"
+#: The canvas stroke's beat: below any Step, so the canvas shows throughout.
+ALWAYS = -1.0e6
+REPLAY_MODIFIER = "NP Replay"
+REPLAY_NODES = "NP Replay"
+#: On a painting: how its replay was last set (JSON), for Restyle, Refine and the panel.
+REPLAY_TAG = "neural_painter_replay"
+
+#: Orders: identifier -> (the headless command's name, label, description).
+ORDERS = {
+    "PAINTED": ("painted", "As Painted", "Coarse to fine, stroke by stroke, as the engine painted them"),
+    "LEVEL": ("level", "By Level", "Each level appears as one beat, all its strokes at once"),
+    "REGION": ("region", "Region First", "Strokes where the replay mask is bright first, then the rest"),
+    "DARK_TO_LIGHT": ("dark-to-light", "Dark to Light", "Darkest strokes first"),
+    "LIGHT_TO_DARK": ("light-to-dark", "Light to Dark", "Lightest strokes first"),
+    "COLOR": ("colour", "By Color", "Around the color wheel (by hue), grays last"),
+    "OUTWARD": ("outward", "Outward", "From the origin point outwards"),
+    "DIRECTION": ("direction", "Along a Direction", "Sweeping across the canvas in one direction"),
+}
+EASES = {
+    "LINEAR": ("Linear", "An even pace"),
+    "EASE_IN": ("Ease In", "Slow at first, then faster"),
+    "EASE_OUT": ("Ease Out", "Fast at first, slowing to the end"),
+    "EASE_IN_OUT": ("Ease In and Out", "Slow at both ends"),
+}
+
+
+@dataclass
+class Replay:
+    """How a still painting replays on the timeline. ``mode``: "BUILD" (strokes appear
+    continuously, growing along their length where they are curves), "KEYFRAMES" (``every``
+    strokes at a time, on keyframes you can move in the Dope Sheet) or "NONE"."""
+
+    mode: str = "BUILD"
+    order: str = "PAINTED"
+    start: int = 1
+    duration: int = 250
+    ease: str = "LINEAR"
+    hold: int = 0  # frames at the end of ``duration`` on which the finished painting holds
+    every: int = 10
+    origin: tuple[float, float] = (0.5, 0.5)  # OUTWARD: fractions of the canvas, y down
+    angle: float = 0.0  # DIRECTION: radians; 0 sweeps left to right, pi/2 top to bottom
+
+    def to_meta(self) -> dict[str, Any]:
+        return {"mode": self.mode, "order": self.order, "start": self.start, "duration": self.duration,
+                "ease": self.ease, "hold": self.hold, "every": self.every, "origin": list(self.origin),
+                "angle": self.angle}
+
+    @classmethod
+    def from_meta(cls, meta: dict[str, Any]) -> "Replay":
+        return cls(str(meta["mode"]), str(meta["order"]), int(meta["start"]), int(meta["duration"]),
+                   str(meta["ease"]), int(meta["hold"]), int(meta["every"]),
+                   tuple(float(v) for v in meta["origin"]), float(meta["angle"]))  # type: ignore[arg-type]
+
+
+def ease(name: str, t: np.ndarray | float) -> np.ndarray:
+    """Progress (0..1) at time ``t`` (0..1) under an ease: Blender's sine easings, the
+    curves its keyframes draw with interpolation Sine, so a stepped replay keeps the
+    pace of a continuous one."""
+    t = np.clip(np.asarray(t, np.float64), 0.0, 1.0)
+    if name == "EASE_IN":
+        return 1.0 - np.cos(t * np.pi / 2)
+    if name == "EASE_OUT":
+        return np.sin(t * np.pi / 2)
+    if name == "EASE_IN_OUT":
+        return (1.0 - np.cos(np.pi * t)) / 2
+    return t
+
+
+def luminance(rgb_linear: np.ndarray) -> np.ndarray:
+    """Relative luminance (Rec. 709) of linear colours [..., 3]: how light a stroke looks."""
+    return np.asarray(rgb_linear, np.float64)[..., :3] @ np.array([0.2126, 0.7152, 0.0722])
+
+
+def hue(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(hue in 0..1, chroma) of colours [..., 3] (any encoding: only the order matters)."""
+    c = np.asarray(rgb, np.float64)[..., :3]
+    hi, lo = c.max(-1), c.min(-1)
+    chroma = hi - lo
+    r, g, b = c[..., 0], c[..., 1], c[..., 2]
+    safe = np.where(chroma > 0, chroma, 1.0)
+    h = np.where(hi == r, ((g - b) / safe) % 6, np.where(hi == g, (b - r) / safe + 2, (r - g) / safe + 4))
+    return np.where(chroma > 0, h / 6.0, 0.0), chroma
+
+
+def replay_beats(order: str, painted: np.ndarray, level: np.ndarray, centre: np.ndarray, rgb_linear: np.ndarray,
+                 replay: Replay, mask_at: np.ndarray | None = None) -> np.ndarray:
+    """Each stroke's beat (1, 2, ...): the moment it starts to appear, in ``order``.
+
+    ``painted``: painting order (1-based; 0 for a stroke drawn by hand, which comes after
+    the painted ones); ``level``; ``centre`` [N, 2] in canvas fractions (y down); linear
+    colours [N, 3]; ``mask_at`` the replay mask's brightness at each centre (REGION).
+    Every order but LEVEL gives each stroke a beat of its own (ties keep painting order);
+    LEVEL gives all the strokes of a level one beat."""
+    n = len(painted)
+    if n == 0:
+        return np.zeros(0, np.float32)
+    hand = painted <= 0
+    base = np.where(hand, np.iinfo(np.int32).max, painted).astype(np.int64)
+    sequence = np.lexsort((np.arange(n), base))  # painting order, hand-drawn strokes last
+    rank_painted = np.empty(n, np.int64)
+    rank_painted[sequence] = np.arange(n)
+    if order == "LEVEL":
+        levels = np.unique(level)
+        return (np.searchsorted(levels, level) + 1).astype(np.float32)
+    if order == "PAINTED":
+        key: np.ndarray = np.zeros(n)
+    elif order == "REGION":
+        if mask_at is None:
+            raise ValueError("Region First needs a replay mask")
+        key = -(np.asarray(mask_at) >= 0.5).astype(np.float64)
+    elif order in ("DARK_TO_LIGHT", "LIGHT_TO_DARK"):
+        lum = luminance(rgb_linear)
+        key = lum if order == "DARK_TO_LIGHT" else -lum
+    elif order == "COLOR":
+        h, chroma = hue(rgb_linear)
+        key = np.where(chroma > 0.02, h, 2.0)  # grays after every hue
+    elif order == "OUTWARD":
+        key = np.hypot(centre[:, 0] - replay.origin[0], centre[:, 1] - replay.origin[1])
+    elif order == "DIRECTION":
+        key = centre[:, 0] * np.cos(replay.angle) + centre[:, 1] * np.sin(replay.angle)
+    else:
+        raise ValueError(f"unknown replay order {order!r}")
+    ranked = np.lexsort((rank_painted, np.round(key, 9)))
+    beat = np.empty(n, np.float32)
+    beat[ranked] = np.arange(1, n + 1)
+    return beat
+
+
+def replay_keys(replay: Replay, beats: int, grow: float) -> list[tuple[float, float]]:
+    """(frame, Step) keyframes of the replay modifier for ``beats`` beats. Build: from 0
+    at the start to every stroke grown at ``start + duration - hold`` (the ease is the
+    keyframes' interpolation). Keyframes: one key per step of ``every`` beats (a level
+    per step in By Level), spaced by the ease, each showing its strokes whole."""
+    end = replay.start + max(1, replay.duration - replay.hold)
+    if replay.mode == "BUILD":
+        return [(float(replay.start), 0.0), (float(end), float(beats) + grow)]
+    per = 1 if replay.order == "LEVEL" else max(1, int(replay.every))
+    steps = max(1, -(-beats // per))
+    frames = replay.start + (end - replay.start) * ease(replay.ease, np.arange(1, steps + 1) / steps)
+    keys = {float(replay.start): 0.0}
+    for k, f in enumerate(frames, 1):  # on whole frames: steps that share one show together
+        keys[float(max(replay.start + 1, np.floor(float(f) + 0.5)))] = float(min(beats, k * per))
+    return sorted(keys.items())

@@ -19,14 +19,21 @@ import numpy as np
 
 from . import compat
 from .contracts import styles
-from .gp_data import (CANVAS_LAYER, ID_ATTR, ID_MAX, OIL_IMAGE, OIL_TEXTURE_MIX, ORDER_ATTR, PARAM_ATTR, SHOT_TAG,
-                      TAG, Canvas, Created, StrokeBatch, Textures, build_modifier_name, build_schedule, gp_softness,
-                      layer_level, level_layer_name, linear_to_srgb, material_name, oil_image_pixels, oil_uv,
+from .gp_data import (ALWAYS, CANVAS_LAYER, ID_ATTR, ID_MAX, OIL_IMAGE, OIL_TEXTURE_MIX, ORDER_ATTR, PARAM_ATTR,
+                      REPLAY_MODIFIER, REPLAY_NODES, REPLAY_TAG, REVEAL_ATTR, SHOT_TAG, TAG, Canvas, Created, Replay,
+                      StrokeBatch, Textures, build_modifier_name, gp_softness, layer_level, level_layer_name,
+                      linear_to_srgb, material_name, oil_image_pixels, oil_uv, replay_beats, replay_keys,
                       srgb_to_linear, stroke_arrays, wash_image_name, wash_image_pixels)
 
-__all__ = ["CANVAS_LAYER", "ID_ATTR", "ID_MAX", "ORDER_ATTR", "PARAM_ATTR", "SHOT_TAG", "TAG", "Canvas", "Created",
-           "StrokeBatch", "Textures", "build_modifier_name", "gp_softness", "layer_level", "level_layer_name",
-           "linear_to_srgb", "material_name", "oil_uv", "srgb_to_linear"]
+__all__ = ["CANVAS_LAYER", "ID_ATTR", "ID_MAX", "ORDER_ATTR", "PARAM_ATTR", "REVEAL_ATTR", "SHOT_TAG", "TAG", "Canvas",
+           "Created", "Replay", "StrokeBatch", "Textures", "build_modifier_name", "gp_softness", "layer_level",
+           "level_layer_name", "linear_to_srgb", "material_name", "oil_uv", "srgb_to_linear"]
+
+#: On a material the add-on made: the shared name it stands for (``NP Oil 3``), also
+#: when it is a painting's own copy (``NP Oil 3.001``).
+MATERIAL_TAG = "neural_painter_material"
+#: On a painting's own material (Own Materials): never shared with another painting.
+OWN_TAG = "neural_painter_own"
 
 
 def gp_datablocks() -> Any:
@@ -80,18 +87,29 @@ def ensure_wash_image(profile: np.ndarray | None, softness: float, created: Crea
 
 def ensure_material(style: str, created: Created, texture: Textures | None = None, level: int = 0) -> Any:
     """The shared material for a style (for a textured one, one per texture level):
-    reused across runs so painting twice does not fill the file with duplicates. Colour
+    reused across runs so painting twice does not fill the file with duplicates, unless
+    the painting has materials of its own (``created.own``), made here on first use. Colour
     comes from vertex colours, so the material itself stays white; what else it is
     follows the style's look (``core.contracts.styles.Look``), not its name."""
     name = material_name(style, level)
-    mat = bpy.data.materials.get(name)
-    if mat is not None and mat.get(TAG) == style and mat.grease_pencil is not None:
-        return mat
+    if created.own is not None:  # the painting's own copies (Own Materials), made once per painting
+        mat = created.own.get(name)
+        if mat is not None:
+            return mat
+    else:
+        mat = next((m for m in bpy.data.materials if (m.get(MATERIAL_TAG) or m.name) == name and m.get(TAG) == style
+                    and not m.get(OWN_TAG) and m.grease_pencil is not None), None)
+        if mat is not None:
+            return mat
     look = styles.get_style(style).look if style != "canvas" else styles.Look()
     mat = bpy.data.materials.new(name)
     bpy.data.materials.create_gpencil_data(mat)
     mat[TAG] = style
+    mat[MATERIAL_TAG] = name
     created.materials.append(mat)
+    if created.own is not None:
+        created.own[name] = mat
+        mat[OWN_TAG] = 1
     g: Any = mat.grease_pencil
     compat.show_stroke_only(g)
     g.mode = "LINE"
@@ -187,22 +205,35 @@ def write_strokes(drawing: Any, positions: np.ndarray, radius: np.ndarray, color
     drawing.tag_positions_changed()
 
 
-def new_painting(context: Any, name: str, canvas: Canvas, created: Created,
-                 frame: int, location: Sequence[float] | None = None) -> Any:
+def new_painting(context: Any, name: str, canvas: Canvas, created: Created, frame: int,
+                 location: Sequence[float] | None = None, *, matrix: Any = None, parent: Any = None,
+                 parent_inverse: Any = None, collection: Any = None, show_canvas: bool = True) -> Any:
     """A new Grease Pencil object holding only the background canvas. Every run gets
-    its own object so nothing the artist already has is ever modified."""
+    its own object so nothing the artist already has is ever modified. It stands at
+    ``location``, or where ``matrix`` puts it (its world matrix; with ``parent``, its
+    matrix relative to the parent, with ``parent_inverse``), in ``collection`` (default:
+    the active one). ``show_canvas`` False hides the canvas layer (a transparent
+    background: strokes only; the layer stays, to be shown again)."""
     data = gp_datablocks().new(name)
     created.grease_pencils.append(data)
     obj = bpy.data.objects.new(name, data)
     created.objects.append(obj)
     obj[TAG] = json.dumps(canvas.to_meta())
-    if location is not None:
+    if parent is not None:
+        obj.parent = parent
+        if parent_inverse is not None:
+            obj.matrix_parent_inverse = parent_inverse
+        obj.matrix_basis = matrix
+    elif matrix is not None:
+        obj.matrix_world = matrix
+    elif location is not None:
         obj.location = tuple(location)
-    context.collection.objects.link(obj)
+    (collection or context.collection).objects.link(obj)
     mat = ensure_material("canvas", created)
     slot = material_slot(data, mat)
     layer = data.layers.new(CANVAS_LAYER)
     layer.use_lights = False  # unlit: strokes show their own colour in any scene
+    layer.hide = not show_canvas
     drawing = layer.frames.new(frame).drawing
     w, h = canvas.size_m
     pos = np.array([[[-w / 2, 0, 0], [w / 2, 0, 0]]], np.float32)
@@ -211,6 +242,16 @@ def new_painting(context: Any, name: str, canvas: Canvas, created: Created,
     write_strokes(drawing, pos, np.full((1, 2), h / 2, np.float32), bg,
                   np.ones((1, 2), np.float32), slot, flat_caps=True)
     return obj
+
+
+def own_materials(obj: Any) -> dict[str, Any]:
+    """A painting's materials by the shared name each stands for (its own copies, when
+    it has them), so a rewrite of its strokes reuses them instead of the shared ones."""
+    return {str(m[MATERIAL_TAG]): m for m in obj.data.materials if m is not None and m.get(MATERIAL_TAG)}
+
+
+def has_own_materials(obj: Any) -> bool:
+    return any(m is not None and m.get(OWN_TAG) for m in obj.data.materials)
 
 
 def painting_canvas(obj: Any) -> Canvas | None:
@@ -323,82 +364,216 @@ def stroke_count(obj: Any) -> int:
     return sum(len(fr.drawing.strokes) for _, _, fr in level_layers(obj))
 
 
-# --- animation -------------------------------------------------------------------------
+# --- replay ----------------------------------------------------------------------------
 
-def setup_build(obj: Any, start: int, duration: int, created: Created) -> list[Any]:
-    """Replay the painting in painting order: one Build modifier per level layer (the
-    modifier builds each layer independently), its percentage keyframed linearly over
-    that level's share of ``duration`` so strokes appear at an even rate throughout."""
-    levels = level_layers(obj)
-    schedule = build_schedule([max(1, len(fr.drawing.strokes)) for _, _, fr in levels], start, duration)
-    mods = []
-    for (level, layer, _), (f0, f1) in zip(levels, schedule):
-        name = build_modifier_name(level)
-        mod = obj.modifiers.get(name) or obj.modifiers.new(name, "GREASE_PENCIL_BUILD")
-        mod.mode = "SEQUENTIAL"
-        mod.transition = "GROW"
-        mod.time_mode = "PERCENTAGE"
-        compat.set_build_layer(mod, layer.name)
-        mod.percentage_factor = 0.0
-        mod.keyframe_insert("percentage_factor", frame=f0)
-        mod.percentage_factor = 1.0
-        mod.keyframe_insert("percentage_factor", frame=f1)
-        mods.append(mod)
-    ad = obj.animation_data
-    if ad is not None and ad.action is not None:
-        if ad.action not in created.actions:
-            created.actions.append(ad.action)
-        for fc in compat.object_fcurves(obj):
-            for kp in fc.keyframe_points:
-                kp.interpolation = "LINEAR"
-    return mods
+def replay_nodes(created: Created) -> Any:
+    """The replay's node group, shared by every painting (made once per file):
+
+        hidden = reveal + Grow * (how far along its stroke a point lies, 0..1) > Step
+
+    ``reveal`` is the stroke's beat (:data:`REVEAL_ATTR`). Deleting points keeps the
+    order of the strokes that remain, so whatever order strokes appear in, they cover
+    each other as in the finished painting; and nothing is copied."""
+    ng: Any = bpy.data.node_groups.get(REPLAY_NODES)
+    if ng is not None and ng.get(TAG) and ng.bl_idname == "GeometryNodeTree":
+        return ng
+    ng = bpy.data.node_groups.new(REPLAY_NODES, "GeometryNodeTree")
+    ng[TAG] = 1
+    created.node_groups.append(ng)
+    face = ng.interface
+    face.new_socket("Geometry", in_out="INPUT", socket_type="NodeSocketGeometry")
+    step = face.new_socket("Step", in_out="INPUT", socket_type="NodeSocketFloat")
+    step.description = "Beats of the replay shown so far (animated)"
+    grow = face.new_socket("Grow", in_out="INPUT", socket_type="NodeSocketFloat")
+    grow.description = "Beats a stroke takes to grow along its length (0: it appears whole)"
+    face.new_socket("Geometry", in_out="OUTPUT", socket_type="NodeSocketGeometry")
+    nodes: Any = ng.nodes
+    links: Any = ng.links
+    given, out = nodes.new("NodeGroupInput"), nodes.new("NodeGroupOutput")
+    delete = nodes.new("GeometryNodeDeleteGeometry")
+    delete.domain = "POINT"
+    reveal = nodes.new("GeometryNodeInputNamedAttribute")
+    reveal.data_type = "FLOAT"
+    reveal.inputs["Name"].default_value = REVEAL_ATTR
+    along = nodes.new("GeometryNodeSplineParameter")
+    times, plus = nodes.new("ShaderNodeMath"), nodes.new("ShaderNodeMath")
+    times.operation, plus.operation = "MULTIPLY", "ADD"
+    later = nodes.new("FunctionNodeCompare")
+    later.data_type, later.operation = "FLOAT", "GREATER_THAN"
+    links.new(along.outputs["Factor"], times.inputs[0])
+    links.new(given.outputs["Grow"], times.inputs[1])
+    links.new(reveal.outputs["Attribute"], plus.inputs[0])
+    links.new(times.outputs[0], plus.inputs[1])
+    links.new(plus.outputs[0], later.inputs[0])
+    links.new(given.outputs["Step"], later.inputs[1])
+    links.new(given.outputs["Geometry"], delete.inputs["Geometry"])
+    links.new(later.outputs["Result"], delete.inputs["Selection"])
+    links.new(delete.outputs["Geometry"], out.inputs["Geometry"])
+    return ng
 
 
-def build_keyframes(obj: Any) -> dict[str, list[tuple[float, float]]]:
-    """(frame, value) keyframes of each Build modifier's percentage, for tests and UI."""
-    out: dict[str, list[tuple[float, float]]] = {}
-    for fc in compat.object_fcurves(obj):
-        if fc.data_path.endswith("percentage_factor"):
-            name = fc.data_path.split('"')[1]
-            out[name] = [(kp.co[0], kp.co[1]) for kp in fc.keyframe_points]
-    return out
+def _replay_input(ng: Any, name: str) -> str:
+    return str(next(i.identifier for i in ng.interface.items_tree if getattr(i, "in_out", "") == "INPUT"
+                    and i.name == name))
 
 
-def setup_keyframes(obj: Any, start: int, duration: int, every: int, canvas: Canvas,
-                    created: Created) -> None:
-    """Explicit frames instead of a modifier: a drawing every ``every`` strokes, for
-    artists who want to retime or edit individual steps. Each level layer gets a drawing
-    holding its strokes painted up to that step (empty before the level starts)."""
-    info = [(level, layer, fr.frame_number, read_drawing(fr.drawing, canvas))
-            for level, layer, fr in level_layers(obj)]
-    total = sum(len(d["order"]) for *_, d in info)
-    every = max(1, int(every))
-    steps = max(1, -(-total // every))
-    per_step = duration / steps
-    done = 0
-    for level, layer, final_frame, d in info:
+def replay_strokes(obj: Any, canvas: Canvas) -> dict[str, np.ndarray]:
+    """What the replay orders strokes by, in painting order (level layers bottom first,
+    their latest drawing): painting order (0: drawn by hand), level, centre in canvas
+    fractions (y down) and linear colour (over the white material, as drawn)."""
+    order, level, centre, colour = [], [], [], []
+    ex, ey = canvas.extent
+    for d in read_painting(obj):
         n = len(d["order"])
-        layer.frames.remove(final_frame)
-        layer.frames.new(start).drawing  # empty until this level's first stroke appears
-        for j in range(1, steps + 1):
-            visible = min(total, j * every) - done
-            if visible <= 0:
-                continue
-            f = int(round(start + j * per_step))
-            fr = layer.get_frame_at(f)
-            drawing = (fr if fr is not None and fr.frame_number == f else layer.frames.new(f)).drawing
-            if len(drawing.strokes):
-                drawing.remove_strokes()
-            m = min(visible, n)
-            write_strokes(drawing, d["positions"][:m], d["radius"][:m], d["colors"][:m],
-                          d["opacity"][:m], d["material_index"][:m], d["flat_caps"], d["softness"],
-                          d["params"][:m], d["order"][:m] - 1,
-                          d["u_scale"][:m] if d["u_scale"] is not None else None,
-                          d["u_translation"][:m] if d["u_translation"] is not None else None,
-                          d["ids"][:m] if d["ids"] is not None else None)
-            if visible >= n:
-                break
-        done += n
+        if not n:
+            continue
+        k = d["sizes"][:, None]
+        valid = np.arange(d["positions"].shape[1])[None, :] < k
+        xy = canvas.from_world(d["positions"])
+        mid = (xy * valid[..., None]).sum(1) / np.maximum(k, 1)
+        rgb = d["colors"][..., :3] * d["colors"][..., 3:4] + (1.0 - d["colors"][..., 3:4])
+        order.append(d["order"])
+        level.append(np.full(n, d["level"]))
+        centre.append(mid / np.array([ex, ey], np.float32))
+        colour.append((rgb * valid[..., None]).sum(1) / np.maximum(k, 1))
+    if not order:
+        return {"order": np.zeros(0, np.int64), "level": np.zeros(0, np.int64), "centre": np.zeros((0, 2)),
+                "colour": np.zeros((0, 3))}
+    return {"order": np.concatenate(order).astype(np.int64), "level": np.concatenate(level).astype(np.int64),
+            "centre": np.concatenate(centre), "colour": np.concatenate(colour)}
+
+
+def clear_replay(obj: Any) -> None:
+    """Take off every replay the painting has: this add-on's replay modifier and its
+    keys, and those of earlier versions (Build modifiers per level; keyframe drawings,
+    of which each level layer keeps its latest, the whole level)."""
+    for mod in list(obj.modifiers):
+        if mod.name == REPLAY_MODIFIER or (mod.type == "GREASE_PENCIL_BUILD" and mod.name.startswith("NP Build ")):
+            compat.remove_fcurves(obj, f'modifiers["{mod.name}"]')
+            obj.modifiers.remove(mod)
+    for _, layer, latest in level_layers(obj):
+        keep = int(latest.frame_number)
+        for number in [int(f.frame_number) for f in layer.frames if int(f.frame_number) != keep]:
+            layer.frames.remove(number)
+
+
+def apply_replay(obj: Any, canvas: Canvas, replay: Replay, created: Created,
+                 mask: np.ndarray | None = None) -> list[tuple[float, float]]:
+    """(Re)time a still painting's replay: each stroke gets its beat in ``replay.order``
+    (``gp_data.replay_beats``; ``mask`` [H, W] in 0..1 over the canvas for Region
+    First), the replay modifier shows beats up to its Step, and Step is keyed from
+    ``replay.start`` on (``gp_data.replay_keys``). Works on any still painting, hand
+    edits included (a stroke drawn by hand comes last), and replaces whatever replay it
+    had. Returns the keys."""
+    clear_replay(obj)
+    obj[REPLAY_TAG] = json.dumps(replay.to_meta())
+    if replay.mode == "NONE":
+        return []
+    info = replay_strokes(obj, canvas)
+    mask_at = None
+    if mask is not None and len(info["centre"]):
+        rows, cols = mask.shape[:2]
+        iy = np.clip((info["centre"][:, 1] * rows).astype(int), 0, rows - 1)
+        ix = np.clip((info["centre"][:, 0] * cols).astype(int), 0, cols - 1)
+        mask_at = mask[iy, ix]
+    beats = replay_beats(replay.order, info["order"], info["level"], info["centre"], info["colour"], replay, mask_at)
+    start = 0
+    for _, _, fr in level_layers(obj):
+        n = len(fr.drawing.strokes)
+        if n:
+            _attr(fr.drawing, REVEAL_ATTR, "FLOAT", "CURVE").data.foreach_set("value", beats[start:start + n])
+        start += n
+    for layer in obj.data.layers:
+        if layer.name == CANVAS_LAYER:
+            for fr in layer.frames:
+                if len(fr.drawing.strokes):
+                    _attr(fr.drawing, REVEAL_ATTR, "FLOAT", "CURVE").data.foreach_set(
+                        "value", np.full(len(fr.drawing.strokes), ALWAYS, np.float32))
+    grow = 1.0 if replay.mode == "BUILD" and styles.get_style(canvas.style).is_curve else 0.0
+    ng = replay_nodes(created)
+    mod = obj.modifiers.new(REPLAY_MODIFIER, "NODES")
+    mod.node_group = ng
+    step, grow_id = _replay_input(ng, "Step"), _replay_input(ng, "Grow")
+    compat.set_modifier_input(mod, grow_id, grow)
+    keys = replay_keys(replay, int(beats.max()) if len(beats) else 0, grow)
+    path = compat.modifier_input_path(mod, step)
+    compat.set_modifier_input(mod, step, keys[0][1])
+    obj.keyframe_insert(data_path=path, frame=keys[0][0])
+    fc = next(f for f in compat.object_fcurves(obj) if f.data_path == path)
+    fc.keyframe_points.add(len(keys) - 1)
+    fc.keyframe_points.foreach_set("co", np.asarray(keys, np.float32).ravel())
+    for kp in fc.keyframe_points:
+        if replay.mode == "KEYFRAMES":
+            kp.interpolation = "CONSTANT"
+        elif replay.ease == "LINEAR":
+            kp.interpolation = "LINEAR"
+        else:
+            kp.interpolation, kp.easing = "SINE", replay.ease
+    fc.update()
+    ad = obj.animation_data
+    if ad is not None and ad.action is not None and ad.action.users <= 1 and ad.action not in created.actions:
+        created.actions.append(ad.action)
+    return keys
+
+
+def replay_of(obj: Any) -> Replay | None:
+    """How the painting's replay was last set (None: never by this version)."""
+    meta = obj.get(REPLAY_TAG) if obj is not None else None
+    try:
+        return Replay.from_meta(json.loads(meta)) if isinstance(meta, str) else None
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def replay_keyframes(obj: Any) -> list[tuple[float, float]]:
+    """(frame, Step) keys of the painting's replay, for tests, pictures and the UI."""
+    mod = obj.modifiers.get(REPLAY_MODIFIER)
+    if mod is None or mod.node_group is None:
+        return []
+    path = compat.modifier_input_path(mod, _replay_input(mod.node_group, "Step"))
+    fc = next((f for f in compat.object_fcurves(obj) if f.data_path == path), None)
+    return [(float(kp.co[0]), float(kp.co[1])) for kp in fc.keyframe_points] if fc is not None else []
+
+
+def shown_strokes(obj: Any, frame: int) -> int:
+    """Strokes (whole or growing) the replay shows at ``frame``, canvas excluded: what
+    the evaluated painting holds there."""
+    scene: Any = bpy.context.scene
+    scene.frame_set(frame)
+    evaluated = obj.evaluated_get(bpy.context.evaluated_depsgraph_get())
+    total = 0
+    for layer in evaluated.data.layers:
+        if layer_level(layer.name) is None:
+            continue
+        fr = layer.current_frame()
+        total += len(fr.drawing.strokes) if fr is not None else 0
+    return total
+
+
+def selected_strokes(obj: Any) -> list[int]:
+    """Indices (in painting order, as Refine reads them) of the strokes selected in Edit
+    Mode: a stroke with any point selected. A drawing without a selection is wholly
+    selected, as Blender treats it."""
+    out: list[int] = []
+    start = 0
+    for _, _, fr in level_layers(obj):
+        drawing = fr.drawing
+        n = len(drawing.strokes)
+        a = drawing.attributes.get(".selection")
+        if a is None:
+            picked = np.ones(n, bool)
+        else:
+            values = np.zeros(len(a.data), bool)
+            a.data.foreach_get("value", values)
+            if a.domain == "CURVE":
+                picked = values
+            else:
+                offsets = np.zeros(n + 1, np.int32)
+                drawing.curve_offsets.foreach_get("value", offsets)
+                picked = np.logical_or.reduceat(values, offsets[:-1]) if n else np.zeros(0, bool)
+        out += (start + np.flatnonzero(picked)).tolist()
+        start += n
+    return out
 
 
 # --- reading (Refine) ------------------------------------------------------------------
@@ -502,10 +677,13 @@ def replace_strokes(obj: Any, canvas: Canvas, batch: StrokeBatch, created: Creat
         counts = [len(layer.get_frame_at(f).drawing.strokes) for f in numbers]
         latest = layer.get_frame_at(numbers[-1]).drawing
         plan.append((layer, numbers, counts, n, _get_curves(latest, ORDER_ATTR, n, 0, np.int32)))
+    reveal = [_get_curves(layer.get_frame_at(numbers[-1]).drawing, REVEAL_ATTR, n, 0.0)
+              if layer.get_frame_at(numbers[-1]).drawing.attributes.get(REVEAL_ATTR) is not None else None
+              for layer, numbers, n in layers]
     a = _batch_arrays(obj, batch, canvas, created, texture)  # fails here, before anything changed
     material = np.broadcast_to(np.asarray(a["material_index"], np.int32), (len(batch),))
     start = 0
-    for layer, numbers, counts, n, order in plan:
+    for (layer, numbers, counts, n, order), beats in zip(plan, reveal):
         rows = slice(start, start + n)
         start += n
         for f, count in zip(numbers, counts):
@@ -516,6 +694,8 @@ def replace_strokes(obj: Any, canvas: Canvas, batch: StrokeBatch, created: Creat
             write_strokes(drawing, a["positions"][rows][:m], a["radius"][rows][:m], a["colors"][rows][:m],
                           a["opacity"][rows][:m], material[rows][:m], flat_caps=a["flat_caps"],
                           softness=a["softness"], params=batch.params[rows][:m], order=order[:m] - 1, **uv)
+            if beats is not None and m:  # the replay's timing stays with its strokes
+                _attr(drawing, REVEAL_ATTR, "FLOAT", "CURVE").data.foreach_set("value", beats[:m])
 
 
 # --- clean-up --------------------------------------------------------------------------
@@ -523,43 +703,22 @@ def replace_strokes(obj: Any, canvas: Canvas, batch: StrokeBatch, created: Creat
 def remove_created(created: Created) -> None:
     """Undo a failed run: remove the data it made, leaving no orphans behind. Shared
     materials and images made by this run go too, unless something else now uses them."""
-    for obj in created.objects:
-        try:
-            bpy.data.objects.remove(obj, do_unlink=True)
-        except ReferenceError:
-            pass
-    for data in created.grease_pencils:
-        try:
-            gp_datablocks().remove(data)
-        except ReferenceError:
-            pass
-    for act in created.actions:
-        try:
-            if act.users == 0:
-                bpy.data.actions.remove(act)
-        except ReferenceError:
-            pass
-    for mat in created.materials:
-        try:
-            if mat.users == 0:
-                bpy.data.materials.remove(mat)
-        except ReferenceError:
-            pass
-    for img in created.images:
-        try:
-            if img.users == 0:
-                bpy.data.images.remove(img)
-        except ReferenceError:
-            pass
-    created.objects.clear()
-    created.grease_pencils.clear()
-    created.materials.clear()
-    created.images.clear()
-    created.actions.clear()
+    # (what the run made, where it lives, removed only when nothing else uses it now)
+    kinds = ((created.objects, bpy.data.objects, False), (created.grease_pencils, gp_datablocks(), False),
+             (created.actions, bpy.data.actions, True), (created.materials, bpy.data.materials, True),
+             (created.node_groups, bpy.data.node_groups, True), (created.images, bpy.data.images, True))
+    for made, blocks, if_unused in kinds:
+        for block in made:
+            try:
+                if not if_unused or block.users == 0:
+                    blocks.remove(block)
+            except ReferenceError:
+                pass
+        made.clear()
 
 
 def datablock_counts() -> dict[str, int]:
     """Counts of the data kinds a run may create, for before/after checks."""
     return {"objects": len(bpy.data.objects), "grease_pencils": len(gp_datablocks()),
             "materials": len(bpy.data.materials), "images": len(bpy.data.images),
-            "actions": len(bpy.data.actions)}
+            "actions": len(bpy.data.actions), "node_groups": len(bpy.data.node_groups)}

@@ -15,12 +15,14 @@ Ctrl+C keeps and saves what was painted (exit code 130).
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any, NoReturn, Sequence
 
+from . import gp_data
 from .contracts import errors, options
 
 #: The engine's settings this command takes: flags, help, defaults and limits all come
@@ -28,7 +30,10 @@ from .contracts import errors, options
 PAINT_OPTIONS = ("style", "strokes", "levels", "size", "seed", "device", "background", "renderer", "style_image",
                  "style_mode", "style_weight", "style_features")
 #: Blender-side options -> the Neural Painter setting whose range they must meet.
-RANGED = {"width": "width_m", "duration": "anim_duration", "every": "keyframe_every"}
+RANGED = {"width": "width_m", "duration": "anim_duration", "every": "keyframe_every", "hold": "replay_hold"}
+#: ``--replay`` names -> the panel's Order (the names the issue and the README use).
+REPLAY_ORDERS = {**{name: key for key, (name, _, _) in gp_data.ORDERS.items()}, "color": "COLOR"}
+EASES = {"linear": "LINEAR", "ease-in": "EASE_IN", "ease-out": "EASE_OUT", "ease-in-out": "EASE_IN_OUT"}
 PREVIEW_SIZE = (16, 16384)
 
 
@@ -54,10 +59,22 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--preview-size", type=int, default=1024, help="long side of the preview, px")
     options.add_arguments(a, options.PaintOptions, names=PAINT_OPTIONS)
     a.add_argument("--width", type=float, default=2.0, help="painting width in metres")
-    a.add_argument("--animation", default="build", choices=["build", "keyframes", "none"])
+    a.add_argument("--animation", default="build", choices=["build", "keyframes", "none"],
+                   help="the replay: strokes appear continuously (build), a few at a time on keyframes, or none")
+    a.add_argument("--replay", default="painted", choices=REPLAY_ORDERS,
+                   help="the order strokes appear in (default painted: coarse to fine)")
+    a.add_argument("--replay-mask", default=None, help="with --replay region: strokes where this image is bright "
+                                                        "appear first")
+    a.add_argument("--replay-origin", default="0.5,0.5", help="with --replay outward: the point X,Y (fractions of "
+                                                               "the width and height from the top left)")
+    a.add_argument("--replay-angle", type=float, default=0.0, help="with --replay direction: degrees, 0 sweeps "
+                                                                    "left to right, 90 top to bottom")
+    a.add_argument("--ease", default="linear", choices=list(EASES), help="the replay's pace")
     a.add_argument("--start", type=int, default=1, help="first frame of the replay")
-    a.add_argument("--duration", type=int, default=250, help="replay length in frames")
-    a.add_argument("--every", type=int, default=10, help="strokes per drawing with --animation keyframes")
+    a.add_argument("--duration", type=int, default=250, help="replay length in frames, the hold included")
+    a.add_argument("--hold", type=int, default=0, help="frames at the end of the replay on which the finished "
+                                                        "painting holds")
+    a.add_argument("--every", type=int, default=10, help="strokes per keyframe with --animation keyframes")
     a.add_argument("--python", default=None, help="Python interpreter with torch for the engine")
     i = sub.add_parser("import", help="import a strokes .json or a folder of frame JSONs into a .blend")
     i.add_argument("path", help="a strokes .json (a still) or a folder of frame_0001.json ... (a painted shot)")
@@ -94,6 +111,27 @@ def _check_ranges(args: argparse.Namespace, settings_type: Any) -> None:
                          f"{PREVIEW_SIZE[1]} px")
 
 
+def _check_replay(args: argparse.Namespace) -> None:
+    """The replay's own flags: a mask for --replay region, a point for outward."""
+    from . import sources
+    from .errors import UserError
+
+    if args.replay == "region":
+        if not args.replay_mask:
+            raise InputError("--replay region needs --replay-mask IMAGE (bright where strokes appear first)")
+        try:
+            args.replay_mask = sources.check_image_file(args.replay_mask, "replay mask", "choose an existing file")
+        except UserError as exc:
+            raise InputError(str(exc)) from None
+    try:
+        x, y = (float(v) for v in args.replay_origin.split(","))
+    except ValueError:
+        raise InputError(f"--replay-origin {args.replay_origin!r} is not a point: use X,Y with values in 0..1") from None
+    if not (0.0 <= x <= 1.0 and 0.0 <= y <= 1.0):
+        raise InputError(f"--replay-origin {args.replay_origin} is out of range: use X,Y with values in 0..1")
+    args.replay_origin = (x, y)
+
+
 def _check_output(path: str, option: str, suffix: str) -> str:
     """An output file that can be written, checked by writing beside it (so a missing or
     read-only folder fails now, not after the painting is done)."""
@@ -125,6 +163,7 @@ def _check(args: argparse.Namespace, settings_type: Any) -> None:
         raise InputError(str(exc)) from None
     args.options = _paint_options(args)
     _check_ranges(args, settings_type)
+    _check_replay(args)
     args.out = _check_output(args.out, "--out", ".blend")
     if args.preview:
         args.preview = _check_output(args.preview, "--preview", ".png")
@@ -138,7 +177,10 @@ def _settings(context: Any, args: argparse.Namespace) -> None:
     o = args.options
     s.source = "FILE"
     s.image_path = args.image
-    s.style, s.strokes, s.levels, s.size, s.seed = o.style, o.strokes, o.levels or 0, o.size, o.seed
+    s.style, s.strokes, s.size, s.seed = o.style, o.strokes, o.size, o.seed
+    s.levels_auto = o.levels is None
+    if o.levels is not None:
+        s.levels = o.levels
     s.device = o.device
     background = options.parse_background(o.background)
     if isinstance(background, tuple):
@@ -153,6 +195,12 @@ def _settings(context: Any, args: argparse.Namespace) -> None:
         s.style_mode, s.style_weight, s.style_features = o.style_mode, o.style_weight, o.style_features
     s.animation = args.animation.upper()
     s.anim_start, s.anim_duration, s.keyframe_every = args.start, args.duration, args.every
+    s.replay_order, s.replay_ease, s.replay_hold = REPLAY_ORDERS[args.replay], EASES[args.ease], args.hold
+    s.replay_origin, s.replay_angle = args.replay_origin, math.radians(args.replay_angle)
+    if args.replay_mask:
+        import bpy
+
+        s.replay_mask = bpy.data.images.load(args.replay_mask, check_existing=True)
 
 
 def _run_operator(call: Any) -> tuple[Any, Any, int | None]:

@@ -27,7 +27,8 @@ import bpy
 from . import prefs
 from .errors import UserError
 from .contracts import options, protocol
-from .request import Overrides, animation_of, make_request
+from .placement import Placement
+from .request import Overrides, make_request, replay_mask_of, replay_of
 from .runner import PaintJob, ShotJob
 
 FRAME_FILE = re.compile(r"frame_(\d+)\.json")
@@ -103,10 +104,14 @@ def make_job(context: Any, path_text: str, start: int, overrides: Overrides) -> 
     p = plan(path_text)
     request = make_request(overrides, options.PaintOptions(),  # an import paints nothing
                            import_=protocol.ImportSpec(tuple((n, f) for n, f in p.files), p.name))
-    common: dict[str, Any] = {"width_m": settings.width_m, "location": tuple(context.scene.cursor.location),
-                              "python": prefs.python_for_worker(), "site_dir": prefs.site_dir()}
+    common: dict[str, Any] = {
+        "placement": Placement(width_m=settings.width_m, location=tuple(context.scene.cursor.location),
+                               collection=settings.collection),
+        "python": prefs.python_for_worker(), "site_dir": prefs.site_dir(),
+        "reference": {"kind": "IMPORT", "path": str(path_text)}, "own_materials": settings.own_materials}
     if not p.is_shot:
-        return PaintJob(context, request, name=f"Painting {p.name}", animation=animation_of(settings), **common)
+        return PaintJob(context, request, name=f"Painting {p.name}", replay=replay_of(settings),
+                        replay_mask=replay_mask_of(settings), **common)
     job = ShotJob(context, request, start=start, name=f"Shot {p.name}", **common)
     if p.missing:
         job.notes.append(f"frame{'s' if len(p.missing) > 1 else ''} {_ranges(p.missing)} missing in "

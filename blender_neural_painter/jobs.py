@@ -4,7 +4,7 @@ Paint, Refine and Restyle share a single slot: the panel shows its progress and 
 Cancel button finds it here. However a run ends (finished, cancelled, an engine error,
 an exception anywhere in the modal loop, Blender closing the operator on quit or file
 load) it goes through :func:`end`, which stops the worker without waiting for it,
-removes the timer, ends the progress bar, clears the status text and this slot and
+removes the timer, clears the status text and the panel's progress and this slot and
 deletes the temporary folder, each step on its own so one failing cannot skip the
 others. A failure can therefore never leave a progress bar and a dead Cancel button
 behind.
@@ -41,19 +41,24 @@ class Run:
     window_manager: Any = None
     timer: Any = None
     workspace: Any = None
-    progress: bool = False
 
     @property
     def status(self) -> str:
         if self.job is not None:
             return self.job.status
+        if self.render is None:
+            return "Starting the painting engine..."
         if self.cancel_requested:
             return "Cancelling the camera render..."
-        return str(getattr(self.render, "text", "Rendering the camera..."))
+        return str(self.render.text)
 
     @property
     def fraction(self) -> float:
-        return self.job.fraction if self.job is not None else 0.0
+        """How far the run is: the painting's progress, or while a camera range renders,
+        how many of its frames are rendered."""
+        if self.job is not None:
+            return self.job.fraction
+        return float(getattr(self.render, "fraction", 0.0))
 
     def cancel(self) -> None:
         """Esc or the Cancel button: the job stops (escalating if it has to) and keeps the
@@ -92,26 +97,29 @@ def begin() -> Run:
 
 
 def show(run: Run, context: Any, interval: float = 0.1) -> None:
-    """The UI of a modal run: a timer to poll from, the progress bar, the panel's state."""
+    """The UI of a modal run: a timer to poll from, the panel's progress bar and the
+    status bar's text. The mouse cursor is left alone (Blender's progress counter
+    replaces it with numbers for the whole run)."""
     wm = context.window_manager
     run.window_manager = wm
     run.timer = wm.event_timer_add(interval, window=context.window)
-    wm.progress_begin(0.0, 1.0)
-    run.progress = True
     run.workspace = context.workspace
     update(run, context)
 
 
+def status_line(run: Run) -> str:
+    """The status bar's text while a run goes on."""
+    return f"Neural Painter: {run.status} ({round(100 * run.fraction)}%)  Esc or Cancel in the panel stops it"
+
+
 def update(run: Run, context: Any) -> None:
-    """Progress, status bar and viewport redraw for a tick of a modal run."""
+    """Progress (the panel's bar, the status bar) and redraws for a tick of a modal run."""
     wm = context.window_manager
-    if run.progress:
-        wm.progress_update(run.fraction)
     state = getattr(wm, "neural_painter_run", None)
     if state is not None:
         state.running, state.progress, state.status = True, run.fraction, run.status
     if run.workspace is not None:
-        run.workspace.status_text_set(f"Neural Painter: {run.status}  (Esc to cancel)")
+        run.workspace.status_text_set(status_line(run))
     screen = context.screen
     for area in screen.areas if screen is not None else []:
         if area.type == "VIEW_3D":
@@ -140,8 +148,6 @@ def end(run: Run, error: str | None = None) -> None:
     wm = run.window_manager
     if wm is not None and run.timer is not None:
         _step(lambda: wm.event_timer_remove(run.timer))
-    if wm is not None and run.progress:
-        _step(wm.progress_end)
     if run.workspace is not None:
         _step(lambda: run.workspace.status_text_set(None))
     state = getattr(wm, "neural_painter_run", None) if wm is not None else None

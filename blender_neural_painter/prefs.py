@@ -104,6 +104,28 @@ def _watch() -> None:
         bpy.app.timers.register(_tick, first_interval=0.5)
 
 
+def device_notes(device: str) -> list[tuple[str, str]]:
+    """What the installed torch can run on, as (text, icon) lines for the Device field:
+    Install Torch installs the CPU build, so CUDA needs an External Python with a CUDA
+    build of torch, and MPS a Mac."""
+    info = STATE["info"]
+    if STATE["torch"] != "ok":
+        return []
+    best = str(info.get("device", "cpu"))
+    can = {"cpu"} | {best}
+    if best == "cpu":
+        lines = [("This torch runs on the CPU only", "INFO")]
+        if device in ("cuda", "mps"):
+            fix = ("choose an External Python with a CUDA build of torch in the preferences" if device == "cuda"
+                   else "MPS needs torch on an Apple silicon Mac")
+            lines.append((f"{device.upper()} is not available: {fix}", "ERROR"))
+        return lines
+    lines = [(f"This torch can use {best.upper()} and the CPU", "INFO")]
+    if device in ("cuda", "mps") and device not in can:
+        lines.append((f"{device.upper()} is not available with this torch", "ERROR"))
+    return lines
+
+
 def torch_summary() -> str:
     info = STATE["info"]
     if STATE["torch"] == "ok":
@@ -161,6 +183,12 @@ class NEURAL_PAINTER_OT_install_torch(bpy.types.Operator):
         return {"FINISHED"}
 
 
+def _recheck(self: Any, context: Any) -> None:
+    """Another Python was chosen: look for torch there (started by the change, not a draw)."""
+    STATE["torch"] = "unknown"
+    check_torch_async()
+
+
 class NeuralPainterPreferences(bpy.types.AddonPreferences):
     bl_idname = PACKAGE
 
@@ -171,10 +199,10 @@ class NeuralPainterPreferences(bpy.types.AddonPreferences):
                                                "extension's directory if needed"),
                ("EXTERNAL", "External Python", "Another Python interpreter that already has torch "
                                                "(for example a CUDA environment)")],
-        default="BLENDER")
+        default="BLENDER", update=_recheck)
     python_path: StringProperty(  # type: ignore[valid-type]
         name="Python Interpreter", subtype="FILE_PATH",
-        description="Path to a python executable with torch, numpy and Pillow installed")
+        description="Path to a python executable with torch, numpy and Pillow installed", update=_recheck)
     vgg_weights: StringProperty(  # type: ignore[valid-type]
         name="VGG-16 Weights", subtype="FILE_PATH",
         description="torchvision's vgg16-397923af.pth for VGG-16 style features; empty: the torch cache, "
@@ -186,8 +214,6 @@ class NeuralPainterPreferences(bpy.types.AddonPreferences):
         if self.torch_source == "EXTERNAL":
             layout.prop(self, "python_path")
         box = layout.box()
-        if STATE["torch"] == "unknown":
-            check_torch_async()
         row = box.row()
         row.label(text=torch_summary(), icon="CHECKMARK" if STATE["torch"] == "ok" else "INFO")
         row.operator(NEURAL_PAINTER_OT_check_torch.bl_idname, text="", icon="FILE_REFRESH")
@@ -200,6 +226,8 @@ class NeuralPainterPreferences(bpy.types.AddonPreferences):
             row = box.row()
             row.enabled = install is None or not install.running
             row.operator(NEURAL_PAINTER_OT_install_torch.bl_idname, icon="IMPORT")
+            box.label(text="Installs the CPU build of torch; for an NVIDIA GPU choose an External Python "
+                           "with a CUDA build", icon="INFO")
         if install is not None:
             box.label(text=install.summary, icon="ERROR" if install.ok is False else "INFO")
             if install.running or install.ok is False:
@@ -212,13 +240,22 @@ class NeuralPainterPreferences(bpy.types.AddonPreferences):
 CLASSES = (NEURAL_PAINTER_OT_check_torch, NEURAL_PAINTER_OT_install_torch, NeuralPainterPreferences)
 
 
+def _first_check() -> None:
+    """Look for torch once Blender is up (a timer, so nothing starts from a panel's
+    draw; timers never fire in the background, where Paint finds out for itself)."""
+    if STATE["torch"] == "unknown":
+        check_torch_async()
+
+
 def register() -> None:
     for cls in CLASSES:
         bpy.utils.register_class(cls)
+    bpy.app.timers.register(_first_check, first_interval=1.0, persistent=True)
 
 
 def unregister() -> None:
-    if bpy.app.timers.is_registered(_tick):
-        bpy.app.timers.unregister(_tick)
+    for timer in (_tick, _first_check):
+        if bpy.app.timers.is_registered(timer):
+            bpy.app.timers.unregister(timer)
     for cls in reversed(CLASSES):
         bpy.utils.unregister_class(cls)

@@ -12,8 +12,11 @@ from . import compat, gpencil
 
 
 def frame_painting(context: Any, obj: Any, long_side: int = 1024, name: str = "Painting Camera") -> Any:
-    """An orthographic camera looking at the painting from the front, framing exactly its
-    canvas, with the render size at the canvas's aspect ratio."""
+    """An orthographic camera looking at the painting square on from its front, framing
+    exactly its canvas, with the render size at the canvas's aspect ratio (wherever the
+    painting stands: at the cursor, or turned to face another camera)."""
+    from mathutils import Matrix
+
     canvas = gpencil.painting_canvas(obj)
     if canvas is None:
         raise ValueError(f"{obj.name} is not a painting")
@@ -24,9 +27,10 @@ def frame_painting(context: Any, obj: Any, long_side: int = 1024, name: str = "P
     cam_data.ortho_scale = max(w_m, h_m)
     cam = bpy.data.objects.new(name, cam_data)
     context.collection.objects.link(cam)
-    world = obj.matrix_world
-    cam.location = world @ __import__("mathutils").Vector((0.0, -max(w_m, h_m) * 2.0, 0.0))
-    cam.rotation_euler = (math.pi / 2, 0.0, 0.0)
+    # In the painting's space the camera stands on its front (-Y) looking along +Y, z up.
+    front = Matrix.Translation((0.0, -max(w_m, h_m) * 2.0, 0.0)) @ Matrix.Rotation(math.pi / 2, 4, "X")
+    context.view_layer.update()
+    cam.matrix_world = obj.matrix_world.normalized() @ front
     cam_data.clip_end = max(w_m, h_m) * 10
     scene.camera = cam
     r = scene.render

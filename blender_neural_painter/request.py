@@ -12,12 +12,11 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import prefs
+from . import gp_data, prefs
 from .contracts import errors, protocol
 from .contracts import options as opts
 from .errors import UserError
-from .runner import Animation
-from .sources import style_image_file
+from .sources import image_pixels, style_image_file
 
 
 @dataclass(frozen=True)
@@ -55,15 +54,20 @@ def style_options(settings: Any, folder: str | None) -> dict[str, Any]:
 
 
 def background_of(settings: Any) -> Any:
-    """The panel's background as the engine reads it: a name, or the custom colour."""
+    """The panel's background as the engine reads it: a name, or the custom colour. A
+    transparent canvas is painted over the image's mean colour (what shows between the
+    strokes least wrongly wherever the painting is put), and its layer hidden."""
     if settings.background == "CUSTOM":
         return tuple(float(c) for c in settings.background_color)
+    if settings.background == "TRANSPARENT":
+        return "mean"
     return settings.background
 
 
 def paint_options(settings: Any, folder: str | None, **changes: Any) -> Any:
-    """The panel's painting settings as ``PaintOptions`` (Levels 0 is the engine's Auto)."""
-    fields = dict(style=settings.style, strokes=int(settings.strokes), levels=int(settings.levels) or None,
+    """The panel's painting settings as ``PaintOptions`` (Auto Levels is the engine's None)."""
+    levels = None if settings.levels_auto else int(settings.levels)
+    fields = dict(style=settings.style, strokes=int(settings.strokes), levels=levels,
                   size=int(settings.size), seed=int(settings.seed), device=settings.device,
                   background=background_of(settings), renderer=settings.renderer)
     return opts.PaintOptions(**{**fields, **style_options(settings, folder), **changes})
@@ -90,6 +94,22 @@ def make_request(overrides: Overrides, options: Any, **fields: Any) -> Any:
         raise UserError(str(exc)) from None
 
 
-def animation_of(settings: Any) -> Animation:
-    return Animation(settings.animation, int(settings.anim_start), int(settings.anim_duration),
-                     int(settings.keyframe_every))
+def replay_of(settings: Any) -> gp_data.Replay:
+    """The panel's Replay settings."""
+    return gp_data.Replay(settings.animation, settings.replay_order, int(settings.anim_start),
+                          int(settings.anim_duration), settings.replay_ease, int(settings.replay_hold),
+                          int(settings.keyframe_every), (float(settings.replay_origin[0]),
+                                                         float(settings.replay_origin[1])),
+                          float(settings.replay_angle))
+
+
+def replay_mask_of(settings: Any) -> Any:
+    """The Replay Mask's brightness [H, W] (top row first) for Region First, else None;
+    UserError when Region First has no mask."""
+    if settings.animation == "NONE" or settings.replay_order != "REGION":
+        return None
+    if settings.replay_mask is None:
+        raise UserError("Region First needs a Replay Mask: choose an image that is bright where strokes "
+                        "should appear first")
+    pixels = image_pixels(settings.replay_mask)
+    return pixels[..., :3].mean(-1) if pixels.ndim == 3 else pixels

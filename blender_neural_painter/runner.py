@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import sys
 import traceback
-from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
 
-from . import gp_data, gpencil
+from . import gp_data, gpencil, record
 from .bridge import Worker
 from .contracts import protocol as wire
+from .placement import Placement
 
 
 def decode_batch(payload: Any, level: int | None = None, first_order: int = 0) -> gp_data.StrokeBatch:
@@ -41,34 +41,29 @@ def stroke_levels(payload: Any) -> np.ndarray:
     return np.asarray([s.get("level", 1) for s in payload.strokes["strokes"]], np.int32)
 
 
-@dataclass
-class Animation:
-    mode: str = "BUILD"  # "BUILD", "KEYFRAMES" or "NONE"
-    start: int = 1
-    duration: int = 250
-    every: int = 10  # strokes per drawing in KEYFRAMES mode
-
-
 class PaintJob:
     """Drives a worker and writes what it sends into a new painting object."""
 
     #: What the operator reports when a run ends with nothing to show.
     NOTHING_DONE = "Cancelled before any stroke was painted; nothing was added"
 
-    def __init__(self, context: Any, request: Any, *, name: str = "Painting",
-                 width_m: float = 2.0, location: tuple[float, float, float] | None = None,
-                 animation: Animation | None = None, python: str | None = None,
-                 site_dir: str | None = None, frame: int | None = None) -> None:
+    def __init__(self, context: Any, request: Any, *, name: str = "Painting", placement: Placement | None = None,
+                 replay: gp_data.Replay | None = None, python: str | None = None, site_dir: str | None = None,
+                 frame: int | None = None, reference: dict[str, Any] | None = None, reference_block: Any = None,
+                 own_materials: bool = False, replay_mask: np.ndarray | None = None) -> None:
         self.context = context
         self.scene = context.scene
         self.request = request
         self.name = name
-        self.width_m = width_m
-        self.location = location
-        self.animation = animation or Animation()
-        self.frame = int(frame if frame is not None else min(self.scene.frame_start, self.animation.start))
+        self.placement = placement or Placement()
+        self.replay = replay
+        self.replay_mask = replay_mask
+        start = replay.start if replay is not None else self.scene.frame_start
+        self.frame = int(frame if frame is not None else min(self.scene.frame_start, start))
+        #: What the painting keeps of how it was painted (``record``): Refine uses it.
+        self.reference, self.reference_block = reference, reference_block
         self.worker = Worker(request, python=python, site_dir=site_dir)
-        self.created = gp_data.Created()
+        self.created = gp_data.Created(own={} if own_materials else None)
         self.obj: Any = None
         self.canvas: gp_data.Canvas | None = None
         self.texture = gp_data.Textures()
@@ -234,10 +229,11 @@ class PaintJob:
             return
         canvas = strokes["canvas"]
         self.canvas = gp_data.Canvas(str(strokes["style"]), int(canvas["width"]), int(canvas["height"]),
-                                     tuple(float(c) for c in canvas["background"]),  # type: ignore[arg-type]
-                                     float(self.width_m))
-        self.obj = gpencil.new_painting(self.context, self.name, self.canvas, self.created,
-                                        self.frame, self.location)
+                                     tuple(float(c) for c in canvas["background"]))  # type: ignore[arg-type]
+        self.canvas.width_m, where = self.placement.resolve(self.scene, self.canvas)
+        self.obj = gpencil.new_painting(self.context, self.placement.name or self.name, self.canvas, self.created,
+                                        self.frame, **where)
+        record.store(self.obj, self.reference, self.request.options.to_dict(), self.reference_block)
 
     def _write_strokes(self, payload: Any, by_level: bool, frame: int | None = None,
                        level: int | None = None) -> None:
@@ -276,11 +272,8 @@ class PaintJob:
                          for d in self.received if d["strokes"]]
 
     def _animate(self) -> None:
-        a = self.animation
-        if a.mode == "BUILD":
-            gpencil.setup_build(self.obj, a.start, a.duration, self.created)
-        elif a.mode == "KEYFRAMES" and self.canvas is not None:
-            gpencil.setup_keyframes(self.obj, a.start, a.duration, a.every, self.canvas, self.created)
+        if self.replay is not None and self.canvas is not None:
+            gpencil.apply_replay(self.obj, self.canvas, self.replay, self.created, self.replay_mask)
 
 
 class ShotJob(PaintJob):
@@ -296,7 +289,7 @@ class ShotJob(PaintJob):
     NOTHING_DONE = "Cancelled before the first frame was finished; nothing was added"
 
     def __init__(self, context: Any, request: Any, *, start: int, **kwargs: Any) -> None:
-        super().__init__(context, request, animation=Animation("NONE"), frame=start, **kwargs)
+        super().__init__(context, request, frame=start, **kwargs)
         self.handlers.update({wire.ShotStarted: self._on_shot, wire.FrameStarted: self._on_frame_started,
                               wire.Progress: self._on_frame_progress, wire.Frame: self._on_frame,
                               wire.Note: lambda ev: self.notes.append(ev.text)})
@@ -371,8 +364,10 @@ class RestyleJob(PaintJob):
                  site_dir: str | None = None) -> None:
         canvas = gpencil.painting_canvas(source)
         assert canvas is not None
-        super().__init__(context, request, name=source.name, width_m=canvas.width_m,
-                         python=python, site_dir=site_dir, animation=Animation("NONE"))
+        super().__init__(context, request, name=source.name, placement=Placement(width_m=canvas.width_m),
+                         python=python, site_dir=site_dir, own_materials=gpencil.has_own_materials(source))
+        if self.created.own is not None:  # the painting's own materials are rewritten, not new ones made
+            self.created.own.update(gpencil.own_materials(source))
         self.source = source
         self.canvas = canvas
         self.unchanged = unchanged

@@ -16,6 +16,7 @@ import os
 import re
 import struct
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -91,24 +92,112 @@ def write_png(path: str, pixels: np.ndarray) -> str:
     return path
 
 
-def reference(context: Any, settings: Any, folder: str, camera_image: str | None = None) -> tuple[dict[str, Any], str]:
-    """Request fields for the reference image, and a name for the painting. A camera
-    source uses ``camera_image`` when the caller rendered it already (the modal run
-    renders without blocking), else renders now."""
+@dataclass
+class Source:
+    """A reference for the engine: the request's fields (``image`` or ``pixels``), a name
+    for the painting, and what the painting keeps of it (``record``) so Refine can paint
+    towards the same picture later."""
+
+    fields: dict[str, Any]
+    name: str
+    record: dict[str, Any]
+    block: Any = None  # the image or camera it came from
+
+
+def camera_spec(context: Any, settings: Any, frames: list[int] | None = None) -> "Any":
+    """The panel's camera render settings (Workbench or the scene's engine, resolution
+    percentage) for the scene's camera at its current frame, or over ``frames``."""
+    from .camera import CameraSpec
+
+    return CameraSpec(camera=context.scene.camera, frames=frames, engine=settings.camera_engine,
+                      percent=int(settings.camera_percent))
+
+
+def reference(context: Any, settings: Any, folder: str, camera_image: str | None = None) -> Source:
+    """The panel's still reference (an image file, an image of the blend file, the
+    camera). A camera source uses ``camera_image`` when the caller rendered it already
+    (the modal run renders without blocking), else renders now."""
     if settings.source == "FILE":
         if not settings.image_path:
             raise UserError("no image file chosen: set Image File in the Neural Painter panel")
         path = check_image_file(settings.image_path)
-        return {"image": path}, f"Painting {Path(path).stem}"
+        return Source({"image": path}, f"Painting {Path(path).stem}", {"kind": "FILE", "path": path})
     if settings.source == "IMAGE":
-        path = os.path.join(folder, "source.npy")
-        np.save(path, image_pixels(settings.image))
-        return {"pixels": path}, f"Painting {settings.image.name}"
+        return _blend_image(settings.image, folder)
+    if settings.source != "CAMERA":
+        raise UserError("a shot is painted frame by frame, not refined: choose an image or the camera as the Source")
+    scene = context.scene
+    cam = scene.camera
     if camera_image is None:
         from . import camera
 
-        camera_image = camera.render_blocking(context, folder)
-    return {"image": camera_image}, "Painting Camera"
+        camera_image = camera.render_blocking(context, folder, camera_spec(context, settings))
+    return Source({"image": camera_image}, "Painting Camera",
+                  {"kind": "CAMERA", "camera": cam.name if cam else "", "frame": int(scene.frame_current)}, cam)
+
+
+def _blend_image(img: Any, folder: str) -> Source:
+    path = os.path.join(folder, "source.npy")
+    np.save(path, image_pixels(img))
+    return Source({"pixels": path}, f"Painting {img.name}", {"kind": "IMAGE", "image": img.name}, img)
+
+
+def stored_reference(context: Any, obj: Any, settings: Any, folder: str, camera_image: str | None = None) -> Source:
+    """The picture ``obj`` was painted from, whatever the panel says now; UserError in one
+    line when it is gone. A painting that keeps none (imported from a strokes file, or
+    painted by an earlier version) is refined towards the panel's still source."""
+    from . import record
+
+    ref = record.reference(obj)
+    kind = ref.get("kind") if ref is not None else None
+    if kind == "FILE":
+        path = str(ref.get("path", "")) if ref else ""
+        if not os.path.isfile(path):
+            raise UserError(f"'{obj.name}' was painted from {path}, which is gone; put the file back to refine it")
+        return Source({"image": path}, obj.name, dict(ref or {}))
+    if kind == "IMAGE":
+        img = record.reference_block(obj)
+        if img is None or not isinstance(img, bpy.types.Image):
+            raise UserError(f"'{obj.name}' was painted from image '{ref.get('image') if ref else ''}', which is no "
+                            "longer in this file; bring it back to refine the painting")
+        return _blend_image(img, folder)
+    if kind == "CAMERA":
+        cam = _stored_camera_object(obj)
+        if camera_image is None:
+            from . import camera
+
+            camera_image = camera.render_blocking(context, folder, stored_camera(context, obj, settings))
+        return Source({"image": camera_image}, obj.name, dict(ref or {}), cam)
+    if settings.source in {"FILE", "IMAGE", "CAMERA"}:
+        return reference(context, settings, folder, camera_image)
+    raise UserError(f"'{obj.name}' keeps no reference picture (imported, or painted by an earlier version) and the "
+                    "panel's Source is a shot: choose an image or the camera as Source to refine it")
+
+
+def stored_camera(context: Any, obj: Any, settings: Any) -> Any:
+    """The camera render that gives back ``obj``'s reference (its camera at its frame),
+    or None when the painting was not painted from a camera."""
+    from . import record
+    from .camera import CameraSpec
+
+    ref = record.reference(obj)
+    if ref is None or ref.get("kind") != "CAMERA":
+        if ref is None and settings.source == "CAMERA":
+            return camera_spec(context, settings)
+        return None
+    return CameraSpec(camera=_stored_camera_object(obj), frame=int(ref.get("frame", context.scene.frame_current)),
+                      engine=settings.camera_engine, percent=int(settings.camera_percent))
+
+
+def _stored_camera_object(obj: Any) -> Any:
+    from . import record
+
+    cam = record.reference_block(obj)
+    if cam is None or not isinstance(cam, bpy.types.Object) or cam.type != "CAMERA":
+        ref = record.reference(obj) or {}
+        raise UserError(f"'{obj.name}' was painted from camera '{ref.get('camera', '')}', which is gone; bring it "
+                        "back to refine the painting")
+    return cam
 
 
 def style_chosen(settings: Any) -> bool:

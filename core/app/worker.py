@@ -74,7 +74,24 @@ def _painter_engine(request: Request, image: np.ndarray | None, init: Any) -> It
     from ..painters.painter import paint
 
     assert image is not None
+    if request.region is not None:
+        return _region_engine(request, image, init)
     return paint(image, request.options, init=init, add_levels=request.add_levels)
+
+
+def _region_engine(request: Request, image: np.ndarray, init: Any) -> Iterator[Any]:
+    """Refine by region (``core.painters.region``): the painting read back is repainted
+    only inside the mask or around the selected strokes."""
+    from ..errors import PainterError
+    from ..painters.region import load_mask, refine_region
+
+    region = request.region
+    assert region is not None
+    if init is None:
+        raise PainterError("refining a region needs the painting's strokes: select a painting made by "
+                           "Neural Painter and try again")
+    mask = load_mask(region.mask, init.width, init.height) if region.mask else None
+    return refine_region(image, request.options, init, max(1, request.add_levels), mask, region.selected)
 
 
 def _stylize_engine(request: Request, image: np.ndarray | None, init: Any) -> Iterator[Any]:

@@ -165,6 +165,32 @@ class ImportSpec:
 
 
 @dataclass(frozen=True)
+class RegionSpec:
+    """Refine by region (with ``init``): paint only where ``mask`` is bright (an image
+    file or a ``.npy`` of H x W floats, stretched over the painting's canvas) and/or
+    around the ``selected`` strokes (indices into the painting as reconciled from
+    ``drawn``), which are optimised again; every other stroke is held exactly."""
+
+    mask: str | None = None
+    selected: tuple[int, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"mask": self.mask, "selected": list(self.selected)}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> "RegionSpec":
+        d = _strict(cls, data, "the request's region")
+        mask = _check(d.get("mask"), "str", True, "region.mask")
+        picked = _check(d.get("selected", []), "list", False, "region.selected")
+        for i in picked:
+            if isinstance(i, bool) or not isinstance(i, int) or i < 0:
+                raise ProtocolError("region.selected must list stroke indices (whole numbers >= 0)")
+        if mask is None and not picked:
+            raise ProtocolError("region needs a mask or selected strokes")
+        return cls(mask, tuple(picked))
+
+
+@dataclass(frozen=True)
 class Request:
     """One run of the engine, written by the add-on as the first line of the worker's stdin.
 
@@ -172,7 +198,8 @@ class Request:
     with ``frames`` a shot; "stylize" restyles ``init`` (needs ``options.style_image``);
     "import" reads strokes files (``import_``). ``init`` and ``drawn`` are a painting read
     back from Blender (Refine, Restyle): its canvas, and its strokes as drawn now, which
-    the engine reconciles with their stored parameters (``core.model.fit``).
+    the engine reconciles with their stored parameters (``core.model.fit``); with
+    ``region`` Refine repaints only part of it (``core.painters.region``).
     """
 
     engine: str = "painter"
@@ -184,6 +211,7 @@ class Request:
     add_levels: int = 0
     frames: ShotSpec | None = None
     import_: ImportSpec | None = field(default=None, metadata={"wire": "import"})
+    region: RegionSpec | None = None  # Refine by region (needs init)
     engine_args: dict[str, Any] = field(default_factory=dict)  # a stand-in engine's own settings (tests)
     protocol: int = PROTOCOL
 
@@ -191,7 +219,8 @@ class Request:
         return {"protocol": self.protocol, "engine": self.engine, "options": self.options.to_dict(),
                 "image": self.image, "pixels": self.pixels, "init": self.init, "drawn": self.drawn,
                 "add_levels": self.add_levels, "frames": None if self.frames is None else self.frames.to_dict(),
-                "import": None if self.import_ is None else self.import_.to_dict(), "engine_args": self.engine_args}
+                "import": None if self.import_ is None else self.import_.to_dict(),
+                "region": None if self.region is None else self.region.to_dict(), "engine_args": self.engine_args}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), separators=(",", ":"))
@@ -216,6 +245,8 @@ class Request:
             d["frames"] = ShotSpec.from_dict(d["frames"])
         if d.get("import_") is not None:
             d["import_"] = ImportSpec.from_dict(d["import_"])
+        if d.get("region") is not None:
+            d["region"] = RegionSpec.from_dict(d["region"])
         if d.get("add_levels", 0) < 0:
             raise ProtocolError("request.add_levels must be 0 or more")
         return cls(**d)

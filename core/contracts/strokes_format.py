@@ -1,5 +1,5 @@
 """The strokes JSON file format's name and version (``core.model.strokes`` reads and
-writes it; README.md documents it). Here, torch-free, because the add-on writes the
+writes it; docs/ENGINE.md documents it). Here, torch-free, because the add-on writes the
 canvas of a painting it hands back to the engine (Refine, Restyle) in this format too."""
 
 SCHEMA = "neural-painter/strokes"

@@ -1,6 +1,6 @@
 """StrokeSet: the painting as data, and its versioned JSON form.
 
-The JSON schema (version 1) is documented in README.md. Order in the file is painting
+The JSON schema (version 1) is documented in docs/ENGINE.md. Order in the file is painting
 order; ``level`` says which coarse-to-fine level placed each stroke. A painted shot
 (one file per frame) also gives every stroke an ``id`` that stays the same from frame
 to frame; it is an optional field of version 1, so older readers, which ignore unknown

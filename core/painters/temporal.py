@@ -53,7 +53,8 @@ from .flow import camera_motion, occlusion, optical_flow, reliable_flow, sample_
 from .imaging import blur, resize
 from .controls import Controls
 from .controls import resolve as resolve_controls
-from .optimise import Level, Objective, greedy_rounds, limit_sizes, load_style_loss, patch_renderer, project, refine_steps
+from .optimise import (Level, Objective, greedy_rounds, limit_sizes, load_style_loss, patch_renderer, project,
+                       refine_steps, toward_palette)
 from .painter import default_levels, paint
 
 __all__ = ["TemporalOptions", "FrameStats", "paint_first", "paint_next", "joint_pass", "rounded", "stroke_motion"]
@@ -336,10 +337,15 @@ def joint_pass(style: str, params: torch.Tensor, levels: np.ndarray, target: tor
     extent = (width / max(width, height), height / max(width, height))
     min_alpha = options.opacity_floor
     sizes = controls.sizes if controls is not None else (None, None)
+    palette = None if controls is None else controls.palette
+    steps_done = [0]
 
     def project_fn(q: torch.Tensor) -> torch.Tensor:
         # No size cap beyond the canvas: a stroke on a zooming surface grows past its block.
         q = project(spec, q, extent, 4.0, min_alpha, sizes)
+        if palette is not None:  # refine_steps' pull, here so that held strokes are held after it
+            steps_done[0] += 1
+            q = toward_palette(spec, q, palette, (steps_done[0] / topts.iterations) ** 2)
         q[hold] = start[hold]
         return q
 
@@ -348,7 +354,7 @@ def joint_pass(style: str, params: torch.Tensor, levels: np.ndarray, target: tor
     moved = start
     for moved, _ in refine_steps(spec, start, blocks, lambda q: render(q, under),
                                  objective, topts.iterations, topts.joint_lr_shape, topts.joint_lr_colour,
-                                 project_fn, palette=None if controls is None else controls.palette):
+                                 project_fn):
         pass
     out = params.detach().clone()
     out[live_t] = moved

@@ -70,6 +70,7 @@ def paint(scene: Any, image: Path, engine: str = "painter", test_options: str = 
                 "anim_start": 1, "anim_duration": 100}
     for k, v in {**defaults, **settings}.items():
         setattr(s, k, v)
+    s.levels_auto = False  # the tests say how many levels
     try:
         result = bpy.ops.neural_painter.paint(engine=engine, test_options=test_options)
     except RuntimeError:  # the operator reported an error (the job holds the message)

@@ -77,9 +77,14 @@ class Workspace:
 
 
 class Area:
-    def __init__(self, kind: str) -> None:
+    """An editor of the screen; a 3D viewport has a window region and a view
+    (``region_3d``) only when a test gives it one, else nothing can be framed in it."""
+
+    def __init__(self, kind: str, region: Any = None, view: Any = None) -> None:
         self.type = kind
         self.redraws = 0
+        self.regions = [region] if region is not None else []
+        self.spaces = SimpleNamespace(active=SimpleNamespace(region_3d=view))
 
     def tag_redraw(self) -> None:
         self.redraws += 1
@@ -91,7 +96,8 @@ def ui_context(**overrides: Any) -> SimpleNamespace:
     ctx = SimpleNamespace(scene=bpy.context.scene, view_layer=bpy.context.view_layer,
                           collection=bpy.context.collection, active_object=bpy.context.active_object,
                           window=SimpleNamespace(), window_manager=WindowManager(), workspace=Workspace(),
-                          screen=SimpleNamespace(areas=[Area("VIEW_3D"), Area("PROPERTIES")]))
+                          screen=SimpleNamespace(areas=[Area("VIEW_3D"), Area("PROPERTIES")],
+                                                 is_animation_playing=False))
     for k, v in overrides.items():
         setattr(ctx, k, v)
     return ctx
@@ -123,21 +129,32 @@ class Layout:
 
     def __init__(self, root: "Layout | None" = None) -> None:
         self.calls: list[tuple[str, Any]] = [] if root is None else root.calls
+        #: (property, the text it is drawn with: None for its own name) of every field.
+        self.fields: list[tuple[str, str | None]] = [] if root is None else root.fields
         self._root = root or self
         self.enabled = True
         self.active = True
         self.scale_y = 1.0
         self.alignment = "EXPAND"
+        self.use_property_split = False if root is None else root.use_property_split
+        self.use_property_decorate = True
+        self.emboss = "NORMAL"
+        self.operator_context = "INVOKE_DEFAULT"
+
+    def _child(self) -> "Layout":
+        child = Layout(self._root)
+        child.use_property_split = self.use_property_split
+        return child
 
     # containers
-    def row(self, **_: Any) -> "Layout":
-        return Layout(self._root)
+    def row(self, **kw: Any) -> "Layout":
+        return self._child()
 
-    def column(self, **_: Any) -> "Layout":
-        return Layout(self._root)
+    def column(self, **kw: Any) -> "Layout":
+        return self._child()
 
     def box(self) -> "Layout":
-        return Layout(self._root)
+        return self._child()
 
     def separator(self, **_: Any) -> None:
         self.calls.append(("separator", None))
@@ -148,6 +165,9 @@ class Layout:
         assert name in props, f"{type(data).__name__} has no property {name!r}"
         self._icon(kw.get("icon"))
         self.calls.append(("prop", name))
+        self.fields.append((name, kw.get("text")))
+        if self.use_property_split:
+            self.calls.append(("split", name))
 
     def operator(self, idname: str, **kw: Any) -> SimpleNamespace:
         module, name = idname.split(".")
@@ -160,6 +180,16 @@ class Layout:
         self._icon(icon)
         assert "\n" not in text, text
         self.calls.append(("label", text))
+
+    def popover(self, panel: str, **kw: Any) -> None:
+        assert hasattr(bpy.types, panel), f"no panel {panel!r}"
+        self._icon(kw.get("icon"))
+        self.calls.append(("popover", panel))
+
+    def menu(self, menu: str, **kw: Any) -> None:
+        assert hasattr(bpy.types, menu), f"no menu {menu!r}"
+        self._icon(kw.get("icon"))
+        self.calls.append(("menu", menu))
 
     def progress(self, factor: float = 0.0, type: str = "BAR", text: str = "") -> None:
         assert 0.0 <= factor <= 1.0 and type in _enum("progress", "type"), (factor, type)
@@ -179,9 +209,11 @@ class Layout:
         return [detail for call, detail in self.calls if call == kind]
 
 
-def draw(cls: type, context: Any, **attrs: Any) -> Layout:
-    """Run ``cls.draw`` (a Panel or AddonPreferences) on a recording layout."""
+def draw(cls: type, context: Any, method: str = "draw", **attrs: Any) -> Layout:
+    """Run ``cls.draw`` (a Panel, Menu or AddonPreferences; or another of its drawing
+    methods, such as ``draw_header_preset``) on a recording layout."""
     layout = Layout()
-    owner = SimpleNamespace(layout=layout, bl_rna=cls.bl_rna, **attrs)
-    cls.draw(owner, context)
+    constants = {k: getattr(cls, k) for k in dir(cls) if k.isupper()}
+    owner = SimpleNamespace(layout=layout, bl_rna=cls.bl_rna, **constants, **attrs)
+    getattr(cls, method)(owner, context)
     return layout

@@ -81,11 +81,12 @@ def test_missing_torch_says_what_to_do(scene: Any, image_path: Path, tmp_path: P
 def _job(scene: Any, image: Path, **engine_args: Any) -> Any:
     from blender_neural_painter import prefs
     from blender_neural_painter.contracts import options, protocol
-    from blender_neural_painter.runner import Animation, PaintJob
+    from blender_neural_painter.gp_data import Replay
+    from blender_neural_painter.runner import PaintJob
 
     req = protocol.Request(engine="random", image=str(image), engine_args=engine_args,
                            options=options.PaintOptions(style="tape", strokes=30, levels=3, size=48))
-    return PaintJob(bpy.context, req, animation=Animation("BUILD", 1, 30), python=prefs.python_for_worker())
+    return PaintJob(bpy.context, req, replay=Replay("BUILD", "PAINTED", 1, 30), python=prefs.python_for_worker())
 
 
 def test_cancel_mid_run_keeps_finished_levels(scene: Any, image_path: Path) -> None:
@@ -103,7 +104,7 @@ def test_cancel_mid_run_keeps_finished_levels(scene: Any, image_path: Path) -> N
 
     assert gpencil.stroke_count(job.obj) == 10
     assert [l.name for l in job.obj.data.layers] == ["Canvas", "Level 1"]
-    assert job.obj.modifiers.get(gpencil.build_modifier_name(1)) is not None
+    assert gpencil.replay_keyframes(job.obj) == [(1.0, 0.0), (31.0, 10.0)]  # the kept strokes replay
     assert job.worker.returncode(wait=5) is not None
     assert counts()["objects"] == before["objects"] + 1
 

@@ -56,6 +56,12 @@ def _bad_inputs(tmp_path: Path) -> dict[str, tuple[list[str], str]]:
         "missing python": ([str(img), "--python", str(tmp_path / "python9")], "is not an executable file"),
         "missing style image": ([str(img), "--style-image", str(tmp_path / "art.png")],
                                 "style image " + str(tmp_path / "art.png") + " does not exist"),
+        "region without a mask": ([str(img), "--replay", "region"], "--replay region needs --replay-mask IMAGE"),
+        "unknown replay order": ([str(img), "--replay", "random"], "invalid choice: 'random'"),
+        "origin off the canvas": ([str(img), "--replay", "outward", "--replay-origin", "2,0.5"],
+                                  "--replay-origin 2,0.5 is out of range: use X,Y with values in 0..1"),
+        "origin not a point": ([str(img), "--replay-origin", "middle"], "--replay-origin 'middle' is not a point"),
+        "negative hold": ([str(img), "--hold", "-1"], "--hold -1 is out of range: use at least 0"),
     }
 
 

@@ -2,8 +2,7 @@
 timer events, Esc and other events, Blender's ``cancel``, and the Cancel operator, with
 stand-in window manager, status bar and events (``standins.py``) around the real scene.
 
-However a run ends it must end cleanly: the timer removed, the progress bar ended, the
-status text cleared, the one-job slot free, the worker gone, and either the strokes so
+However a run ends it must end cleanly: the timer removed, the status text cleared, the one-job slot free, the worker gone, and either the strokes so
 far kept (a cancel) or the scene exactly as before (any failure), with a one-line error.
 """
 
@@ -11,6 +10,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -26,6 +26,7 @@ def settings(scene: Any, image: Path, **values: Any) -> None:
     for k, v in {"style": "tape", "strokes": 30, "levels": 3, "size": 48, "animation": "BUILD",
                  "anim_start": 1, "anim_duration": 30, **values}.items():
         setattr(s, k, v)
+    s.levels_auto = False
 
 
 def paint_op(test_options: str = "", engine: str = "random") -> Any:
@@ -65,7 +66,7 @@ def assert_torn_down(ctx: Any, job: Any) -> None:
 
     wm = ctx.window_manager
     assert wm.timers == [] and len(wm.removed) == 1  # the one timer, removed once
-    assert not wm.progress_open
+    assert wm.progress == []  # the mouse cursor was never turned into a progress counter
     assert ctx.workspace.status[-1] is None  # status bar text cleared
     assert jobs.active() is None and jobs.last_job() is job
     assert wm.neural_painter_run.running is False
@@ -79,7 +80,7 @@ def test_modal_paint_runs_to_the_end(scene: Any, image_path: Path) -> None:
     op, ctx = paint_op(), standins.ui_context()
     assert op.invoke(ctx, None) == {"RUNNING_MODAL"}
     wm = ctx.window_manager
-    assert wm.handlers == [op] and len(wm.timers) == 1 and wm.progress_open
+    assert wm.handlers == [op] and len(wm.timers) == 1
     assert jobs.active() is not None and wm.neural_painter_run.running
     assert op.modal(ctx, MOUSEMOVE) == {"PASS_THROUGH"}  # the rest of Blender keeps working
     result = tick_until(op, ctx, lambda: False)
@@ -89,8 +90,13 @@ def test_modal_paint_runs_to_the_end(scene: Any, image_path: Path) -> None:
     assert gpencil.stroke_count(job.obj) == 30 and bpy.context.view_layer.objects.active == job.obj
     assert op.reports == [({"INFO"}, "Done: 30 strokes")]
     assert wm.neural_painter_run.status == "Done: 30 strokes"
-    assert any(kind == "update" for kind, _ in wm.progress) and ctx.screen.areas[0].redraws > 0
-    assert any(text and "Esc to cancel" in text for text in ctx.workspace.status)
+    assert ctx.screen.areas[0].redraws > 0
+    # Progress in the status bar: what runs, how far, and how to stop it.
+    shown = [t for t in ctx.workspace.status if t]
+    assert shown[0] == "Neural Painter: Starting the painting engine... (0%)  Esc or Cancel in the panel stops it"
+    assert shown[-1] == "Neural Painter: Done: 30 strokes (100%)  Esc or Cancel in the panel stops it"
+    percents = [int(t.split("(")[-1].split("%")[0]) for t in shown]
+    assert percents == sorted(percents)
 
 
 def test_esc_keeps_the_strokes_painted_so_far(scene: Any, image_path: Path) -> None:
@@ -103,6 +109,46 @@ def test_esc_keeps_the_strokes_painted_so_far(scene: Any, image_path: Path) -> N
     assert job.cancelled and job.error is None
     assert 0 < gpencil.stroke_count(job.obj) < 30 and job.status.startswith("Cancelled: kept")
     assert op.reports[-1][0] == {"WARNING"}
+
+
+def test_esc_that_stops_playback_does_not_cancel(scene: Any, image_path: Path) -> None:
+    """While the timeline plays, Esc is Blender's (it stops the playback): the painting
+    goes on. Once the playback has stopped, Esc cancels; the panel's Cancel always does."""
+    op, ctx, job, _ = running(scene, image_path, '{"engine_args": {"delay": 0.4}}')
+    ctx.screen.is_animation_playing = True
+    assert op.modal(ctx, ESC) == {"PASS_THROUGH"} and not job.cancel_requested
+    ctx.screen.is_animation_playing = False
+    assert op.modal(ctx, ESC) == {"RUNNING_MODAL"} and job.cancel_requested
+    assert tick_until(op, ctx, lambda: False) == {"FINISHED"}
+    assert_torn_down(ctx, job)
+    assert job.cancelled
+
+
+def test_a_painting_out_of_view_is_framed(scene: Any, image_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A viewport that sees none of the new painting frames it (View Selected); one
+    that sees it is left alone. The views are stand-ins: a region and a view matrix."""
+    from mathutils import Matrix
+
+    from blender_neural_painter import view
+
+    def viewport(eye_x: float) -> Any:
+        """A 200 x 100 px view from (eye_x, -10, 0) looking along +Y (at the front of a
+        painting at the origin), 60 degrees wide, near 0.1, far 100."""
+        region = SimpleNamespace(type="WINDOW", width=200, height=100)
+        eye = Matrix.Translation((eye_x, -10.0, 0.0)) @ Matrix.Rotation(1.5708, 4, "X")
+        projection = Matrix(((0.866, 0, 0, 0), (0, 1.732, 0, 0), (0, 0, -1.002, -0.2), (0, 0, -1, 0)))
+        return standins.Area("VIEW_3D", region, SimpleNamespace(perspective_matrix=projection @ eye.inverted()))
+
+    framed: list[Any] = []
+    sees, misses = viewport(0.0), viewport(500.0)
+    settings(scene, image_path, placement="CURSOR")
+    scene.cursor.location = (0.0, 0.0, 0.0)
+    op = paint_op()
+    ctx = standins.ui_context(screen=SimpleNamespace(areas=[sees, misses], is_animation_playing=False))
+    monkeypatch.setattr(view.frame_if_hidden, "__defaults__", (lambda w, a, r: framed.append(a),))
+    assert op.invoke(ctx, None) == {"RUNNING_MODAL"}
+    assert tick_until(op, ctx, lambda: False) == {"FINISHED"}
+    assert framed == [misses]
 
 
 @pytest.mark.parametrize("ignore_sigterm", [False, True])
@@ -229,7 +275,7 @@ def test_camera_source_paints_and_restores_every_render_setting(scene: Any, outp
     r.filepath = "//renders/shot_"
     before = camera.snapshot(r)
     s = scene.neural_painter
-    s.source, s.style, s.strokes, s.levels, s.size = "CAMERA", "tape", 8, 1, 32
+    s.source, s.style, s.strokes, s.levels, s.levels_auto, s.size = "CAMERA", "tape", 8, 1, False, 32
     op, ctx = paint_op(), standins.ui_context()
     assert op.invoke(ctx, None) == {"RUNNING_MODAL"}
     assert tick_until(op, ctx, lambda: False) == {"FINISHED"}, op.reports
@@ -268,7 +314,7 @@ def test_cancelled_camera_render_paints_nothing(scene: Any, monkeypatch: pytest.
     assert op.modal(ctx, TIMER) == {"CANCELLED"}
     assert op.reports == [({"WARNING"}, driver.CAMERA_CANCELLED)]
     wm = ctx.window_manager
-    assert wm.timers == [] and not wm.progress_open and jobs.active() is None and jobs.last_job() is last
+    assert wm.timers == [] and wm.progress == [] and jobs.active() is None and jobs.last_job() is last
     assert camera._on_cancel not in bpy.app.handlers.render_cancel
     assert counts() == before
 

@@ -20,7 +20,7 @@ assert mod in bpy.context.preferences.addons, "not enabled"
 bridge = importlib.import_module(mod + ".bridge")
 assert str(bridge.core_root()).endswith("neural_painter"), bridge.core_root()
 s = bpy.context.scene.neural_painter
-s.image_path, s.strokes, s.levels, s.size = img, 12, 1, 32
+s.image_path, s.strokes, s.levels, s.levels_auto, s.size = img, 12, 1, False, 32
 assert bpy.ops.neural_painter.paint(engine="random") == {"FINISHED"}
 gp = importlib.import_module(mod + ".gpencil")
 assert gp.stroke_count(bpy.context.view_layer.objects.active) == 12

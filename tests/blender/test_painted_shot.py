@@ -185,7 +185,7 @@ def test_import_single_json_is_the_painting_paint_makes(scene: Any, tmp_path: Pa
         assert np.array_equal(x["order"], y["order"]) and x["softness"] == y["softness"]
         assert ([painted.obj.data.materials[i].name for i in x["material_index"]]
                 == [imported.data.materials[i].name for i in y["material_index"]] == ["NP Watercolor"] * len(x["order"]))
-    assert gpencil.build_keyframes(imported) == gpencil.build_keyframes(painted.obj)
+    assert gpencil.replay_keyframes(imported) == gpencil.replay_keyframes(painted.obj)
     assert [layer.name for layer in imported.data.layers] == ["Canvas", "Level 1", "Level 2"]
 
 
@@ -390,7 +390,7 @@ def test_paint_a_clip_with_the_temporal_painter(scene: Any, tmp_path: Path) -> N
 
     s = scene.neural_painter
     s.source, s.shot_source, s.movie_path, s.shot_start = "MOVIE", "FILE", str(make_clip(tmp_path / "clip")), 7
-    s.style, s.strokes, s.levels, s.size = "marker", 12, 2, 48
+    s.style, s.strokes, s.levels, s.levels_auto, s.size = "marker", 12, 2, False, 48
     assert s.shot_keep_look == pytest.approx(TemporalOptions().keep_look)  # the engine's default
     assert s.shot_keep_look_moving == pytest.approx(TemporalOptions().keep_look_moving)
     s.shot_keep_look, s.shot_keep_look_moving = 0.4, 0.7
@@ -424,7 +424,7 @@ def test_a_faster_video_is_painted_at_the_scenes_frame_rate(scene: Any, tmp_path
     scene.render.fps, scene.render.fps_base = 24, 1.0
     s = scene.neural_painter
     s.source, s.shot_source, s.movie_path, s.shot_start = "MOVIE", "FILE", str(movie), 1
-    s.style, s.strokes, s.levels, s.size = "marker", 10, 1, 32
+    s.style, s.strokes, s.levels, s.levels_auto, s.size = "marker", 10, 1, False, 32
     assert s.shot_match_rate  # on by default
     assert bpy.ops.neural_painter.paint() == {"FINISHED"}
     job = jobs.last_job()
@@ -458,31 +458,50 @@ def test_a_shot_without_opencv_says_so_in_one_line(scene: Any, tmp_path: Path) -
 
 def test_camera_animation_renders_each_frame_then_paints(scene: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """Camera Animation: each frame of the range is rendered at that frame into the
-    folder the engine paints; the current frame and the render settings come back."""
+    folder the engine paints, here with Workbench (the scene renders with Cycles) at 50%;
+    progress counts the frames; the current frame and the render settings come back."""
+    from PIL import Image
+
     from blender_neural_painter import camera, gpencil, jobs
     from test_interactive import camera_scene
 
     camera_scene(scene)
+    scene.render.engine = "CYCLES"
     scene.frame_start, scene.frame_end, scene.frame_current = 3, 5, 9
     scene.render.image_settings.file_format = "OPEN_EXR"  # saved as PNG per frame, then put back
     scene.render.image_settings.color_depth = "32"
     before = camera.snapshot(scene.render)
-    saved: list[tuple[str, int]] = []
+    saved: list[tuple[str, int, str, int]] = []
     real = camera.save_result
 
     def recording(scn: Any, folder: str, name: str = camera.RESULT_FILE) -> str:
-        saved.append((name, scn.frame_current))
-        return real(scn, folder, name)
+        path = real(scn, folder, name)
+        saved.append((name, scn.frame_current, scn.render.engine, Image.open(path).size[0]))
+        return path
 
     monkeypatch.setattr(camera, "save_result", recording)
     s = scene.neural_painter
     s.source, s.style, s.strokes, s.size = "CAMERA_RANGE", "tape", 6, 32
+    s.camera_engine, s.camera_percent = "WORKBENCH", 50
     op, ctx = paint_op(json.dumps({"engine_args": {"count": 3}})), standins.ui_context()
     assert op.invoke(ctx, None) == {"RUNNING_MODAL"}
+    fractions = []
+
+    def rendered() -> bool:  # the panel's bar while the frames render
+        run = jobs.active()
+        if run.job is None:
+            fractions.append(run.fraction)
+        return run.job is not None
+
+    assert tick_until(op, ctx, rendered) == {"RUNNING_MODAL"}
     assert tick_until(op, ctx, lambda: False) == {"FINISHED"}, op.reports
     job = jobs.last_job()
     assert_torn_down(ctx, job)
-    assert saved == [("frame_0001.png", 3), ("frame_0002.png", 4), ("frame_0003.png", 5)]
+    # 64 x 48 at 50%: 32 px wide; Workbench, not the scene's Cycles.
+    assert saved == [("frame_0001.png", 3, "BLENDER_WORKBENCH", 32), ("frame_0002.png", 4, "BLENDER_WORKBENCH", 32),
+                     ("frame_0003.png", 5, "BLENDER_WORKBENCH", 32)]
+    assert scene.render.engine == "CYCLES" and scene.render.resolution_percentage == 100
+    assert fractions == [0.0, 1 / 3, 2 / 3]  # the panel's bar moves frame by frame
     assert job.worker.request.frames.input.endswith(camera.FRAMES_FOLDER)
     assert list(gpencil.shot_frames(job.obj)) == [3, 4, 5]
     assert scene.frame_current == 9 and camera.snapshot(scene.render) == before

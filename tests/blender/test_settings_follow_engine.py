@@ -48,17 +48,23 @@ def test_the_style_menu_is_every_style_the_engine_knows(addon: Any) -> None:
     assert items["oil"].name == "Oil" and [i.identifier for i in _prop("style").enum_items][0] == "oil"
 
 
-def test_levels_zero_is_the_engines_auto_and_the_rest_its_range(addon: Any) -> None:
+def test_auto_levels_is_the_engines_none_and_levels_its_range(scene: Any) -> None:
+    from blender_neural_painter.request import paint_options
     from core.contracts.options import PaintOptions
 
     p, s = _prop("levels"), PaintOptions.settings()["levels"]
-    assert p.default == 0 and p.hard_min == 0 and p.hard_max == s.hi and PaintOptions.default_of("levels") is None
+    assert (p.hard_min, p.hard_max) == (s.lo, s.hi) and PaintOptions.default_of("levels") is None
+    assert _prop("levels_auto").default is True
+    settings = scene.neural_painter
+    assert paint_options(settings, None).levels is None  # Auto: the engine chooses
+    settings.levels_auto, settings.levels = False, 5
+    assert paint_options(settings, None).levels == 5
 
 
 def test_background_choices_and_shot_settings_follow_the_engine(addon: Any) -> None:
     from core.contracts.options import BACKGROUNDS, TemporalOptions
 
-    assert {i.identifier for i in _prop("background").enum_items} == set(BACKGROUNDS) | {"CUSTOM"}
+    assert {i.identifier for i in _prop("background").enum_items} == set(BACKGROUNDS) | {"CUSTOM", "TRANSPARENT"}
     for prop, name in (("shot_keep_look", "keep_look"), ("shot_keep_look_moving", "keep_look_moving")):
         p, s = _prop(prop), TemporalOptions.settings()[name]
         assert (p.default, p.hard_min, p.hard_max) == pytest.approx((TemporalOptions.default_of(name), s.lo, s.hi))
@@ -70,6 +76,7 @@ def test_the_panels_settings_make_options_the_engine_accepts(scene: Any) -> None
     from blender_neural_painter.request import paint_options
 
     s = scene.neural_painter
+    s.levels_auto = False
     for name in ("strokes", "size", "seed", "levels"):
         for end in ("hard_min", "hard_max"):
             setattr(s, name, getattr(_prop(name), end))
@@ -77,3 +84,5 @@ def test_the_panels_settings_make_options_the_engine_accepts(scene: Any) -> None
         setattr(s, name, _prop(name).default)
     s.background, s.background_color = "CUSTOM", (0.2, 0.4, 0.6)
     assert paint_options(s, None).validate().background == pytest.approx((0.2, 0.4, 0.6))
+    s.background = "TRANSPARENT"  # painted over the image's mean, the canvas layer hidden
+    assert paint_options(s, None).validate().background == "mean"

@@ -148,8 +148,9 @@ def test_restyle_colour_mode_keeps_shapes_and_changes_colours(scene: Any, image_
     assert palette_distance(obj) < np.mean(
         np.linalg.norm(gpencil.linear_to_srgb(before["vertex_color"][:, :3])[:, None] - PALETTE[None], axis=-1)
         .min(1))
-    # The Build animation still reveals every stroke; the stored parameters moved with the colours.
-    assert {m.name for m in obj.modifiers} == {gpencil.build_modifier_name(1), gpencil.build_modifier_name(2)}
+    # The replay still reveals every stroke; the stored parameters moved with the colours.
+    assert {m.name for m in obj.modifiers} == {"NP Replay"}
+    assert gpencil.replay_keyframes(obj)[-1][1] == 12 + 1  # as painted (12 strokes; one deleted since)
     _, drawn = readback.drawn_strokes(obj)
     assert all(d["params"] is not None for d in drawn)
 
@@ -382,9 +383,9 @@ def test_broken_vgg16_weights_name_the_file_and_change_nothing(scene: Any, image
     assert sorted(p.name for p in cached.parent.iterdir()) == [cached.name]  # nothing else fetched
 
 
-def test_replace_strokes_keeps_keyframe_drawings(scene: Any, image_path: Path) -> None:
-    """Keyframes animation: every drawing of a layer is rewritten, each with as many
-    leading strokes as before, so the replay still adds strokes step by step."""
+def test_replace_strokes_keeps_the_replay(scene: Any, image_path: Path) -> None:
+    """Restyle rewrites every stroke: the replay's timing (each stroke's beat, the keys)
+    stays with the strokes, and a wrong count is refused before anything changes."""
     from blender_neural_painter import gpencil
     from core.model.strokes import StrokeSet
 
@@ -392,8 +393,12 @@ def test_replace_strokes_keeps_keyframe_drawings(scene: Any, image_path: Path) -
                         animation="KEYFRAMES", keyframe_every=3, anim_duration=40)
     assert result == {"FINISHED"}
     obj = bpy.context.view_layer.objects.active
-    shape = [(l.name, [(f.frame_number, len(f.drawing.strokes)) for f in l.frames]) for l in obj.data.layers]
-    assert max(len({c for _, c in frames} - {0}) for _, frames in shape[1:]) >= 2  # partial drawings exist
+    s = scene.neural_painter
+    s.replay_order = "LIGHT_TO_DARK"
+    bpy.ops.neural_painter.apply_replay()
+    beats = [list(np.round(read_attr(layer.frames[0].drawing, "np_reveal"), 3)) for layer in list(obj.data.layers)[1:]]
+    assert sorted(b for part in beats for b in part) == list(range(1, 13))
+    keys = gpencil.replay_keyframes(obj)
     before = read_strokes(obj)
     ss = StrokeSet.concat([StrokeSet.from_json_dict(d) for d in job.received])
     geo = ss.geometry()
@@ -406,18 +411,21 @@ def test_replace_strokes_keeps_keyframe_drawings(scene: Any, image_path: Path) -
         gpencil.replace_strokes(obj, gpencil.painting_canvas(obj), batch_slice(batch, 11), created)
     assert_same_strokes(read_strokes(obj), before)  # refused before touching anything
     gpencil.replace_strokes(obj, gpencil.painting_canvas(obj), batch, created)
-    assert [(l.name, [(f.frame_number, len(f.drawing.strokes)) for f in l.frames]) for l in obj.data.layers] == shape
     after = read_strokes(obj)
     np.testing.assert_allclose(after["position"], before["position"], atol=1e-5)
     np.testing.assert_array_equal(after["order"], before["order"])
     np.testing.assert_allclose(after["vertex_color"][:, :3], np.broadcast_to((0.0, 0.0, 1.0), (len(after["position"]), 3)))
-    for layer in list(obj.data.layers)[1:]:  # earlier drawings: the same strokes, fewer of them
-        frames = sorted(layer.frames, key=lambda f: f.frame_number)
-        last = read_drawing_positions(frames[-1].drawing)
-        for f in frames[:-1]:
-            pos = read_drawing_positions(f.drawing)
-            np.testing.assert_array_equal(pos, last[:len(pos)])
+    assert [list(np.round(read_attr(layer.frames[0].drawing, "np_reveal"), 3))
+            for layer in list(obj.data.layers)[1:]] == beats
+    assert gpencil.replay_keyframes(obj) == keys
     assert not created.materials and not orphans()
+
+
+def read_attr(drawing: Any, name: str) -> np.ndarray:
+    a = drawing.attributes[name]
+    buf = np.zeros(len(a.data), np.float32)
+    a.data.foreach_get("value", buf)
+    return buf
 
 
 def batch_slice(batch: Any, n: int) -> Any:

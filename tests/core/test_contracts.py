@@ -156,7 +156,8 @@ def test_every_event_round_trips_through_its_json_line(event):
 def test_a_request_round_trips_and_reads_strictly():
     r = wire.Request(engine="painter", image="/tmp/a.png", options=PaintOptions(style="oil", strokes=30),
                      frames=wire.ShotSpec("clip/", "out/", "1-4", to_fps=12.0, temporal=TemporalOptions(keep_look=0.5)),
-                     import_=wire.ImportSpec(((1, "f1.json"), (None, "s.json"))), add_levels=2)
+                     import_=wire.ImportSpec(((1, "f1.json"), (None, "s.json"))), add_levels=2,
+                     region=wire.RegionSpec(mask="mask.npy", selected=(0, 3)))
     back = wire.Request.from_json(r.to_json())
     assert back == r and back.frames is not None and back.frames.temporal.keep_look == 0.5
     data = r.to_dict()
@@ -221,7 +222,8 @@ def test_the_event_decoder_survives_any_input(data):
 
 
 @FUZZ
-@given(st.one_of(JSON, _mutations(wire.Request(image="a.png", frames=wire.ShotSpec("i", "o")).to_dict()),
+@given(st.one_of(JSON, _mutations(wire.Request(image="a.png", frames=wire.ShotSpec("i", "o"),
+                                                         region=wire.RegionSpec("m.png", (1,))).to_dict()),
                  st.text(max_size=40)))
 def test_the_request_reader_survives_any_input(data):
     _one_line_or_ok(wire.Request.from_json if isinstance(data, str) else wire.Request.from_dict, data)
