@@ -345,6 +345,12 @@ class PaintOptions(_Record):
             value = getattr(self, name)
             if value is not None and not (isinstance(value, str) and value.strip()):
                 raise PainterError(f"{self.flag_of(name)} must name something, got {value!r}")
+        if self.brush is not None:
+            if not self.spec.takes_brush:
+                raise PainterError(self.spec.brush_refusal(self.brush))
+            if self.renderer == "neural":
+                raise PainterError(f"--brush {self.brush} needs --renderer analytic: the neural renderer learnt each "
+                                   "style's own look and has no weights for a brush")
         if not isinstance(self.tuning, Tuning):
             raise PainterError("tuning must be a Tuning record")
         self.tuning.validate()
