@@ -57,13 +57,18 @@ class Channel:
 
 def strokes_payload(strokes: Any) -> wire.Strokes:
     """A StrokeSet and its geometry: the add-on draws geometry without importing the
-    engine (Blender's Python has no torch); the parameters ride along for Refine."""
+    engine (Blender's Python has no torch); the parameters ride along for Refine, and a
+    brush's stencil for its material."""
     from ..model.texture import stroke_levels
+
+    from ..model.brushes import stencil
 
     g = strokes.geometry()
     levels = stroke_levels(g.rgba[..., :3]) if g.textured else np.zeros(len(g), np.int64)
+    brush = None if g.brush is None else stencil(g.brush)
     return wire.Strokes(strokes.to_json_dict(), wire.Geometry(g.points, g.radius, g.rgba, g.cap, float(g.softness),
-                                                             bool(g.textured), np.asarray(levels, np.float32)))
+                                                             bool(g.textured), np.asarray(levels, np.float32), brush,
+                                                             None if g.brush is None else g.brush.name))
 
 
 # --- engines ---------------------------------------------------------------------------------
