@@ -145,6 +145,11 @@ class NeuralPainterSettings(bpy.types.PropertyGroup):
         **_range(opts.PaintOptions, "strokes", default=200))
     refine_levels: IntProperty(  # type: ignore[valid-type]
         name="Finer Levels", description="Finer levels to add when refining", default=1, min=1, max=6)
+    brush: StringProperty(  # type: ignore[valid-type]
+        name="Brush", description="Paint with this brush: one that ships (flat, filbert, fan, dry, round) or a "
+                                  "picture of its mark (its alpha, or its darkness, is where it leaves paint); "
+                                  "empty for the style's own look",
+        default="")
     style_source: EnumProperty(  # type: ignore[valid-type]
         name="Style Source", description="Where the style image comes from",
         items=[("FILE", "Image File", "An image file on disk"),

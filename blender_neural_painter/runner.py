@@ -33,7 +33,7 @@ def decode_batch(payload: Any, level: int | None = None, first_order: int = 0) -
     ids = np.asarray([s["id"] for s in strokes], np.int64) if n and all("id" in s for s in strokes) else None
     return gp_data.StrokeBatch(level, geo.points, geo.radius, geo.rgba, params,
                                np.arange(first_order, first_order + n), geo.cap, geo.softness, geo.textured,
-                               np.rint(geo.levels).astype(np.int64).reshape(n), ids)
+                               np.rint(geo.levels).astype(np.int64).reshape(n), ids, geo.brush, geo.brush_name)
 
 
 def stroke_levels(payload: Any) -> np.ndarray:
