@@ -79,6 +79,9 @@ class Canvas:
     height: int
     background: tuple[float, float, float]  # sRGB
     width_m: float = 2.0
+    #: The painting's brush as its strokes JSON keeps it (``meta["brush"]``: name, file and
+    #: stencil), so Refine and Restyle hand it back to the engine; None: the style's look.
+    brush: dict[str, Any] | None = None
 
     @property
     def extent(self) -> tuple[float, float]:
@@ -113,14 +116,16 @@ class Canvas:
         return out
 
     def to_meta(self) -> dict[str, Any]:
-        return {"style": self.style, "width": self.width, "height": self.height,
+        meta = {"style": self.style, "width": self.width, "height": self.height,
                 "background": list(self.background), "width_m": self.width_m}
+        return meta if self.brush is None else {**meta, "brush": dict(self.brush)}
 
     @classmethod
     def from_meta(cls, meta: dict[str, Any]) -> "Canvas":
+        brush = meta.get("brush")
         return cls(str(meta["style"]), int(meta["width"]), int(meta["height"]),
                    tuple(float(c) for c in meta["background"]),  # type: ignore[arg-type]
-                   float(meta.get("width_m", 2.0)))
+                   float(meta.get("width_m", 2.0)), dict(brush) if isinstance(brush, dict) else None)
 
 
 @dataclass

@@ -233,9 +233,10 @@ class PaintJob:
         if self.obj is not None:
             return
         canvas = strokes["canvas"]
+        brush = (strokes.get("meta") or {}).get("brush")  # kept on the painting for Refine and Restyle
         self.canvas = gp_data.Canvas(str(strokes["style"]), int(canvas["width"]), int(canvas["height"]),
                                      tuple(float(c) for c in canvas["background"]),  # type: ignore[arg-type]
-                                     float(self.width_m))
+                                     float(self.width_m), brush if isinstance(brush, dict) else None)
         self.obj = gpencil.new_painting(self.context, self.name, self.canvas, self.created,
                                         self.frame, self.location)
 

@@ -148,3 +148,31 @@ def test_the_headless_command_paints_with_a_brush(tmp_path: Path) -> None:
     bpy.ops.wm.open_mainfile(filepath=str(out))
     mat = bpy.data.materials["NP Tape fan"]
     assert mat.users and mat.grease_pencil.stroke_image.name == "NP Brush fan"
+
+
+def test_refine_and_restyle_keep_the_paintings_brush(scene: Any, image_path: Path) -> None:
+    """The painting keeps its brush (its meta entry on the object), so Refine, with the
+    panel's brush emptied, paints on with it, old strokes and new alike."""
+    from core.model.brushes import preset
+    from core.model.strokes import StrokeSet
+
+    from blender_neural_painter import gpencil, jobs, readback
+
+    scene.neural_painter.brush = "filbert"
+    result, job = paint(scene, image_path, style="tape", strokes=10, levels=1, size=32)
+    assert result == {"FINISHED"}, job.status
+    src = bpy.context.view_layer.objects.active
+    canvas = gpencil.painting_canvas(src)
+    assert canvas is not None and canvas.brush is not None and canvas.brush["name"] == "filbert"
+    assert StrokeSet.from_json_dict(readback.painting_init(canvas)).brush == preset("filbert")
+    scene.neural_painter.brush = ""
+    scene.neural_painter.refine_strokes = 4
+    scene.neural_painter.refine_levels = 1
+    try:
+        assert bpy.ops.neural_painter.refine(engine="painter") == {"FINISHED"}
+    except RuntimeError as exc:
+        raise AssertionError(jobs.last_job().error) from exc
+    out = bpy.context.view_layer.objects.active
+    assert out != src and {m.name for m in out.data.materials} == {"NP Canvas", "NP Tape filbert"}
+    assert StrokeSet.from_json_dict(jobs.last_job().init_strokes).brush == preset("filbert")
+    assert gpencil.stroke_count(out) == 14

@@ -23,6 +23,7 @@ from core.model.geometry import random_params, to_geometry
 from core.model.strokes import StrokeSet
 from core.render import raster, reference
 from test_cli import cli, one_line_error, run_main  # noqa: F401  (run_main is a fixture)
+from test_new_style import _photo
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -230,13 +231,6 @@ def test_the_svg_draws_the_brush(tmp_path):
 # --- in a painting ---------------------------------------------------------------------------------
 
 
-def _photo() -> np.ndarray:
-    yy, xx = np.mgrid[0:48, 0:64] / 64.0
-    img = np.stack([0.3 + 0.6 * xx, 0.7 - 0.4 * yy, 0.5 + 0.3 * np.sin(6 * xx)], -1)
-    img[10:26, 12:30] = (0.85, 0.3, 0.2)
-    return img.astype(np.float32)
-
-
 @pytest.fixture(scope="module")
 def paintings(tmp_path_factory):
     from core.painters.painter import run
@@ -257,10 +251,9 @@ def test_the_optimiser_paints_with_the_brush_and_the_painting_says_so(paintings)
     assert again.brush == load_brush(brush_file) and again.spec == brushed.spec
     # It painted knowing its strokes leave half of themselves bare: drawn with that
     # brush, its strokes fit the picture better than the plain painting's do.
-    target = _photo()[::1, ::1]
     from core.painters.imaging import resize
 
-    tgt = resize(torch.from_numpy(target), 36, 48).numpy()
+    tgt = resize(torch.from_numpy(_photo()), brushed.height, brushed.width).numpy()
     as_painted = reference.render_strokes(brushed)
     plain_with_brush = reference.render_strokes(replace(plain, meta={"brush": entry}))
     assert psnr(as_painted, tgt) > psnr(plain_with_brush, tgt) + 2
@@ -331,22 +324,18 @@ def test_bad_brushes_on_the_command_line_are_one_line_and_keep_what_was_painted(
 
 def test_a_painted_shot_keeps_its_brush_and_will_not_continue_with_another(tmp_path):
     pytest.importorskip("cv2")
-    from core.contracts.options import TemporalOptions
-    from core.io.video_io import open_source
-    from core.painters.shot import paint_shot
-
     frames = tmp_path / "frames"
     frames.mkdir()
     for i in range(2):
         Image.fromarray((np.roll(_photo(), 2 * i, axis=1) * 255).astype(np.uint8)).save(frames / f"f_{i + 1:03d}.png")
-    options = PaintOptions(style="tape", strokes=12, size=32, levels=1, iterations=2, refine=2, brush="fan")
     out = tmp_path / "shot"
-    out.mkdir()
-    list(paint_shot(open_source(str(frames)), out, 1, 2, options, TemporalOptions(iterations=2)))
+    flags = ["--style", "tape", "--strokes", "12", "--size", "32", "--levels", "1", "--iterations", "2",
+             "--refine", "2", "--reopt-iterations", "2", "--video", "none", "--quiet", "--out", out]
+    proc = cli("paint-frames", frames, *flags, "--brush", "fan")
+    assert proc.returncode == 0, proc.stderr
     for n in (1, 2):
         assert StrokeSet.load_json(out / f"frame_{n:04d}.json").brush == preset("fan")
-    with pytest.raises(PainterError, match="painted with --brush fan, not --brush dry"):
-        list(paint_shot(open_source(str(frames)), out, 1, 2, options.replace(brush="dry"), TemporalOptions()))
+    one_line_error(cli("paint-frames", frames, *flags, "--brush", "dry"), "painted with --brush fan, not --brush dry")
 
 
 # --- what crosses to Blender -------------------------------------------------------------------
@@ -392,3 +381,33 @@ def test_blenders_brush_image_and_mapping_without_blender():
     arrays = gp_data.stroke_arrays(batch, canvas)
     # 128 content columns of 130 over the stroke's 1 m, from its first point to its last.
     assert arrays["u_scale"][0] == pytest.approx(128 / 130) and arrays["u_translation"][0] == pytest.approx(1 / 130)
+    # The painting keeps its brush (its meta entry) on the object, for Refine and Restyle.
+    kept = replace(canvas, brush=brush_meta(preset("filbert")))
+    assert gp_data.Canvas.from_meta(json.loads(json.dumps(kept.to_meta()))) == kept
+    assert "brush" not in canvas.to_meta()
+
+
+@pytest.mark.parametrize("chosen,expected", [(None, "filbert"), ("dry", "dry")])
+def test_refine_paints_on_with_the_paintings_brush_or_the_one_chosen(tmp_path, chosen, expected):
+    """The worker serving Refine: the painting read back carries its brush (Blender keeps
+    it on the painting); a brush chosen for the run replaces it for every stroke."""
+    from core.app.worker import run
+    from core.contracts import protocol as wire
+    from core.contracts.strokes_format import empty_painting
+
+    photo = tmp_path / "photo.png"
+    Image.fromarray((_photo() * 255).astype(np.uint8)).save(photo)
+    init = empty_painting("tape", 32, 23, (1.0, 1.0, 1.0))
+    init["meta"]["brush"] = brush_meta(preset("filbert"))
+    options = PaintOptions(style="tape", strokes=3, size=32, levels=1, iterations=2, refine=1, brush=chosen)
+    sent: list = []
+
+    class Channel:
+        def send(self, event):
+            sent.append(wire.decode_event(event.to_json()))
+
+    assert run(wire.Request(options=options, image=str(photo), init=init, add_levels=1), Channel(), lambda: False) == 0
+    payloads = [e.payload for e in sent if isinstance(e, (wire.Init, wire.Level))]
+    assert [type(e).__name__ for e in sent if isinstance(e, (wire.Init, wire.Level))] == ["Init", "Level"]
+    assert all(p.geometry.brush_name == expected for p in payloads)
+    assert all(StrokeSet.from_json_dict(p.strokes).brush == preset(expected) for p in payloads)
