@@ -167,8 +167,10 @@ def _planes(picture: Any) -> tuple[np.ndarray, np.ndarray | None]:
         picture = picture.convert("RGBA")
     elif picture.mode.startswith("I") or picture.mode == "F":
         values = np.asarray(picture, np.float64)
-        top = 65535.0 if picture.mode.startswith("I") and values.max() > 255 else \
-            255.0 if picture.mode.startswith("I") else 1.0
+        # 16-bit greyscale ("I;16", or "I" in older Pillows, then told apart by its values);
+        # a float picture is in 0..1 already.
+        top = 65535.0 if picture.mode.startswith("I;16") or (picture.mode == "I" and values.max() > 255) else \
+            255.0 if picture.mode == "I" else 1.0
         return np.clip(values / top, 0.0, 1.0), None
     elif picture.mode not in ("L", "LA", "RGB", "RGBA"):
         picture = picture.convert("RGB")

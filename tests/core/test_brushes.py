@@ -103,6 +103,16 @@ def test_any_size_and_depth_becomes_the_same_stencil(tmp_path):
     assert np.abs(stencil(big) - stencil(small)).mean() < 0.02
 
 
+def test_a_dark_sixteen_bit_brush_is_read_on_the_sixteen_bit_scale(tmp_path):
+    # Every value at most 255 of 65535: nearly black all over, so paint everywhere; read
+    # as 8-bit it would become a half-white stencil.
+    dark = np.zeros((32, 128), np.uint16)
+    dark[:, 64:] = 255
+    path = tmp_path / "dark16.png"
+    Image.fromarray(dark).save(path)
+    assert stencil(load_brush(str(path))).min() > 0.99
+
+
 @pytest.mark.parametrize("case,words", [
     ("white", ["white all over", "leaves no paint"]),
     ("transparent", ["fully transparent"]),
