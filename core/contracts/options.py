@@ -19,6 +19,7 @@ from dataclasses import MISSING, Field, asdict, dataclass, field, fields, replac
 from typing import Any, Callable, ClassVar, Iterable, TypeVar
 
 from ..errors import PainterError
+from .brushes import PRESETS as BRUSH_PRESETS
 from .styles import get_style
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -308,7 +309,7 @@ class PaintOptions(_Record):
                                        "file, or a number N for N colours taken from the picture")
     brush: str | None = setting(None, metavar="IMAGE", label="Brush", kind=str, none="the style's own look",
                                 help="the brush's look: a PNG (its alpha, or its darkness, is where it leaves paint) "
-                                     "or one of the brushes that ship: flat, filbert, fan, dry")
+                                     "or one of the brushes that ship: " + ", ".join(BRUSH_PRESETS))
     style_image: str | None = setting(None, metavar="IMAGE", label="Style Image", kind=str,
                                       help="paint in the style of this image (colours and texture)")
     style_mode: str = setting("full", label="Style Mode", choices=STYLE_MODES,
@@ -341,10 +342,11 @@ class PaintOptions(_Record):
         if self.min_stroke is not None and self.max_stroke is not None and self.min_stroke > self.max_stroke:
             raise PainterError(f"--min-stroke {_num(self.min_stroke)} is above --max-stroke {_num(self.max_stroke)}: "
                                "no stroke could be both; lower the minimum or raise the maximum")
-        for name in ("detail_mask", "palette", "brush"):
+        for name, what in (("detail_mask", "an image file"), ("palette", "#rrggbb codes, a .gpl file or a number"),
+                           ("brush", "a PNG or a brush that ships")):
             value = getattr(self, name)
             if value is not None and not (isinstance(value, str) and value.strip()):
-                raise PainterError(f"{self.flag_of(name)} must name something, got {value!r}")
+                raise PainterError(f"{self.flag_of(name)} is empty: give {what}")
         if self.brush is not None:
             if not self.spec.takes_brush:
                 raise PainterError(self.spec.brush_refusal(self.brush))

@@ -37,6 +37,10 @@ class Level:
         self.spec = spec
         self.min_alpha = min_alpha
         self.sizes = controls.sizes if controls is not None else (None, None)
+        #: [K, 3] the colours a stroke may take (sRGB), and how each looks painted in this
+        #: style (oil's bristle relief shades it); None: any colour.
+        self.palette = controls.palette if controls is not None else None
+        self.palette_looks = None if self.palette is None else painted_look(spec, self.palette)
         self.target = target
         self.base = base
         self.height, self.width = target.shape[:2]
@@ -150,16 +154,20 @@ class Level:
             p[:, cols.angle] = angle / math.pi
         p[:, cols.alpha] = 1.0
         p = self.project(p)
-        colour, gain = self._best_colours(p, canvas)
-        if self.spec.textured:
-            colour = unshade(colour)
+        if self.palette is not None:
+            colour, gain, p[:, cols.alpha] = self._best_colours(p, canvas)
+        else:
+            colour, gain = self._best_colours(p, canvas)
+            if self.spec.textured:
+                colour = unshade(colour)
         p[:, cols.colour_start] = colour
         p[:, cols.colour_end] = colour
         best = gain.view(count, candidates).argmax(dim=1) + torch.arange(count, device=dev) * candidates
         return p[best]
 
-    def _best_colours(self, p: torch.Tensor, canvas: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Least-squares flat colour of each stroke alone over ``canvas``, and its error gain.
+    def _best_colours(self, p: torch.Tensor, canvas: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Least-squares flat colour of each stroke alone over ``canvas``, and its error
+        gain; with a palette, the paint, its gain and its opacity (:meth:`_best_paints`).
 
         Scored on a copy of the level where a grid block spans ~24 px: ranking
         candidates needs far fewer pixels than optimising them.
@@ -182,10 +190,38 @@ class Level:
         def per_stroke(values: torch.Tensor) -> torch.Tensor:  # [C, T] -> [C, N]
             return torch.zeros(values.shape[0], n, device=p.device).index_add_(1, sid, values)
 
-        colour = (per_stroke(m * (tgt - rest)) / per_stroke(m * m).clamp_min(1e-6)).clamp(0, 1)  # [3, N]
         before = per_stroke((cur - tgt) ** 2).sum(0)
+        if self.palette is not None:
+            return self._best_paints(m, cur, tgt, per_stroke, before)
+        colour = (per_stroke(m * (tgt - rest)) / per_stroke(m * m).clamp_min(1e-6)).clamp(0, 1)  # [3, N]
         after = per_stroke((rest + m * colour[:, sid] - tgt) ** 2).sum(0)
         return colour.T, before - after
+
+    def _best_paints(self, m: torch.Tensor, cur: torch.Tensor, tgt: torch.Tensor, per_stroke: Callable,
+                     before: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """For each candidate, the palette paint and opacity that lower the error most.
+
+        A paint c at opacity a over the canvas leaves cur + a m (c - cur) where the
+        stroke covers m, so with d = cur - tgt the error is D + 2 a b(c) + a^2 q(c), a
+        quadratic in a whose best a (within the style's opacity range) is exact, and
+        b(c), q(c) follow for every palette paint from six sums over the stroke's pixels.
+        Translucent paints mix with what lies beneath: a palette of a few paints still
+        gives the colours between them."""
+        d = cur - tgt
+        s1, s2 = per_stroke(m * d), per_stroke(m * (d * cur).sum(0, keepdim=True))[0]  # [3, N], [N]
+        mm = m * m
+        s3, s4 = per_stroke(mm)[0], per_stroke(mm * cur)  # [N], [3, N]
+        s5 = per_stroke(mm * (cur * cur).sum(0, keepdim=True))[0]  # [N]
+        looks = self.palette_looks.to(m.device)  # type: ignore[union-attr]
+        b = looks @ s1 - s2[None]  # [K, N]
+        q = (looks * looks).sum(1)[:, None] * s3[None] - 2 * looks @ s4 + s5[None]
+        top = self.spec.defaults.max_alpha
+        alpha = (-b / q.clamp_min(1e-12)).clamp(min(self.min_alpha, top), top)
+        error = before[None] + 2 * alpha * b + alpha * alpha * q
+        choice = error.argmin(0)
+        pick = choice[None]
+        return (self.palette.to(m.device)[choice], before - error.gather(0, pick)[0],  # type: ignore[union-attr]
+                alpha.gather(0, pick)[0])
 
     def target_small(self, h: int, w: int) -> torch.Tensor:
         if self._small is None or self._small.shape[:2] != (h, w):
@@ -207,6 +243,34 @@ class Level:
         """
         return raster.render(self.spec, params, self.width, self.height, base=self.base,
                              max_patch=self.max_patch, patch_renderer=None if exact else self.patch_renderer)
+
+
+def toward_palette(spec: StyleSpec, p: torch.Tensor, palette: torch.Tensor, fraction: float) -> torch.Tensor:
+    """Each stroke's colour moved ``fraction`` of the way to its nearest palette colour
+    (1: onto it, exactly), in place. The optimiser moves colours freely between these
+    pulls, so a stroke drifts towards the paint that serves it best while its shape
+    adapts, and the pulls grow until every stroke holds a paint of the palette: the
+    optimiser chooses, rather than a snap after painting. Both ends of a two-colour
+    stroke take one paint."""
+    cols = spec.cols
+    palette = palette.to(device=p.device, dtype=p.dtype)
+    mean = (p[:, cols.colour_start] + p[:, cols.colour_end]) / 2
+    nearest = palette[torch.cdist(mean, palette).argmin(1)]
+    parts = (cols.colour_start,) if spec.colours == 1 else (cols.colour_start, cols.colour_end)
+    for part in parts:
+        p[:, part] = nearest if fraction >= 1 else p[:, part] + fraction * (nearest - p[:, part])
+    return p
+
+
+def painted_look(spec: StyleSpec, colours: torch.Tensor) -> torch.Tensor:
+    """How stroke colours (sRGB, [K, 3]) look painted in ``spec``'s style: oil's relief
+    mixes each with the grey of its texture level (the inverse of :func:`unshade`)."""
+    if not spec.textured:
+        return colours
+    lin = srgb_to_linear(colours)
+    level = torch.as_tensor(oil_level(lin.detach().cpu().numpy()), device=colours.device)
+    shade = torch.as_tensor(level_brightness(), device=colours.device, dtype=colours.dtype)[level]
+    return linear_to_srgb((1 - OIL_MIX) * lin + OIL_MIX * shade[:, None])
 
 
 def unshade(colour: torch.Tensor) -> torch.Tensor:
@@ -392,6 +456,8 @@ def greedy_rounds(lvl: Level, objective: Objective, count: int, iterations: int,
             opt.step()
             with torch.no_grad():
                 params.data = lvl.project(torch.nan_to_num(params.data, nan=0.5))
+                if lvl.palette is not None:
+                    params.data = toward_palette(lvl.spec, params.data, lvl.palette, ((it + 1) / iterations) ** 2)
             yield it, loss
         lvl.commit(params.detach())
         placed.append(params.detach())
@@ -399,21 +465,25 @@ def greedy_rounds(lvl: Level, objective: Objective, count: int, iterations: int,
 
 def refine_steps(spec: StyleSpec, params: torch.Tensor, blocks: torch.Tensor, render_fn, objective: Objective,
                  iterations: int, lr_shape: float, lr_colour: float,
-                 project_fn) -> Iterator[tuple[torch.Tensor, float]]:
+                 project_fn, palette: torch.Tensor | None = None) -> Iterator[tuple[torch.Tensor, float]]:
     """Optimise many strokes together in painting order (every stroke also sees the ones
     painted after it), each shape moving in steps of a fraction of its own level's
-    block (``lr_shape`` of it per step; colours ``lr_colour``); yields (parameters,
-    loss) after every step."""
+    block (``lr_shape`` of it per step; colours and alpha ``lr_colour``); with a
+    ``palette``, colours are drawn onto its colours as the pass goes
+    (:func:`toward_palette`), exactly onto them at its end. Yields (parameters, loss)
+    after every step."""
     params = params.detach().clone().requires_grad_(True)
     lr = torch.full((len(params), spec.dim), float(lr_colour), device=params.device)
     lr[:, spec.shape_columns] = float(lr_shape) * blocks[:, None]
     opt = ScaledAdam([params], lr)
-    for _ in range(iterations):
+    for step in range(iterations):
         opt.zero_grad(set_to_none=True)
         loss = objective.backward(render_fn(params), params)
         opt.step()
         with torch.no_grad():
             params.data = project_fn(torch.nan_to_num(params.data, nan=0.5))
+            if palette is not None:
+                params.data = toward_palette(spec, params.data, palette, ((step + 1) / iterations) ** 2)
         yield params.detach(), loss
 
 

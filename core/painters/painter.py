@@ -102,8 +102,12 @@ def paint(image: np.ndarray, options: PaintOptions, init: StrokeSet | None = Non
     # Level g paints on a g x g grid (strokes about 1/g of the long side); stroke size
     # limits leave out the grids whose strokes cannot keep within them.
     grids = controls.grids(levels, first_level)
+    detail = controls.detail_level(options.strokes, grids)
+    counts = strokes_per_level(options.strokes - (detail[1] if detail else 0), len(grids), grids)
+    spread = (grids[0], grids[-1])  # the levels over which fine strokes gather where detail is asked
+    if detail:  # a finer level where the artist asked for detail (controls.detail_level)
+        grids, counts = grids + [detail[0]], counts + [detail[1]]
     levels = len(grids)
-    counts = strokes_per_level(options.strokes, levels, grids)
     round_size = tuning.round_size
     iters_per_round = options.round_iterations
     refine_iters = options.refine_steps
@@ -136,7 +140,7 @@ def paint(image: np.ndarray, options: PaintOptions, init: StrokeSet | None = Non
         lh, lw = max(1, round(height * res / max(width, height))), max(1, round(width * res / max(width, height)))
         target = resize(target_full, lh, lw)
         base = render_frozen(spec, frozen, lw, lh, bg.expand(lh, lw, 3))
-        lvl = Level(spec, target, base, grid, gen, renderer, min_alpha, controls, (grids[0], grids[-1]))
+        lvl = Level(spec, target, base, grid, gen, renderer, min_alpha, controls, spread)
         objective = Objective(spec, target, ot_weight, options, style_loss, controls.loss_weight(lh, lw))
         # Greedy rounds: each places a few strokes where the painting is most wrong and
         # optimises only those over everything painted before them (frozen in the base
@@ -170,7 +174,7 @@ def paint(image: np.ndarray, options: PaintOptions, init: StrokeSet | None = Non
                              lambda q: raster.render(spec, q, rw, rh, base=under),
                              full, refine_iters, tuning.refine_lr_shape, tuning.refine_lr_colour,
                              lambda q: project(spec, q, extent, torch.clamp(1.5 * blocks, max=1.0), min_alpha,
-                                               controls.sizes))
+                                               controls.sizes), palette=controls.palette)
         for it, (moved, loss) in enumerate(steps):
             done_work += refine_weight
             if it % 5 == 0 or it == refine_iters - 1:

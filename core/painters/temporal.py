@@ -348,7 +348,7 @@ def joint_pass(style: str | StyleSpec, params: torch.Tensor, levels: np.ndarray,
     moved = start
     for moved, _ in refine_steps(spec, start, blocks, lambda q: render(q, under),
                                  objective, topts.iterations, topts.joint_lr_shape, topts.joint_lr_colour,
-                                 project_fn):
+                                 project_fn, palette=None if controls is None else controls.palette):
         pass
     out = params.detach().clone()
     out[live_t] = moved
