@@ -113,6 +113,8 @@ def paint_shot(source, out: Path, first: int, last: int, options: PaintOptions, 
         raise PainterError(f"frames {first}-{last} hold no frame of the shot at {to_fps:g} fps; "
                            "give a longer --frames range")
     first = wanted[0]
+    if options.brush:  # a brush that cannot paint is refused before any frame starts
+        load_brush(options.brush)
     store = FrameStore(out)
     store.clean_temporary()
     shot = _shot_meta(options)

@@ -315,6 +315,10 @@ def test_paint_and_render_on_the_command_line_show_the_brush(tmp_path):
     (["--brush", "flatt"], ["did you mean flat?"]),
     (["--brush", "BLANK"], ["white all over"]),
     (["--brush", "TEXT"], ["not a picture"]),
+    (["--brush", "EMPTY"], ["not a picture"]),  # a file of no bytes
+    (["--brush", "CLEAR"], ["fully transparent", "leaves no paint"]),
+    (["--brush", ""], ["--brush is empty"]),
+    (["--brush", "MISSING"], ["neither a brush that ships nor a picture file"]),
     (["--brush", "flat", "--style", "marker"], ["style marker cannot paint with a brush"]),
     (["--brush", "flat", "--renderer", "neural"], ["--renderer analytic"]),
 ])
@@ -323,13 +327,28 @@ def test_bad_brushes_on_the_command_line_are_one_line_and_keep_what_was_painted(
     Image.fromarray((_photo() * 255).astype(np.uint8)).save(photo)
     picture(tmp_path / "blank.png", np.zeros((8, 8), bool))
     (tmp_path / "notes.png").write_text("hello")
-    args = [str(tmp_path / "blank.png") if a == "BLANK" else str(tmp_path / "notes.png") if a == "TEXT" else a
-            for a in args]
+    (tmp_path / "empty.png").write_bytes(b"")
+    Image.new("RGBA", (60, 20), (0, 0, 0, 0)).save(tmp_path / "clear.png")
+    files = {"BLANK": "blank.png", "TEXT": "notes.png", "EMPTY": "empty.png", "CLEAR": "clear.png",
+             "MISSING": "not_there.png"}
+    args = [str(tmp_path / files[a]) if a in files else a for a in args]
     out = tmp_path / "out"
     out.mkdir()
     (out / "strokes.json").write_text("an earlier painting")
     one_line_error(run_main("paint", photo, "--strokes", "4", "--size", "32", "--out", out, *args), *words)
     assert (out / "strokes.json").read_text() == "an earlier painting"
+
+
+def test_a_bad_brush_for_a_shot_is_one_line_before_any_frame(tmp_path):
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    for i in range(2):
+        Image.fromarray((_photo() * 255).astype(np.uint8)).save(frames / f"f_{i + 1:03d}.png")
+    Image.new("RGBA", (60, 20), (0, 0, 0, 0)).save(tmp_path / "clear.png")
+    out = tmp_path / "shot"
+    one_line_error(cli("paint-frames", frames, "--style", "tape", "--strokes", "4", "--size", "32", "--out", out,
+                       "--brush", tmp_path / "clear.png"), "fully transparent")
+    assert not out.exists() or not list(out.glob("*.json"))  # no frame written
 
 
 def test_a_painted_shot_keeps_its_brush_and_will_not_continue_with_another(tmp_path):
