@@ -18,7 +18,7 @@ ADDON_DIR = Path(__file__).resolve().parent
 
 if TYPE_CHECKING:
     from core import errors
-    from core.contracts import options, protocol, strokes_format, styles
+    from core.contracts import brushes, options, protocol, strokes_format, styles
 else:
     def _load(name: str) -> Any:
         if (ADDON_DIR / "core" / "contracts").is_dir():  # the installed extension
@@ -29,7 +29,7 @@ else:
         return importlib.import_module(f"core.{name}")
 
     errors = _load("errors")
-    options, protocol, strokes_format, styles = (_load(f"contracts.{n}") for n in ("options", "protocol",
-                                                                                   "strokes_format", "styles"))
+    brushes, options, protocol, strokes_format, styles = (
+        _load(f"contracts.{n}") for n in ("brushes", "options", "protocol", "strokes_format", "styles"))
 
-__all__ = ["errors", "options", "protocol", "strokes_format", "styles"]
+__all__ = ["brushes", "errors", "options", "protocol", "strokes_format", "styles"]

@@ -9,6 +9,7 @@ without Blender, and keeps the Grease Pencil module about the Grease Pencil API.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -78,6 +79,9 @@ class Canvas:
     height: int
     background: tuple[float, float, float]  # sRGB
     width_m: float = 2.0
+    #: The painting's brush as its strokes JSON keeps it (``meta["brush"]``: name, file and
+    #: stencil), so Refine and Restyle hand it back to the engine; None: the style's look.
+    brush: dict[str, Any] | None = None
 
     @property
     def extent(self) -> tuple[float, float]:
@@ -112,14 +116,16 @@ class Canvas:
         return out
 
     def to_meta(self) -> dict[str, Any]:
-        return {"style": self.style, "width": self.width, "height": self.height,
+        meta = {"style": self.style, "width": self.width, "height": self.height,
                 "background": list(self.background), "width_m": self.width_m}
+        return meta if self.brush is None else {**meta, "brush": dict(self.brush)}
 
     @classmethod
     def from_meta(cls, meta: dict[str, Any]) -> "Canvas":
+        brush = meta.get("brush")
         return cls(str(meta["style"]), int(meta["width"]), int(meta["height"]),
                    tuple(float(c) for c in meta["background"]),  # type: ignore[arg-type]
-                   float(meta.get("width_m", 2.0)))
+                   float(meta.get("width_m", 2.0)), dict(brush) if isinstance(brush, dict) else None)
 
 
 @dataclass
@@ -137,6 +143,8 @@ class StrokeBatch:
     textured: bool = False
     levels: np.ndarray | None = None  # [N] oil texture level of each stroke (its material)
     ids: np.ndarray | None = None  # [N] stroke ids of a painted shot's frame
+    brush: np.ndarray | None = None  # [rows, cols] the artist's brush's stencil, 0..1 (its material); None: the style's
+    brush_name: str | None = None
 
     def __len__(self) -> int:
         return int(self.points.shape[0])
@@ -189,6 +197,10 @@ OIL_IMAGE = "NP Oil Texture {}"
 
 
 WASH_IMAGE = "NP Wash"
+BRUSH_IMAGE = "NP Brush {}"
+#: On a brush's material and image: its stencil's digest, so a painting with another
+#: picture of the same name gets its own material rather than another brush's look.
+BRUSH_TAG = "neural_painter_brush"
 
 
 def wash_image_name(softness: float) -> str:
@@ -204,13 +216,38 @@ def material_name(style: str, level: int = 0) -> str:
     return f"NP {spec.label} {level + 1}" if spec.textured else f"NP {spec.label}"
 
 
+def brush_material_name(style: str, brush_name: str) -> str:
+    """``NP <Style> <Brush>``: every painting of a style with one brush shares it."""
+    return f"NP {styles.get_style(style).label} {brush_name}"
+
+
+def brush_digest(stencil: np.ndarray) -> str:
+    """The stencil's fingerprint, the same as the engine's ``Brush.digest`` (both hash
+    its 8-bit values)."""
+    values = np.round(np.clip(np.asarray(stencil, np.float64), 0.0, 1.0) * 255).astype(np.uint8)
+    return hashlib.sha1(values.tobytes()).hexdigest()[:8]
+
+
+def brush_image_pixels(stencil: np.ndarray) -> np.ndarray:
+    """A brush's stencil [rows, cols] as Blender's image pixels [rows, cols + 2, RGBA]:
+    white (the vertex colour alone colours the stroke: mix factor 1), the stencil in
+    alpha. Like oil's images, the first and last columns are repeated once, which the
+    strokes' u mapping (:func:`oil_uv`) skips, and the rows are flipped: Grease Pencil
+    puts an image's bottom row on the stroke's right-hand side, core's row 0 is its left."""
+    st = np.clip(np.asarray(stencil, np.float32), 0.0, 1.0)
+    rgba = np.ones(st.shape + (4,), np.float32)
+    rgba[..., 3] = st
+    return np.ascontiguousarray(np.pad(rgba, ((0, 0), (1, 1), (0, 0)), mode="edge")[::-1])
+
+
 def oil_uv(positions: np.ndarray, image_cols: int) -> tuple[np.ndarray, np.ndarray]:
     """Per-stroke (u_scale, u_translation) that map a 2-point stroke's texture from the
     tip of its start cap (the image's first content column) to the tip of its end cap
     (the last), as core's renderers map it: Grease Pencil's u runs linearly over the
     drawn quad, caps included, from u at the first point to u at the second, and
     u = u_scale * (length so far) + u_translation. The image repeats its first and last
-    columns once, so the content spans columns 1 .. cols - 2."""
+    columns once, so the content spans columns 1 .. cols - 2. A flat-capped stroke's
+    quad ends at its points, which a box style puts at the box's ends: tip to tip too."""
     length = np.linalg.norm(positions[:, -1] - positions[:, 0], axis=-1)
     scale = (image_cols - 2) / image_cols / np.maximum(length, 1e-9)
     return scale.astype(np.float32), np.full(len(positions), 1.0 / image_cols, np.float32)
@@ -231,7 +268,9 @@ def stroke_arrays(batch: StrokeBatch, canvas: Canvas, oil_cols: int = 130) -> di
     colors[..., :3] = srgb_to_linear(batch.rgba[..., :3])
     colors[..., 3] = 1.0
     u_scale = u_translation = None
-    if batch.textured and len(batch):
+    if batch.brush is not None and len(batch):
+        u_scale, u_translation = oil_uv(positions, np.shape(batch.brush)[1] + 2)
+    elif batch.textured and len(batch):
         u_scale, u_translation = oil_uv(positions, oil_cols)
     return {"positions": positions, "radius": batch.radius * (canvas.scale * grow), "colors": colors,
             "opacity": batch.rgba[..., 3], "flat_caps": batch.cap == "flat", "softness": soft,

@@ -19,9 +19,10 @@ import numpy as np
 
 from . import compat
 from .contracts import styles
-from .gp_data import (ALWAYS, CANVAS_LAYER, ID_ATTR, ID_MAX, OIL_IMAGE, OIL_TEXTURE_MIX, ORDER_ATTR, PARAM_ATTR,
-                      REPLAY_MODIFIER, REPLAY_NODES, REPLAY_TAG, REVEAL_ATTR, SHOT_TAG, TAG, Canvas, Created, Replay,
-                      StrokeBatch, Textures, build_modifier_name, gp_softness, layer_level, level_layer_name,
+from .gp_data import (ALWAYS, BRUSH_IMAGE, BRUSH_TAG, CANVAS_LAYER, ID_ATTR, ID_MAX, OIL_IMAGE, OIL_TEXTURE_MIX,
+                      ORDER_ATTR, PARAM_ATTR, REPLAY_MODIFIER, REPLAY_NODES, REPLAY_TAG, REVEAL_ATTR, SHOT_TAG, TAG,
+                      Canvas, Created, Replay, StrokeBatch, Textures, brush_digest, brush_image_pixels,
+                      brush_material_name, build_modifier_name, gp_softness, layer_level, level_layer_name,
                       linear_to_srgb, material_name, oil_image_pixels, oil_uv, replay_beats, replay_keys,
                       srgb_to_linear, stroke_arrays, wash_image_name, wash_image_pixels)
 
@@ -52,16 +53,7 @@ def ensure_oil_image(level: int, textures: np.ndarray | None, created: Created) 
         return existing
     if textures is None:
         raise ValueError("the oil texture was not sent by the worker")
-    pixels = oil_image_pixels(textures, level)  # [rows, cols, RGBA]: sRGB grey, dry stencil
-    rows, cols = pixels.shape[:2]
-    img: Any = bpy.data.images.new(name, width=cols, height=rows, alpha=True, float_buffer=False)
-    img[TAG] = 1
-    img.alpha_mode = "STRAIGHT"
-    img.pixels.foreach_set(pixels.ravel())
-    img.update()
-    img.pack()
-    created.images.append(img)
-    return img
+    return _packed_image(name, oil_image_pixels(textures, level), created)  # sRGB grey, dry stencil
 
 
 def ensure_wash_image(profile: np.ndarray | None, softness: float, created: Created) -> Any:
@@ -73,16 +65,59 @@ def ensure_wash_image(profile: np.ndarray | None, softness: float, created: Crea
         return existing
     if profile is None:
         raise ValueError("the wash profile was not sent by the worker")
-    rgba = wash_image_pixels(profile, softness)
+    return _packed_image(name, wash_image_pixels(profile, softness), created)
+
+
+def _packed_image(name: str, rgba: np.ndarray, created: Created) -> Any:
+    """A new 8-bit image (straight alpha) holding ``rgba`` [rows, cols, 4], packed into
+    the blend file so the painting travels with it."""
     rows, cols = rgba.shape[:2]
     img: Any = bpy.data.images.new(name, width=cols, height=rows, alpha=True, float_buffer=False)
     img[TAG] = 1
     img.alpha_mode = "STRAIGHT"
-    img.pixels.foreach_set(rgba.ravel())
+    img.pixels.foreach_set(np.asarray(rgba, np.float32).ravel())
     img.update()
     img.pack()
     created.images.append(img)
     return img
+
+
+def _brush_named(collection: Any, name: str, digest: str, fits: Any) -> tuple[str, Any]:
+    """The name to give a brush's datablock, and the existing one to reuse (or None):
+    ``name``, unless a datablock of that name holds another brush (another picture of
+    the same name), then ``name`` and the stencil's digest."""
+    for candidate in (name, f"{name} {digest}"):
+        existing = collection.get(candidate)
+        if existing is None:
+            return candidate, None
+        if existing.get(BRUSH_TAG) == digest and fits(existing):
+            return candidate, existing
+    return f"{name} {digest}", None  # (both names taken by foreign data: Blender adds its own suffix)
+
+
+def ensure_brush_material(style: str, stencil: np.ndarray, brush_name: str, created: Created) -> Any:
+    """The material of a style painted with the artist's brush, ``NP <Style> <Brush>``:
+    the stroke colour is the vertex colour alone (mix factor 1) and the brush's image,
+    white with the stencil in alpha, says where the paint lies, stretched tip to tip by
+    each stroke's u mapping. Shared by every painting of that style and brush."""
+    digest = brush_digest(stencil)
+    name, mat = _brush_named(bpy.data.materials, brush_material_name(style, brush_name), digest,
+                             lambda m: m.get(TAG) == style and m.grease_pencil is not None)
+    if mat is not None:
+        return mat
+    image_name, img = _brush_named(bpy.data.images, BRUSH_IMAGE.format(brush_name), digest,
+                                   lambda i: i.get(TAG) is not None)
+    if img is None:
+        img = _packed_image(image_name, brush_image_pixels(stencil), created)
+        img[BRUSH_TAG] = digest
+    mat = _new_material(name, style, created)
+    mat[BRUSH_TAG] = digest
+    g: Any = mat.grease_pencil
+    g.stroke_style = "TEXTURE"
+    g.stroke_image = img
+    g.mix_stroke_factor = 1.0
+    g.pixel_size = 500.0
+    return mat
 
 
 def ensure_material(style: str, created: Created, texture: Textures | None = None, level: int = 0) -> Any:
@@ -102,18 +137,8 @@ def ensure_material(style: str, created: Created, texture: Textures | None = Non
         if mat is not None:
             return mat
     look = styles.get_style(style).look if style != "canvas" else styles.Look()
-    mat = bpy.data.materials.new(name)
-    bpy.data.materials.create_gpencil_data(mat)
-    mat[TAG] = style
-    mat[MATERIAL_TAG] = name
-    created.materials.append(mat)
-    if created.own is not None:
-        created.own[name] = mat
-        mat[OWN_TAG] = 1
+    mat = _new_material(name, style, created)
     g: Any = mat.grease_pencil
-    compat.show_stroke_only(g)
-    g.mode = "LINE"
-    g.color = (1.0, 1.0, 1.0, 1.0)
     if look.texture == "bristle":
         # Colour = (1 - mix) vertex colour + mix texture grey; the texture's alpha (the
         # dry brush) masks the stroke. UV factor 1 (500 / pixel size): u is the strokes'.
@@ -127,6 +152,23 @@ def ensure_material(style: str, created: Created, texture: Textures | None = Non
         g.stroke_image = ensure_wash_image(texture.wash if texture else None, look.softness, created)
         g.mix_stroke_factor = 1.0
         g.pixel_size = 500.0
+    return mat
+
+
+def _new_material(name: str, style: str, created: Created) -> Any:
+    """A white, stroke-only Grease Pencil material of ``style``, tagged as the add-on's."""
+    mat = bpy.data.materials.new(name)
+    bpy.data.materials.create_gpencil_data(mat)
+    mat[TAG] = style
+    mat[MATERIAL_TAG] = name
+    created.materials.append(mat)
+    if created.own is not None:  # the painting's own copies (Own Materials)
+        created.own[name] = mat
+        mat[OWN_TAG] = 1
+    g: Any = mat.grease_pencil
+    compat.show_stroke_only(g)
+    g.mode = "LINE"
+    g.color = (1.0, 1.0, 1.0, 1.0)
     return mat
 
 
@@ -326,12 +368,15 @@ def shot_frames(obj: Any) -> dict[int, Any]:
 def _batch_arrays(obj: Any, batch: StrokeBatch, canvas: Canvas, created: Created,
                   texture: Textures | None) -> dict[str, Any]:
     """What :func:`write_strokes` needs for a batch (``gp_data.stroke_arrays``) and its
-    material slots (one per oil texture level), made here if they are missing."""
-    if batch.textured:
+    material slots (one per oil texture level, or the brush's), made here if missing."""
+    if batch.brush is not None:
+        material: int | np.ndarray = material_slot(
+            obj.data, ensure_brush_material(canvas.style, batch.brush, batch.brush_name or "Brush", created))
+    elif batch.textured:
         levels = np.zeros(len(batch), np.int64) if batch.levels is None else np.asarray(batch.levels, np.int64)
         slots = {int(k): material_slot(obj.data, ensure_material(canvas.style, created, texture, int(k)))
                  for k in np.unique(levels)}
-        material: int | np.ndarray = np.array([slots[int(k)] for k in levels], np.int32)
+        material = np.array([slots[int(k)] for k in levels], np.int32)
     else:
         material = material_slot(obj.data, ensure_material(canvas.style, created, texture))
     cols = np.asarray(texture.oil).shape[2] if texture is not None and texture.oil is not None else 130

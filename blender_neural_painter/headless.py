@@ -27,8 +27,8 @@ from .contracts import errors, options
 
 #: The engine's settings this command takes: flags, help, defaults and limits all come
 #: from the engine's options contract (``core.contracts.options``), as the CLI's do.
-PAINT_OPTIONS = ("style", "strokes", "levels", "size", "seed", "device", "background", "renderer", "style_image",
-                 "style_mode", "style_weight", "style_features")
+PAINT_OPTIONS = ("style", "strokes", "levels", "size", "seed", "device", "background", "renderer", "brush",
+                 "style_image", "style_mode", "style_weight", "style_features")
 #: Blender-side options -> the Neural Painter setting whose range they must meet.
 RANGED = {"width": "width_m", "duration": "anim_duration", "every": "keyframe_every", "hold": "replay_hold"}
 #: ``--replay`` names -> the panel's Order (the names the issue and the README use).
@@ -189,6 +189,9 @@ def _settings(context: Any, args: argparse.Namespace) -> None:
         s.background = background
     s.width_m = args.width
     s.renderer = o.renderer
+    # A picture file as the caller named it, from where the command runs (the engine
+    # refuses what is neither a preset nor a file, in its own line).
+    s.brush = os.path.abspath(o.brush) if o.brush and os.path.isfile(o.brush) else (o.brush or "")
     if args.style_image:
         s.style_source = "FILE"
         s.style_image_path = args.style_image

@@ -228,6 +228,12 @@ class NeuralPainterSettings(bpy.types.PropertyGroup):
         name="Mask", description="Refine only where this image is bright (it covers the painting edge to edge)",
         type=bpy.types.Image)
 
+    brush: StringProperty(  # type: ignore[valid-type]
+        name="Brush", description="Paint with this brush: one that ships (flat, filbert, fan, dry, round) or a "
+                                  "picture of its mark (its alpha, or its darkness, is where it leaves paint); "
+                                  "empty for the style's own look",
+        default="")
+
     # --- style -----------------------------------------------------------------------
     style_source: EnumProperty(  # type: ignore[valid-type]
         name="Style Source", description="Where the style image comes from",

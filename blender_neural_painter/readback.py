@@ -38,6 +38,9 @@ def drawn_strokes(obj: Any) -> tuple[gp_data.Canvas, list[dict[str, Any]]]:
 
 
 def painting_init(canvas: gp_data.Canvas) -> dict[str, Any]:
-    """The request's ``init`` for a painting read back: its canvas, no strokes (they come
-    as ``drawn``, which the worker reconciles)."""
-    return strokes_format.empty_painting(canvas.style, canvas.width, canvas.height, canvas.background)
+    """The request's ``init`` for a painting read back: its canvas and brush, no strokes
+    (they come as ``drawn``, which the worker reconciles)."""
+    init = strokes_format.empty_painting(canvas.style, canvas.width, canvas.height, canvas.background)
+    if canvas.brush is not None:
+        init["meta"]["brush"] = canvas.brush
+    return init

@@ -9,11 +9,14 @@ test's overrides) as :class:`Overrides`; :func:`make_request` puts both into one
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
+import bpy
+
 from . import gp_data, prefs
-from .contracts import errors, protocol
+from .contracts import brushes, errors, protocol
 from .contracts import options as opts
 from .errors import UserError
 from .sources import image_pixels, style_image_file
@@ -64,12 +67,24 @@ def background_of(settings: Any) -> Any:
     return settings.background
 
 
+def brush_of(settings: Any) -> str | None:
+    """The panel's brush as the engine reads it: a preset's name or a picture's absolute
+    path (Blender's ``//`` paths resolved), None for the style's own look."""
+    text = str(settings.brush).strip()
+    if not text:
+        return None
+    path = bpy.path.abspath(text)
+    # (A name that is neither a preset nor a file goes as typed: the engine's line names it.)
+    return os.path.abspath(path) if text not in brushes.PRESETS and os.path.isfile(path) else text
+
+
 def paint_options(settings: Any, folder: str | None, **changes: Any) -> Any:
     """The panel's painting settings as ``PaintOptions`` (Auto Levels is the engine's None)."""
     levels = None if settings.levels_auto else int(settings.levels)
     fields = dict(style=settings.style, strokes=int(settings.strokes), levels=levels,
                   size=int(settings.size), seed=int(settings.seed), device=settings.device,
-                  background=background_of(settings), renderer=settings.renderer)
+                  background=background_of(settings), renderer=settings.renderer,
+                  brush=brush_of(settings))
     return opts.PaintOptions(**{**fields, **style_options(settings, folder), **changes})
 
 

@@ -33,7 +33,7 @@ def decode_batch(payload: Any, level: int | None = None, first_order: int = 0) -
     ids = np.asarray([s["id"] for s in strokes], np.int64) if n and all("id" in s for s in strokes) else None
     return gp_data.StrokeBatch(level, geo.points, geo.radius, geo.rgba, params,
                                np.arange(first_order, first_order + n), geo.cap, geo.softness, geo.textured,
-                               np.rint(geo.levels).astype(np.int64).reshape(n), ids)
+                               np.rint(geo.levels).astype(np.int64).reshape(n), ids, geo.brush, geo.brush_name)
 
 
 def stroke_levels(payload: Any) -> np.ndarray:
@@ -228,8 +228,10 @@ class PaintJob:
         if self.obj is not None:
             return
         canvas = strokes["canvas"]
+        brush = (strokes.get("meta") or {}).get("brush")  # kept on the painting for Refine and Restyle
         self.canvas = gp_data.Canvas(str(strokes["style"]), int(canvas["width"]), int(canvas["height"]),
-                                     tuple(float(c) for c in canvas["background"]))  # type: ignore[arg-type]
+                                     tuple(float(c) for c in canvas["background"]),  # type: ignore[arg-type]
+                                     brush=brush if isinstance(brush, dict) else None)
         self.canvas.width_m, where = self.placement.resolve(self.scene, self.canvas)
         self.obj = gpencil.new_painting(self.context, self.placement.name or self.name, self.canvas, self.created,
                                         self.frame, **where)

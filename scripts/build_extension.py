@@ -2,7 +2,7 @@
 
 The repository keeps the engine (``core/``) beside the add-on so both are developed and
 tested on their own; the extension needs them in one package. This stages the manifest
-and the add-on at the root, ``core/`` and ``weights/`` inside it, builds the zip with
+and the add-on at the root, ``core/``, ``weights/`` and ``brushes/`` inside it, builds the zip with
 Blender's own extension tool (from the ``bpy`` module, or a ``blender`` binary) and runs
 Blender's validator on the result.
 """
@@ -49,6 +49,8 @@ def stage(dest: Path) -> None:
     else:
         (dest / "weights").mkdir()
         (dest / "weights" / "README.md").write_text("Trained renderer weights go here.\n")
+    # The preset brushes' pictures (the panel's thumbnails), beside core/ as in a checkout.
+    shutil.copytree(ROOT / "brushes", dest / "brushes", ignore=IGNORE)
     # The headless command is for the bpy module in a checkout, not for the extension.
     (dest / "__main__.py").unlink(missing_ok=True)
 

@@ -68,8 +68,10 @@ def blender_render(work: Path, size: int) -> None:
     import numpy as np
 
     from blender_neural_painter import gpencil, preview
+    from blender_neural_painter.runner import decode_batch
+    from core.app.worker import strokes_payload
     from core.model.strokes import StrokeSet
-    from core.model.texture import oil_images, stroke_levels, wash_profile
+    from core.model.texture import oil_images, wash_profile
 
     textures = gpencil.Textures(oil=oil_images() / 255.0, wash=wash_profile(np.arange(201) * 0.01))
 
@@ -79,12 +81,10 @@ def blender_render(work: Path, size: int) -> None:
         canvas = gpencil.Canvas(strokes.style, strokes.width, strokes.height, strokes.background)
         created = gpencil.Created()
         obj = gpencil.new_painting(bpy.context, path.stem, canvas, created, 1)
-        geo = strokes.geometry()
         for level in sorted(set(strokes.level.tolist())):
+            # Each level as the worker sends it and the add-on decodes it (a brush too).
             idx = np.nonzero(strokes.level == level)[0]
-            batch = gpencil.StrokeBatch(level, geo.points[idx], geo.radius[idx], geo.rgba[idx],
-                                        strokes.params[idx], idx, geo.cap, geo.softness, geo.textured,
-                                        stroke_levels(geo.rgba[idx, :, :3]))
+            batch = decode_batch(strokes_payload(strokes.take(idx)), level, int(idx[0]))
             gpencil.add_level(obj, batch, canvas, created, 1, textures)
         scene = bpy.context.scene
         preview.frame_painting(bpy.context, obj, size)

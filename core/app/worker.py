@@ -57,13 +57,17 @@ class Channel:
 
 def strokes_payload(strokes: Any) -> wire.Strokes:
     """A StrokeSet and its geometry: the add-on draws geometry without importing the
-    engine (Blender's Python has no torch); the parameters ride along for Refine."""
+    engine (Blender's Python has no torch); the parameters ride along for Refine, and a
+    brush's stencil for its material."""
+    from ..model.brushes import stencil
     from ..model.texture import stroke_levels
 
     g = strokes.geometry()
     levels = stroke_levels(g.rgba[..., :3]) if g.textured else np.zeros(len(g), np.int64)
+    brush = None if g.brush is None else stencil(g.brush)
     return wire.Strokes(strokes.to_json_dict(), wire.Geometry(g.points, g.radius, g.rgba, g.cap, float(g.softness),
-                                                             bool(g.textured), np.asarray(levels, np.float32)))
+                                                             bool(g.textured), np.asarray(levels, np.float32), brush,
+                                                             None if g.brush is None else g.brush.name))
 
 
 # --- engines ---------------------------------------------------------------------------------
@@ -282,6 +286,7 @@ def run(request: Request, channel: Channel, cancelled: Callable[[], bool]) -> in
                                 "preferences, or choose a Python that has torch", "input"))
         return 2
     from ..errors import PainterError
+    from ..model.brushes import brush_meta, load_brush
     from ..model.fit import reconcile
     from ..model.strokes import StrokeSet
 
@@ -300,6 +305,10 @@ def run(request: Request, channel: Channel, cancelled: Callable[[], bool]) -> in
         init = None
         if request.init is not None:
             init = reconcile(StrokeSet.from_json_dict(request.init, source="the painting"), request.drawn)
+            if request.engine == "painter" and request.options.brush:
+                # Refine with a brush chosen: the whole painting is drawn with it, its
+                # strokes so far too (without one, it keeps its own: the painter's rule).
+                init.meta["brush"] = brush_meta(load_brush(request.options.brush))
             channel.send(wire.Init(strokes_payload(init)))
         start = time.perf_counter()
         gen = engine(request, image, init)

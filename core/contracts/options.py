@@ -19,6 +19,7 @@ from dataclasses import MISSING, Field, asdict, dataclass, field, fields, replac
 from typing import Any, Callable, ClassVar, Iterable, TypeVar
 
 from ..errors import PainterError
+from .brushes import PRESETS as BRUSH_PRESETS
 from .styles import get_style
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -308,7 +309,7 @@ class PaintOptions(_Record):
                                        "file, or a number N for N colours taken from the picture")
     brush: str | None = setting(None, metavar="IMAGE", label="Brush", kind=str, none="the style's own look",
                                 help="the brush's look: a PNG (its alpha, or its darkness, is where it leaves paint) "
-                                     "or one of the brushes that ship: flat, filbert, fan, dry")
+                                     "or one of the brushes that ship: " + ", ".join(BRUSH_PRESETS))
     style_image: str | None = setting(None, metavar="IMAGE", label="Style Image", kind=str,
                                       help="paint in the style of this image (colours and texture)")
     style_mode: str = setting("full", label="Style Mode", choices=STYLE_MODES,
@@ -346,6 +347,12 @@ class PaintOptions(_Record):
             value = getattr(self, name)
             if value is not None and not (isinstance(value, str) and value.strip()):
                 raise PainterError(f"{self.flag_of(name)} is empty: give {what}")
+        if self.brush is not None:
+            if not self.spec.takes_brush:
+                raise PainterError(self.spec.brush_refusal(self.brush))
+            if self.renderer == "neural":
+                raise PainterError(f"--brush {self.brush} needs --renderer analytic: the neural renderer learnt each "
+                                   "style's own look and has no weights for a brush")
         if not isinstance(self.tuning, Tuning):
             raise PainterError("tuning must be a Tuning record")
         self.tuning.validate()

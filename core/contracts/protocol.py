@@ -266,7 +266,10 @@ class Request:
 @dataclass(frozen=True)
 class Geometry:
     """Strokes as the add-on draws them (it never imports the engine's torch code): the
-    polylines of ``core.model.geometry`` and each oil stroke's texture level."""
+    polylines of ``core.model.geometry``, each oil stroke's texture level, and for a
+    painting made with the artist's brush its stencil (``core.contracts.brushes``: rows
+    across the stroke, columns along it, 0..1 where it leaves paint) and name, which
+    the brush's texture material is made from and named after."""
 
     points: np.ndarray  # [N, K, 2] long-side units, y down
     radius: np.ndarray  # [N, K]
@@ -275,11 +278,16 @@ class Geometry:
     softness: float
     textured: bool
     levels: np.ndarray  # [N] oil texture level (material) of each stroke; zeros when untextured
+    brush: np.ndarray | None = None  # [rows, cols] the brush's stencil in 0..1; None: the style's own look
+    brush_name: str | None = None  # with a brush: its name (a preset's, or its picture's file name)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"points": encode_array(self.points), "radius": encode_array(self.radius),
-                "rgba": encode_array(self.rgba), "cap": self.cap, "softness": float(self.softness),
-                "textured": bool(self.textured), "levels": encode_array(self.levels)}
+        out = {"points": encode_array(self.points), "radius": encode_array(self.radius),
+               "rgba": encode_array(self.rgba), "cap": self.cap, "softness": float(self.softness),
+               "textured": bool(self.textured), "levels": encode_array(self.levels)}
+        if self.brush is not None:  # (only then: a painting without one reads as it always has)
+            out.update(brush=encode_array(self.brush), brush_name=self.brush_name)
+        return out
 
     @classmethod
     def from_dict(cls, data: Any) -> "Geometry":
@@ -293,8 +301,19 @@ class Geometry:
         cap = _check(d["cap"], "str", False, "geometry.cap")
         if cap not in ("round", "flat"):
             raise ProtocolError(f"geometry.cap must be round or flat, got {cap[:20]!r}")
+        brush = None if d.get("brush") is None else decode_array(d["brush"], "geometry.brush")
+        name = _check(d.get("brush_name"), "str", True, "geometry.brush_name")
+        if brush is not None:
+            if brush.ndim != 2 or min(brush.shape) < 1 or not (np.isfinite(brush).all() and 0 <= brush.min()
+                                                                and brush.max() <= 1):
+                raise ProtocolError("geometry.brush must be a [rows, cols] stencil of values from 0 to 1")
+            if not name:
+                raise ProtocolError("geometry.brush comes without its brush_name")
+        elif name is not None:
+            raise ProtocolError("geometry.brush_name comes without its brush")
         return cls(cap=cap, softness=float(_check(d["softness"], "float", False, "geometry.softness")),
-                   textured=_check(d["textured"], "bool", False, "geometry.textured"), **arrays)
+                   textured=_check(d["textured"], "bool", False, "geometry.textured"), brush=brush,
+                   brush_name=name, **arrays)
 
 
 @dataclass(frozen=True)

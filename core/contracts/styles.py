@@ -17,9 +17,10 @@ from it, and the geometry (``core.model.geometry``) reads the spec, not the name
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..errors import PainterError
+from .brushes import Brush
 
 #: Smallest stroke half-thickness, as a fraction of the long side; keeps strokes visible.
 MIN_RADIUS = 0.002
@@ -40,6 +41,7 @@ class Look:
     cap: str = "round"  # "round" or "flat": how the stroke's ends are drawn
     softness: float = 0.0  # 0: a hard edge; > 0: a wash whose edge fades over this share of the radius
     texture: str | None = None  # "bristle": oil's relief and dry brush; None: flat colour
+    brush: Brush | None = None  # the artist's brush: its stencil stretched over the stroke (replaces texture)
 
     @property
     def textured(self) -> bool:
@@ -136,6 +138,35 @@ class StyleSpec:
         return self.look.textured
 
     @property
+    def brush(self) -> Brush | None:
+        return self.look.brush
+
+    @property
+    def takes_brush(self) -> bool:
+        """Box strokes with hard edges: a box is drawn as one straight two-point stroke,
+        whose texture Grease Pencil maps tip to tip exactly as the engine does. Along a
+        curve it maps a texture per segment of the polyline, and a wash already carries
+        its rim as its texture; the engine models neither with a brush yet."""
+        return not self.is_curve and self.softness == 0
+
+    def brush_refusal(self, brush_name: str) -> str:
+        """The one line that says this style cannot paint with a brush, and what can."""
+        able = ", ".join(s.name for s in STYLES.values() if s.takes_brush)
+        return (f"style {self.name} cannot paint with a brush (--brush {brush_name}): its strokes are "
+                f"{'curves' if self.is_curve else 'soft washes'}; use the brush with {able}, or paint without one")
+
+    def with_brush(self, brush: Brush | None) -> "StyleSpec":
+        """This style painted with ``brush``: the same strokes and parameters, the brush's
+        stencil as their look (for oil, in place of its bristle relief). Not registered:
+        a painting's style stays its name, its ``meta`` says the brush, and every
+        renderer takes the derived spec wherever it takes a style's name."""
+        if brush is None:  # the style as registered (oil gets its bristles back)
+            return STYLES.get(self.name, self) if self.look.brush is not None else self
+        if not self.takes_brush:
+            raise PainterError(self.brush_refusal(brush.name))
+        return replace(self, look=replace(self.look, texture=None, brush=brush))
+
+    @property
     def shape_columns(self) -> list[int]:
         """The columns that say where the stroke is (everything but colour and alpha)."""
         colour = set(range(self.dim)[self.cols.colour]) | {self.cols.alpha}
@@ -173,7 +204,11 @@ def style_names() -> tuple[str, ...]:
     return tuple(STYLES)
 
 
-def get_style(name: str) -> StyleSpec:
+def get_style(name: "str | StyleSpec") -> StyleSpec:
+    """The registered style of that name; a spec is itself (a style painted with a
+    brush is a derived spec that renderers take wherever they take a name)."""
+    if isinstance(name, StyleSpec):
+        return name
     try:
         return STYLES[name]
     except (KeyError, TypeError):

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..contracts.brushes import Brush
 from ..contracts.styles import MIN_RADIUS, StyleSpec, get_style
 
 #: Points sampled along a Bezier stroke. Grease Pencil interpolates colour and radius
@@ -51,6 +52,7 @@ class Geometry:
     cap: str
     softness: float
     textured: bool
+    brush: Brush | None = None  # the artist's brush: its stencil stretched over each stroke, tip to tip
 
     def __len__(self) -> int:
         return int(self.points.shape[0])
@@ -98,7 +100,7 @@ def taper(r0: torch.Tensor, r2: torch.Tensor) -> tuple[torch.Tensor, torch.Tenso
     return torch.maximum(r0, half), torch.maximum(r2, half)
 
 
-def to_geometry_torch(style: str, params: torch.Tensor, extent: tuple[float, float]):
+def to_geometry_torch(style: str | StyleSpec, params: torch.Tensor, extent: tuple[float, float]):
     """Differentiable geometry: (points [N,K,2], radius [N,K], rgb [N,K,3], alpha [N])."""
     spec = get_style(style)
     cols = spec.cols
@@ -126,7 +128,7 @@ def to_geometry_torch(style: str, params: torch.Tensor, extent: tuple[float, flo
     return pts, radius.clamp_min(MIN_RADIUS), rgb, alpha
 
 
-def to_geometry(style: str, params: np.ndarray | torch.Tensor, width: int, height: int) -> Geometry:
+def to_geometry(style: str | StyleSpec, params: np.ndarray | torch.Tensor, width: int, height: int) -> Geometry:
     """Polylines for exporters and Blender (numpy, float32)."""
     spec = get_style(style)
     p = torch.as_tensor(np.asarray(params, dtype=np.float32)).reshape(-1, spec.dim)
@@ -135,4 +137,4 @@ def to_geometry(style: str, params: np.ndarray | torch.Tensor, width: int, heigh
     rgba = torch.cat([rgb, alpha[:, None, None].expand(-1, rgb.shape[1], 1)], dim=-1)
     return Geometry(points=pts.numpy().astype(np.float32), radius=radius.numpy().astype(np.float32),
                     rgba=rgba.clamp(0, 1).numpy().astype(np.float32), cap=spec.cap,
-                    softness=spec.softness, textured=spec.textured)
+                    softness=spec.softness, textured=spec.textured, brush=spec.brush)

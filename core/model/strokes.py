@@ -18,9 +18,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..contracts.brushes import Brush
 from ..contracts.strokes_format import SCHEMA, SCHEMA_VERSION
-from ..contracts.styles import get_style
+from ..contracts.styles import StyleSpec, get_style
 from ..errors import PainterError
+from .brushes import brush_from_meta
 
 if TYPE_CHECKING:
     from .geometry import Geometry
@@ -75,12 +77,23 @@ class StrokeSet:
     def order(self) -> np.ndarray:
         return np.arange(len(self), dtype=np.int32)
 
+    @property
+    def brush(self) -> Brush | None:
+        """The brush the painting was made with (its ``meta["brush"]``), or None."""
+        return brush_from_meta(self.meta.get("brush"))
+
+    @property
+    def spec(self) -> StyleSpec:
+        """The look the strokes are drawn with: the style, painted with the brush if any.
+        Everything that draws a painting asks this, so a brush shows wherever it goes."""
+        return get_style(self.style).with_brush(self.brush)
+
     def geometry(self) -> "Geometry":
         """The strokes as polylines (``core.model.geometry``, imported here: it needs
         torch, reading and writing the file does not)."""
         from .geometry import to_geometry
 
-        return to_geometry(self.style, self.params, self.width, self.height)
+        return to_geometry(self.spec, self.params, self.width, self.height)
 
     def take(self, rows: np.ndarray) -> "StrokeSet":
         """The strokes at ``rows`` (indices or a mask), in that order, with their levels and ids."""
@@ -189,6 +202,10 @@ class StrokeSet:
             ids = [ids[i] for i in idx] if ids else ids
         params = np.clip(np.asarray(rows, dtype=np.float32).reshape(-1, spec.dim), 0.0, 1.0)
         meta = data.get("meta") if isinstance(data.get("meta"), dict) else {}
+        try:
+            spec.with_brush(brush_from_meta(meta.get("brush")))
+        except PainterError as exc:
+            raise bad(str(exc)) from None
         return cls(style, width, height, params, np.asarray(levels, dtype=np.int32),
                    tuple(min(max(float(c), 0.0), 1.0) for c in background), meta,  # type: ignore[arg-type]
                    np.asarray(ids, dtype=np.int64) if ids else None)

@@ -75,7 +75,7 @@ def stroke_levels(rgb_srgb: np.ndarray) -> np.ndarray:
     return oil_level(_to_linear(c).mean(axis=1)) if c.size else np.zeros(c.shape[0], np.int64)
 
 
-def _smooth_noise(rng: np.random.Generator, n: int, knots: int) -> np.ndarray:
+def smooth_noise(rng: np.random.Generator, n: int, knots: int) -> np.ndarray:
     """Noise along one axis, linear between ``knots`` random values (zero mean, unit std)."""
     k = rng.normal(0.0, 1.0, knots)
     xs = np.linspace(0, knots - 1.0001, n)
@@ -102,7 +102,7 @@ def oil_pattern(seed: int = 0, rows: int = TEXTURE_ROWS, cols: int = TEXTURE_COL
     ridge = np.convolve(np.pad(ridge, 1, mode="edge"), [0.25, 0.5, 0.25], mode="valid")
     ridge /= ridge.std() + 1e-9
     # How much paint each bristle carries varies slowly along the stroke.
-    load = 1.0 + 0.35 * np.stack([_smooth_noise(rng, cols, 7) for _ in range(rows)])
+    load = 1.0 + 0.35 * np.stack([smooth_noise(rng, cols, 7) for _ in range(rows)])
     height = ridge[:, None] * load
     # Lit across the stroke: the slope of the relief makes light and dark flanks.
     slope = np.gradient(height, axis=0)
@@ -111,7 +111,7 @@ def oil_pattern(seed: int = 0, rows: int = TEXTURE_ROWS, cols: int = TEXTURE_COL
     # Dry brush: each bristle runs out at its own place; the paint breaks up first.
     dry_at = rng.uniform(0.78, 0.97, rows)
     dry_at[rng.random(rows) < 0.15] -= 0.1  # a few give out early
-    grain = np.stack([_smooth_noise(rng, cols, 40) for _ in range(rows)])
+    grain = np.stack([smooth_noise(rng, cols, 40) for _ in range(rows)])
     d = np.clip((dry_at[:, None] - u[None, :]) / 0.12 + 0.5 + 0.35 * grain, 0.0, 1.0)
     # Ragged sides: the outermost bristles touch the canvas only here and there.
     side = np.clip((np.abs(v) - 0.8) / 0.2, 0.0, 1.0)[:, None]
@@ -180,13 +180,29 @@ def _upsample(tex: np.ndarray, rows: int, cols: int) -> np.ndarray:
     return tex
 
 
-def mip_chain(seed: int = 0) -> list[np.ndarray]:
-    """The mip levels of :func:`oil_textures` at their own sizes: [OIL_LEVELS, 2, r, c]
-    with r x c = 32 x 128, 16 x 64, ..., 1 x 4 (box averages, as a GPU builds them)."""
-    chain = [oil_textures(seed).astype(np.float64)]
+def mips_of(tex: np.ndarray) -> list[np.ndarray]:
+    """The mip levels of ``tex`` (its last two axes, a power of two each) at their own
+    sizes, full size first, in float64: box averages, as a GPU builds them. Any texture
+    a stroke carries (oil's, an artist's brush) is filtered this one way."""
+    chain = [np.asarray(tex, np.float64)]
     while chain[-1].shape[-2] > 1:
         chain.append(_downsample(chain[-1]))
     return chain
+
+
+def stack_mips(chain: list[np.ndarray], axis: int) -> np.ndarray:
+    """Mip levels (:func:`mips_of`) resampled back to full size and stacked on ``axis``,
+    float32, read-only: what the renderers sample trilinearly."""
+    rows, cols = chain[0].shape[-2:]
+    out = np.stack([_upsample(m, rows, cols) for m in chain], axis=axis).astype(np.float32)
+    out.setflags(write=False)
+    return out
+
+
+def mip_chain(seed: int = 0) -> list[np.ndarray]:
+    """The mip levels of :func:`oil_textures` at their own sizes: [OIL_LEVELS, 2, r, c]
+    with r x c = 32 x 128, 16 x 64, ..., 1 x 4 (box averages, as a GPU builds them)."""
+    return mips_of(oil_textures(seed))
 
 
 @functools.lru_cache(maxsize=4)
@@ -195,10 +211,7 @@ def oil_mipmaps(seed: int = 0) -> np.ndarray:
     so they stack: [OIL_LEVELS, MIPS, 2, rows, cols]. Level l averages 2^l texels each
     way, as a GPU's mipmap does, so a stroke a few pixels wide shows its texture's mean
     rather than aliased streaks."""
-    rows, cols = TEXTURE_ROWS, TEXTURE_COLS
-    out = np.stack([_upsample(m, rows, cols) for m in mip_chain(seed)], axis=1).astype(np.float32)
-    out.setflags(write=False)
-    return out
+    return stack_mips(mip_chain(seed), axis=1)
 
 
 def mip_level(across_px: np.ndarray, along_px: np.ndarray) -> np.ndarray:

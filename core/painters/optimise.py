@@ -74,7 +74,7 @@ class Level:
     def commit(self, params: torch.Tensor) -> None:
         """Paint finished strokes into the frozen canvas (analytic, exact)."""
         with torch.no_grad():
-            pixels = raster.stroke_pixels(self.spec.name, params, self.width, self.height, self.max_patch,
+            pixels = raster.stroke_pixels(self.spec, params, self.width, self.height, self.max_patch,
                                           pad=self.pad)
             self.base_planes = pixels.paint(self.base_planes)
             p = self.pad
@@ -85,7 +85,7 @@ class Level:
         """The content loss's change from painting ``params`` over the frozen canvas,
         taken only over the pixels their patches touch (the rest of the canvas does not
         change), on the same scale as the whole-canvas loss."""
-        pixels = raster.stroke_pixels(self.spec.name, params, self.width, self.height, self.max_patch,
+        pixels = raster.stroke_pixels(self.spec, params, self.width, self.height, self.max_patch,
                                       pad=self.pad, patch_renderer=self.patch_renderer)
         m = self.base_planes.shape[1]
         mark = torch.zeros(m, dtype=torch.bool, device=params.device)
@@ -178,7 +178,7 @@ class Level:
         cur_img, tgt_img = resize(canvas, h, w), self.target_small(h, w)
         long_px = max(w, h)
         n = len(p)
-        pixels = raster.stroke_pixels(self.spec.name, p, w, h)
+        pixels = raster.stroke_pixels(self.spec, p, w, h)
         pad = pixels.layout.pad
         # Only the pixels near a candidate can change, so sums over them are the whole story.
         sid = pixels.sid
@@ -241,7 +241,7 @@ class Level:
         ``exact`` draws with the analytic renderer, which is what the frozen canvas is
         made of, so a network's small errors never pile up from round to round.
         """
-        return raster.render(self.spec.name, params, self.width, self.height, base=self.base,
+        return raster.render(self.spec, params, self.width, self.height, base=self.base,
                              max_patch=self.max_patch, patch_renderer=None if exact else self.patch_renderer)
 
 
@@ -358,7 +358,7 @@ def project(spec: StyleSpec, p: torch.Tensor, extent: tuple[float, float],
     return p
 
 
-def patch_renderer(options: PaintOptions, style: str, device: torch.device):
+def patch_renderer(options: PaintOptions, style: str | StyleSpec, device: torch.device):
     """The neural renderer's patch function when the options ask for it; None: analytic."""
     if options.renderer != "neural":
         return None
@@ -426,7 +426,7 @@ class Objective:
         return float((content + style).detach())
 
 
-def render_frozen(style: str, params: torch.Tensor, width: int, height: int,
+def render_frozen(style: str | StyleSpec, params: torch.Tensor, width: int, height: int,
                   base: torch.Tensor) -> torch.Tensor:
     """Render fixed strokes without gradients."""
     with torch.no_grad():

@@ -22,8 +22,8 @@ import numpy as np
 import torch
 
 from ..contracts.options import PaintOptions, background_colour
-from ..contracts.styles import get_style
 from ..errors import PainterError
+from ..model.brushes import brush_meta, painting_spec
 from ..model.strokes import StrokeSet
 from ..render import raster
 from .devices import pick_device
@@ -62,9 +62,11 @@ def paint(image: np.ndarray, options: PaintOptions, init: StrokeSet | None = Non
     Closing the generator cancels; every LevelDone already received stays valid.
     """
     options.validate()
-    spec = get_style(options.style)
+    # The look it paints with: the style, through the artist's brush (given, or the one
+    # the painting it continues was made with). Bad input stops here, before a stroke.
+    spec = painting_spec(options.style, options.brush or (init.brush if init is not None else None))
     device = pick_device(options.device)
-    renderer = patch_renderer(options, spec.name, device)
+    renderer = patch_renderer(options, spec, device)
     img = np.asarray(image, dtype=np.float32)
     if img.ndim != 3 or img.shape[2] != 3 or min(img.shape[:2]) < 1:
         raise PainterError(f"image must be an H x W x 3 array, got shape {img.shape}; load it with core.io.image_io")
@@ -119,6 +121,8 @@ def paint(image: np.ndarray, options: PaintOptions, init: StrokeSet | None = Non
     if style_loss is not None:
         meta.update(options.style_meta())
     meta.update(controls.meta)
+    if spec.brush is not None:
+        meta["brush"] = brush_meta(spec.brush)
     bg = torch.tensor(background, dtype=torch.float32, device=device)
     n_init = len(frozen)
 
@@ -135,7 +139,7 @@ def paint(image: np.ndarray, options: PaintOptions, init: StrokeSet | None = Non
         res = min(options.size, max(32, tuning.block_px * grid))
         lh, lw = max(1, round(height * res / max(width, height))), max(1, round(width * res / max(width, height)))
         target = resize(target_full, lh, lw)
-        base = render_frozen(spec.name, frozen, lw, lh, bg.expand(lh, lw, 3))
+        base = render_frozen(spec, frozen, lw, lh, bg.expand(lh, lw, 3))
         lvl = Level(spec, target, base, grid, gen, renderer, min_alpha, controls, spread)
         objective = Objective(spec, target, ot_weight, options, style_loss, controls.loss_weight(lh, lw))
         # Greedy rounds: each places a few strokes where the painting is most wrong and
@@ -164,10 +168,10 @@ def paint(image: np.ndarray, options: PaintOptions, init: StrokeSet | None = Non
         # no sharp detail to lose (the style's refine_scale): its cost grows with the pixels.
         rs = options.refine_scale
         rw, rh = max(1, round(width * rs)), max(1, round(height * rs))
-        under = render_frozen(spec.name, frozen[:n_init], rw, rh, bg.expand(rh, rw, 3))
+        under = render_frozen(spec, frozen[:n_init], rw, rh, bg.expand(rh, rw, 3))
         full = Objective(spec, resize(target_full, rh, rw), 0.0, options, style_loss, controls.loss_weight(rh, rw))
         steps = refine_steps(spec, frozen[n_init:], blocks,
-                             lambda q: raster.render(spec.name, q, rw, rh, base=under),
+                             lambda q: raster.render(spec, q, rw, rh, base=under),
                              full, refine_iters, tuning.refine_lr_shape, tuning.refine_lr_colour,
                              lambda q: project(spec, q, extent, torch.clamp(1.5 * blocks, max=1.0), min_alpha,
                                                controls.sizes), palette=controls.palette)
@@ -194,7 +198,7 @@ def stylize(strokes: StrokeSet, options: PaintOptions, content: np.ndarray | Non
         raise PainterError("a style pass needs a style image: pass --style-image FILE")
     if len(strokes) == 0:
         raise PainterError("the painting has no strokes to restyle: paint it first")
-    spec = get_style(strokes.style)
+    spec = strokes.spec  # its brush too
     device = pick_device(options.device)
     start = time.perf_counter()
     torch.manual_seed(options.seed)
@@ -208,7 +212,7 @@ def stylize(strokes: StrokeSet, options: PaintOptions, content: np.ndarray | Non
     target = resize(torch.from_numpy(np.ascontiguousarray(content_img)).to(device), height, width)
     original = torch.from_numpy(strokes.params.copy()).to(device)
     params = original.clone().requires_grad_(True)
-    renderer = patch_renderer(options, spec.name, device)
+    renderer = patch_renderer(options, spec, device)
     levels = max(1, int(strokes.level.max())) if len(strokes.level) else 1
     # Shapes move in steps of a fraction of the finest level's block, as when painting.
     opt = optimizer(spec, params, 1.0 / levels, options.tuning)
@@ -222,7 +226,7 @@ def stylize(strokes: StrokeSet, options: PaintOptions, content: np.ndarray | Non
     yield LevelStarted(level=last, levels=last, strokes=len(strokes))
     for it in range(iterations):
         opt.zero_grad(set_to_none=True)
-        canvas = raster.render(spec.name, params, width, height, background=bg, patch_renderer=renderer)
+        canvas = raster.render(spec, params, width, height, background=bg, patch_renderer=renderer)
         loss = objective.backward(canvas, params)
         opt.step()
         with torch.no_grad():

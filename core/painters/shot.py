@@ -25,6 +25,7 @@ from ..contracts.options import PaintOptions, TemporalOptions
 from ..errors import PainterError
 from ..io.frames import FrameStore
 from ..io.video_io import retime
+from ..model.brushes import load_brush
 from ..model.strokes import StrokeSet
 from ..render.reference import render_strokes
 from .events import Done as PaintDone
@@ -85,6 +86,12 @@ def _check_same_shot(strokes: StrokeSet, options: PaintOptions, what: str) -> No
                                f"use --{key} {shot[key]} to continue it, or choose another --out")
     if strokes.style != options.style:
         raise PainterError(f"{what} is a {strokes.style} painting; use --style {strokes.style}")
+    brush = load_brush(options.brush) if options.brush else None
+    if strokes.brush != brush:
+        was = f"--brush {strokes.brush.name}" if strokes.brush else "no brush"
+        now = f"--brush {options.brush}" if brush else "no brush"
+        raise PainterError(f"{what} was painted with {was}, not {now}; give the same brush to continue it, "
+                           "or choose another --out")
 
 
 def paint_shot(source, out: Path, first: int, last: int, options: PaintOptions, topts: TemporalOptions,
@@ -106,6 +113,8 @@ def paint_shot(source, out: Path, first: int, last: int, options: PaintOptions, 
         raise PainterError(f"frames {first}-{last} hold no frame of the shot at {to_fps:g} fps; "
                            "give a longer --frames range")
     first = wanted[0]
+    if options.brush:  # a brush that cannot paint is refused before any frame starts
+        load_brush(options.brush)
     store = FrameStore(out)
     store.clean_temporary()
     shot = _shot_meta(options)

@@ -123,7 +123,7 @@ def paint_first(image: np.ndarray, options: PaintOptions, frame: int, warmup: bo
             s = event.strokes
             target = canvas_target(image, s.width, s.height, torch.device("cpu"))
             with torch.no_grad():
-                canvas = raster.render(s.style, torch.from_numpy(s.params), s.width, s.height, background=s.background)
+                canvas = raster.render(s.spec, torch.from_numpy(s.params), s.width, s.height, background=s.background)
             s.meta["key_error"] = round(float((canvas - target).abs().mean()), 6)
         yield event
 
@@ -165,7 +165,7 @@ def _frozen_canvas(spec, params: torch.Tensor, target: torch.Tensor, background)
     if params.shape[0] == 0:
         return bg
     with torch.no_grad():
-        return raster.render(spec.name, params.detach(), width, height, base=bg)
+        return raster.render(spec, params.detach(), width, height, base=bg)
 
 
 def _objective(spec: StyleSpec, target: torch.Tensor, options: PaintOptions, style_loss,
@@ -179,7 +179,7 @@ def _objective(spec: StyleSpec, target: torch.Tensor, options: PaintOptions, sty
 # Helpers of one frame step
 # ---------------------------------------------------------------------------------------
 
-def stroke_visibility(style: str, params: torch.Tensor, width: int, height: int,
+def stroke_visibility(style: str | StyleSpec, params: torch.Tensor, width: int, height: int,
                       background: tuple[float, float, float], scale: float = 0.5) -> torch.Tensor:
     """How much of each stroke shows in the finished canvas, [N] in about pixels of a
     canvas ``scale`` times the size (ranking strokes needs no more).
@@ -194,7 +194,7 @@ def stroke_visibility(style: str, params: torch.Tensor, width: int, height: int,
         return torch.zeros(0)
     w, h = max(1, round(width * scale)), max(1, round(height * scale))
     p = params.detach().clone().requires_grad_(True)
-    canvas = raster.render(spec.name, p, w, h, background=background)
+    canvas = raster.render(spec, p, w, h, background=background)
     canvas.sum().backward()
     grad = p.grad[:, spec.cols.colour].abs().sum(1)  # type: ignore[index]
     return grad.detach() / 3.0
@@ -291,7 +291,7 @@ class _Anchored:
         return loss
 
 
-def joint_pass(style: str, params: torch.Tensor, levels: np.ndarray, target: torch.Tensor,
+def joint_pass(style: str | StyleSpec, params: torch.Tensor, levels: np.ndarray, target: torch.Tensor,
                background: tuple[float, float, float], options: PaintOptions, topts: TemporalOptions,
                movable: torch.Tensor, anchored: torch.Tensor, style_loss=None,
                controls: Controls | None = None) -> torch.Tensor:
@@ -350,7 +350,7 @@ def joint_pass(style: str, params: torch.Tensor, levels: np.ndarray, target: tor
         return q
 
     # Held strokes among the live ones are evaluated once, not at every step.
-    render = raster.HeldRender(spec.name, start, hold, width, height)
+    render = raster.HeldRender(spec, start, hold, width, height)
     moved = start
     for moved, _ in refine_steps(spec, start, blocks, lambda q: render(q, under),
                                  objective, topts.iterations, topts.joint_lr_shape, topts.joint_lr_colour,
@@ -432,7 +432,7 @@ class _FrameStep:
         if prev.ids is None:
             raise PainterError("the previous frame's strokes have no ids; paint the shot with `paint-frames`")
         self.prev, self.options, self.topts, self.frame, self.warmup = prev, options, topts, frame, warmup
-        self.spec = get_style(prev.style)
+        self.spec = prev.spec  # its brush too
         self.device = pick_device(options.device)
         self.budget = budget or options.strokes
         self.start_time = time.perf_counter()
@@ -510,7 +510,7 @@ class _FrameStep:
 
     def render(self, strokes: _Strokes) -> torch.Tensor:
         with torch.no_grad():
-            return raster.render(self.spec.name, strokes.params, self.width, self.height, background=self.bg)
+            return raster.render(self.spec, strokes.params, self.width, self.height, background=self.bg)
 
     def fit_target(self, strokes: _Strokes) -> None:
         """What the new strokes and the joint pass fit: the frame, or with ``keep_look`` a
@@ -526,7 +526,7 @@ class _FrameStep:
         self.grid = max(self.finest, default_levels(self.budget))
         self.radius = max(1, int(max(width, height) / self.grid / 8))
         with torch.no_grad():
-            prev_canvas = raster.render(self.spec.name, torch.from_numpy(self.prev.params).to(self.device), width,
+            prev_canvas = raster.render(self.spec, torch.from_numpy(self.prev.params).to(self.device), width,
                                         height, background=self.bg)
         self.canvas = self.render(strokes)
         look = np.full((height, width), topts.keep_look, np.float32)
@@ -586,7 +586,7 @@ class _FrameStep:
         """When the budget is full, drop the strokes that show least (covered ones show nothing)."""
         recycle = max(0, len(strokes) + want - self.budget)
         if recycle:
-            vis = stroke_visibility(self.spec.name, strokes.params, self.width, self.height, self.bg)
+            vis = stroke_visibility(self.spec, strokes.params, self.width, self.height, self.bg)
             drop = torch.argsort(vis, stable=True)[:recycle].cpu().numpy()
             mask = np.ones(len(strokes), bool)
             mask[drop] = False
@@ -633,7 +633,7 @@ class _FrameStep:
         movable = np.concatenate([active, np.ones(added, bool)])
         self.stats.reoptimised, self.stats.refitted = int(movable.sum()) - added, int(strokes.refit.sum())
         anchored = torch.from_numpy(np.concatenate([~strokes.refit, np.zeros(added, bool)]))
-        strokes.params = joint_pass(self.spec.name, strokes.params, strokes.levels, self.fit, self.bg, self.options,
+        strokes.params = joint_pass(self.spec, strokes.params, strokes.levels, self.fit, self.bg, self.options,
                                     self.topts, torch.from_numpy(movable).to(self.device), anchored.to(self.device),
                                     self.style_loss, self.controls)
 
@@ -666,7 +666,7 @@ def paint_next(prev: StrokeSet, prev_image: np.ndarray, image: np.ndarray, optio
                         prev.background, {**prev.meta, "frame": frame}, strokes.ids)
         return
     step.style_loss = load_style_loss(options)
-    step.renderer = patch_renderer(options, step.spec.name, step.device)
+    step.renderer = patch_renderer(options, step.spec, step.device)
     step.fit_target(strokes)
     step.drop_torn(strokes)
     yield Progress(fraction=0.3, level=0, loss=0.0)

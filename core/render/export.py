@@ -41,6 +41,9 @@ compositing (see "Linear light" below).
   viewer mixes by m D instead. A viewer samples images bilinearly without mipmaps, so
   each stroke places the mip level a GPU would pick for its size, and it mixes in
   sRGB, so the overlay's opacity is fitted to the model's linear-light mix.
+* The artist's brush: the same, with the brush's stencil (white, the stencil in alpha,
+  each mip level in use embedded once) as the mask and no overlay; a flat-capped
+  stroke's image spans its points rather than its caps, as in the model.
 * Soft edges (watercolour, softness 0.5): the model fades coverage linearly from 1 to 0
   over e = softness * radius, centred on the outline. The SVG blurs the stroke's group
   with ``feGaussianBlur``; sigma = sqrt(max(0, (0.31 e)^2 - 1/12)) px, where 0.31 e is
@@ -92,8 +95,10 @@ from PIL import Image
 from ..model.colour import linear_to_srgb, srgb_to_linear
 from ..errors import PainterError
 from .reference import output_size, render, stroke_layers
+from ..contracts.brushes import Brush
+from ..model.brushes import stencil
 from ..model.geometry import Geometry
-from ..model.texture import OIL_MIX, TEXTURE_COLS, TEXTURE_ROWS, mip_chain, mip_level, stroke_levels
+from ..model.texture import OIL_MIX, TEXTURE_COLS, TEXTURE_ROWS, mip_chain, mip_level, mips_of, stroke_levels
 
 #: Texels of padding (edge repeated) around the embedded oil textures: a stroke's mip
 #: level has texels of at least a pixel, so this covers its anti-aliased edge.
@@ -286,9 +291,22 @@ def _texture_png(level: int, lod: int) -> tuple[str, int, int]:
     at the anti-aliased border. A viewer samples it bilinearly without mipmaps, so each
     stroke gets the mip level a GPU would pick for its size."""
     tex = mip_chain()[lod][level]  # [2, r, c]: linear grey, stencil
-    rgba = np.empty(tex.shape[1:] + (4,), np.float64)
-    rgba[..., :3] = linear_to_srgb(tex[0])[..., None]
-    rgba[..., 3] = tex[1]
+    return _padded_png(linear_to_srgb(tex[0]), tex[1])
+
+
+def _brush_png(brush: Brush, lod: int) -> tuple[str, int, int]:
+    """Mip ``lod`` of the brush's stencil as a base64 PNG (white, the stencil in alpha),
+    padded as :func:`_texture_png` pads oil's."""
+    tex = mips_of(stencil(brush))[lod]
+    return _padded_png(np.ones_like(tex), tex)
+
+
+def _padded_png(grey: np.ndarray, alpha: np.ndarray) -> tuple[str, int, int]:
+    """An RGBA PNG of ``grey`` (sRGB) and ``alpha``, both [r, c] in 0..1, its edge texels
+    repeated ``_PAD_TEXELS`` times: base64 text, width, height."""
+    rgba = np.empty(grey.shape + (4,), np.float64)
+    rgba[..., :3] = grey[..., None]
+    rgba[..., 3] = alpha
     padded = np.pad(np.clip(np.round(rgba * 255), 0, 255).astype(np.uint8),
                     ((_PAD_TEXELS, _PAD_TEXELS), (_PAD_TEXELS, _PAD_TEXELS), (0, 0)), mode="edge")
     buf = io.BytesIO()
@@ -329,7 +347,7 @@ def srgb_opacities(geometry: Geometry, width: int, height: int, background=(1, 1
     ``_FIT_LONG_SIDE`` px on the long side: it is an average over the stroke)."""
     alpha = geometry.rgba[:, 0, 3].astype(np.float64) if len(geometry) else np.zeros(0)
     fitted = alpha.copy()
-    fit = (alpha > 0) & ((alpha < 1) | bool(geometry.textured))
+    fit = (alpha > 0) & ((alpha < 1) | bool(geometry.textured) | (geometry.brush is not None))
     if not fit.any():
         return fitted
     scale = min(1.0, _FIT_LONG_SIDE / max(width, height))
@@ -400,7 +418,11 @@ def svg_text(geometry: Geometry, width: int, height: int, background=(1, 1, 1)) 
             attrs.append(f'fill="{colours[0]}"')
             inner = [f'<path d="{"".join(shapes)}"/>']
         elif len(shapes) == 1:
-            defs.append(_gradient(f"g{s}", pts[0], pts[-1], rgb[0], rgb[-1]))
+            ends = (pts[0], pts[-1])
+            if geometry.brush is not None and geometry.cap != "flat":  # a brush's colour runs tip to tip
+                tip = _unit(pts[-1] - pts[0]) * rad[0]
+                ends = (pts[0] - tip, pts[-1] + tip)
+            defs.append(_gradient(f"g{s}", *ends, rgb[0], rgb[-1]))
             inner = [f'<path fill="url(#g{s})" d="{shapes[0]}"/>']
         elif geometry.cap == "flat":
             # Rare (no style has multi-point flat strokes): one gradient along the chord.
@@ -431,35 +453,39 @@ def svg_text(geometry: Geometry, width: int, height: int, background=(1, 1, 1)) 
             defs.append(f'<mask id="w{s}" mask-type="luminance"><g{blur}><path fill="#fff" d="{rim}"/>'
                         f'<path fill="{_hex([_WASH_MASK] * 3)}" d="{middle}"/></g></mask>')
             attrs.append(f'mask="url(#w{s})"')
-        # --- texture
-        if geometry.textured:
+        # --- texture, or the artist's brush
+        if geometry.textured or geometry.brush is not None:
             p0, p1 = pts[0], pts[-1]
             n = _unit(p1 - p0)
             perp = np.array([-n[1], n[0]])
             r0 = max(float(rad[0]), 1e-6)
+            ext = 0.0 if geometry.cap == "flat" else r0  # u spans tip to tip (see core.render.reference)
             length = float(np.hypot(*(p1 - p0)))
-            k = int(levels[s])
-            lod = int(round(float(mip_level(np.array([2 * r0]), np.array([length + 2 * r0]))[0])))
+            lod = int(round(float(mip_level(np.array([2 * r0]), np.array([length + 2 * ext]))[0])))
+            k = int(levels[s]) if geometry.textured else -1
+            key = f"{k}_{lod}" if geometry.textured else f"b{lod}"
             if (k, lod) not in images:
                 images.add((k, lod))
-                data, pw, ph = _texture_png(k, lod)
-                defs.append(f'<image id="tex{k}_{lod}" width="{pw}" height="{ph}" preserveAspectRatio="none" '
+                data, pw, ph = _texture_png(k, lod) if geometry.brush is None else _brush_png(geometry.brush, lod)
+                defs.append(f'<image id="tex{key}" width="{pw}" height="{ph}" preserveAspectRatio="none" '
                             f'xlink:href="data:image/png;base64,{data}"/>')
-            sx = (length + 2 * r0) / (tex_cols >> lod)  # px per texel along
+            sx = (length + 2 * ext) / (tex_cols >> lod)  # px per texel along
             sy = 2 * r0 / (tex_rows >> lod)  # px per texel across
-            origin = p0 - n * (r0 + _PAD_TEXELS * sx) - perp * (r0 + _PAD_TEXELS * sy)
+            origin = p0 - n * (ext + _PAD_TEXELS * sx) - perp * (r0 + _PAD_TEXELS * sy)
             mat = (n[0] * sx, n[1] * sx, perp[0] * sy, perp[1] * sy, origin[0], origin[1])
-            place = (f'xlink:href="#tex{k}_{lod}" transform="matrix('
+            place = (f'xlink:href="#tex{key}" transform="matrix('
                      + " ".join(f"{v:.5g}" if i < 4 else f(v) for i, v in enumerate(mat)) + ')"')
-            # The dry stencil masks the whole stroke; the grey shading is laid over the
-            # colour, inside the stroke's outline, at the share that looks like the
-            # model's linear-light mix in a viewer that mixes in sRGB.
+            # The stencil (oil's dry brush, or the artist's brush) masks the whole stroke.
             defs.append(f'<mask id="m{s}" mask-type="alpha"><use {place}/></mask>')
-            defs.append(f'<clipPath id="k{s}"><path d="{"".join(shapes)}"/></clipPath>')
             attrs.append(f'mask="url(#m{s})"')
-            # (The clip goes on a group: on the <use> it would be read in texel units.)
-            inner.append(f'<g clip-path="url(#k{s})" opacity="{_shade_opacity(rgb, k, lod):.3f}">'
-                         f'<use {place}/></g>')
+            if geometry.textured:
+                # Oil's grey shading is laid over the colour, inside the stroke's outline,
+                # at the share that looks like the model's linear-light mix in a viewer
+                # that mixes in sRGB. (The clip goes on a group: on the <use> it would be
+                # read in texel units.)
+                defs.append(f'<clipPath id="k{s}"><path d="{"".join(shapes)}"/></clipPath>')
+                inner.append(f'<g clip-path="url(#k{s})" opacity="{_shade_opacity(rgb, k, lod):.3f}">'
+                             f'<use {place}/></g>')
         body.append(f'<g {" ".join(attrs)}>' + "".join(inner) + "</g>")
     head = (f'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
             f'version="1.1" width="{width}" height="{height}" viewBox="0 0 {width} {height}">')

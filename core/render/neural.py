@@ -340,10 +340,13 @@ def _fix(path: Path, style: str) -> str:
     return f"run `python -m core train --style {style} --out {path}` or restore it from the repository"
 
 
-def load_renderer(style: str, path: str | os.PathLike | None = None, device: str | torch.device = "cpu"
+def load_renderer(style: str | StyleSpec, path: str | os.PathLike | None = None, device: str | torch.device = "cpu"
                   ) -> StrokeRenderer:
     """The trained renderer for ``style``; every way a file can be wrong is one clear line."""
     spec = get_style(style)
+    if spec.brush is not None:
+        raise PainterError(f"the neural renderer has no weights for a brush (this painting's is {spec.brush.name}): "
+                           "it learnt each style's own look; use --renderer analytic")
     p = Path(path) if path is not None else default_weights_path(spec.name)
     if not p.is_file():
         raise PainterError(f"neural renderer weights {p} are missing: {_fix(p, spec.name)}, "

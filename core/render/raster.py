@@ -24,6 +24,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..contracts.brushes import Brush
+from ..model.brushes import brush_mipmaps
 from ..model.colour import linear_to_srgb, srgb_to_linear
 from ..contracts.styles import MIN_RADIUS, StyleSpec, get_style
 from ..model.geometry import box_axis, taper
@@ -39,7 +41,7 @@ def _edge(sd: torch.Tensor, e: torch.Tensor | float) -> torch.Tensor:
     return ramp + (smooth - smooth.detach())
 
 
-def stroke_bounds(style: str, params: torch.Tensor, extent: tuple[float, float]) -> torch.Tensor:
+def stroke_bounds(style: str | StyleSpec, params: torch.Tensor, extent: tuple[float, float]) -> torch.Tensor:
     """Axis-aligned bounds [N, 4] (x0, y0, x1, y1) in long-side units, not differentiable."""
     spec = get_style(style)
     ex, ey = extent
@@ -208,7 +210,7 @@ class Layout:
         return _waves(self.x0, self.y0, self.sizes)
 
 
-def render_patches(style: str, params: torch.Tensor, patches: Patches,
+def render_patches(style: str | StyleSpec, params: torch.Tensor, patches: Patches,
                    extent: tuple[float, float]) -> tuple[torch.Tensor, torch.Tensor]:
     """Alpha [N, P, P] and *linear* colour [N, P, P, 3] of every stroke on its patch."""
     n, size = len(params), patches.size
@@ -296,7 +298,7 @@ def _signed_distance(spec, params: torch.Tensor, sid: torch.Tensor, px: torch.Te
     return sd, tcol, hs, (u, v, hl, hs)
 
 
-def render_pixels(style: str, params: torch.Tensor, sid: torch.Tensor, px: torch.Tensor, py: torch.Tensor,
+def render_pixels(style: str | StyleSpec, params: torch.Tensor, sid: torch.Tensor, px: torch.Tensor, py: torch.Tensor,
                   long_px: int, extent: tuple[float, float]) -> tuple[torch.Tensor, torch.Tensor]:
     """Alpha [T] and *linear* colour [T, 3] of stroke ``sid[i]`` at pixel centre
     (``px[i]``, ``py[i]``) (long-side units), for any set of pixels: a whole patch, or
@@ -316,6 +318,15 @@ def render_pixels(style: str, params: torch.Tensor, sid: torch.Tensor, px: torch
         tu = (u + hl) / (2 * hl).clamp_min(1e-9)  # 0 at the start cap's tip, 1 at the end's
         shade, dry = _oil_texture(spec, params, sid, tu, v / hs, long_px, extent)
         cover = cover * dry
+    elif spec.brush is not None:
+        # The artist's brush: where its stencil leaves paint, stretched tip to tip (a box's
+        # long side spans a round stroke's caps and a flat one's ends alike).
+        u, v, hl, hs = box
+        tu = (u + hl) / (2 * hl).clamp_min(1e-9)
+        cover = cover * _brush_stencil(spec, params, sid, tu, v / hs, long_px, extent)
+        # Grease Pencil grades a stroke's two colours over its whole quad, caps included:
+        # a brush stroke's colour runs tip to tip, as its stencil does.
+        tcol = tu.clamp(0, 1)
     alpha = params[:, cols.alpha].index_select(0, sid) * cover
     # Grease Pencil holds each point's colour in linear light and grades linearly
     # between points. Box strokes have two points: grade in linear light. Bezier
@@ -348,15 +359,32 @@ def _oil_texture(spec: StyleSpec, params: torch.Tensor, sid: torch.Tensor, tu: t
         _, _, half_long, half_short = box_axis(spec, params, extent)
         lod = mip_level((2 * half_short.clamp_min(MIN_RADIUS) * long_px).cpu().numpy(),
                         (2 * half_long * long_px).cpu().numpy())
-    stack = _texture_stack(params.device)  # [1, 2, LEVELS * MIPS, R, C]
-    depth, mips = stack.shape[2], oil_mipmaps().shape[1]
+    out = _sample_stack(_texture_stack(params.device), level * oil_mipmaps().shape[1] + lod, sid, tu, tv)
+    return out[0], out[1]
+
+
+def _brush_stencil(spec: StyleSpec, params: torch.Tensor, sid: torch.Tensor, tu: torch.Tensor, tv: torch.Tensor,
+                   long_px: int, extent: tuple[float, float]) -> torch.Tensor:
+    """The brush's stencil per pixel, sampled as oil's texture is: the mip level that
+    matches each stroke's size on screen, trilinear between mips, clamped at the edges."""
+    with torch.no_grad():
+        _, _, half_long, half_short = box_axis(spec, params, extent)
+        lod = mip_level((2 * half_short.clamp_min(MIN_RADIUS) * long_px).cpu().numpy(),
+                        (2 * half_long * long_px).cpu().numpy())
+    return _sample_stack(_brush_stack(spec.brush, params.device), lod, sid, tu, tv)[0]
+
+
+def _sample_stack(stack: torch.Tensor, z: np.ndarray, sid: torch.Tensor, tu: torch.Tensor,
+                  tv: torch.Tensor) -> torch.Tensor:
+    """Channels [C, T] of a stack of textures [1, C, D, R, W] at slice ``z[sid]``
+    (fractional: linear between slices), column ``tu`` (0..1) and row ``tv`` (-1..1)."""
+    depth = stack.shape[2]
     # grid_sample's align_corners=False puts slice centres (and texel centres) at
     # (2 i + 1) / n - 1: the same pixel-centre convention as the reference renderer.
-    z = torch.as_tensor((level * mips + lod) * 2 + 1, dtype=tu.dtype, device=tu.device) / depth - 1
+    z = torch.as_tensor(z * 2 + 1, dtype=tu.dtype, device=tu.device) / depth - 1
     grid = torch.stack([tu * 2 - 1, tv, z.index_select(0, sid)], dim=-1)
-    out = F.grid_sample(stack, grid[None, None, None], mode="bilinear", padding_mode="border",
-                        align_corners=False)[0, :, 0, 0]
-    return out[0], out[1]
+    return F.grid_sample(stack, grid[None, None, None], mode="bilinear", padding_mode="border",
+                         align_corners=False)[0, :, 0, 0]
 
 
 @functools.lru_cache(maxsize=4)
@@ -364,6 +392,11 @@ def _texture_stack(device: torch.device) -> torch.Tensor:
     mips = torch.from_numpy(oil_mipmaps().copy())  # [LEVELS, MIPS, 2, R, C]
     k, m, c, r, w = mips.shape
     return mips.permute(2, 0, 1, 3, 4).reshape(1, c, k * m, r, w).contiguous().to(device)
+
+
+@functools.lru_cache(maxsize=8)
+def _brush_stack(brush: Brush, device: torch.device) -> torch.Tensor:
+    return torch.from_numpy(brush_mipmaps(brush).copy())[None, None].contiguous().to(device)  # [1, 1, MIPS, R, C]
 
 
 class _WaveComposite(torch.autograd.Function):
@@ -476,7 +509,7 @@ def _from_patches(layout: Layout, alphas: list[torch.Tensor], colours: list[torc
 GRADIENT_MARGIN_PX = 2.0
 
 
-def _near_outline(style: str, params: torch.Tensor, layout: Layout, extent: tuple[float, float]
+def _near_outline(style: str | StyleSpec, params: torch.Tensor, layout: Layout, extent: tuple[float, float]
                   ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """The canvas pixels that may lie within :data:`GRADIENT_MARGIN_PX` of each stroke's
     outline: (stroke, x, y, canvas index), strokes contiguous. Everything else on a
@@ -572,7 +605,7 @@ def _covering_rects(spec, params: torch.Tensor, extent: tuple[float, float], gro
     return torch.stack([mid[..., 0], mid[..., 1], axis[..., 0], axis[..., 1], length / 2 + half, half], -1)
 
 
-def stroke_pixels(style: str, params: torch.Tensor, width: int, height: int, max_patch: int | None = None,
+def stroke_pixels(style: str | StyleSpec, params: torch.Tensor, width: int, height: int, max_patch: int | None = None,
                   pad: int | None = None,
                   patch_renderer: Callable[..., tuple[torch.Tensor, torch.Tensor]] | None = None) -> StrokePixels:
     """Evaluate strokes at the pixels they may touch, ready to composite in order.
@@ -631,7 +664,7 @@ def _runs(areas: np.ndarray, budget: float) -> list[tuple[int, int]]:
     return runs
 
 
-def render(style: str, params: torch.Tensor, width: int, height: int,
+def render(style: str | StyleSpec, params: torch.Tensor, width: int, height: int,
            base: torch.Tensor | None = None, background=(1.0, 1.0, 1.0),
            max_patch: int | None = None, pixel_budget: float = 4e6,
            patch_renderer: Callable[..., tuple[torch.Tensor, torch.Tensor]] | None = None) -> torch.Tensor:
@@ -669,7 +702,7 @@ class HeldRender:
     gradient. Runs of strokes (the memory bound of :func:`render`) are fixed here,
     from the strokes as they start."""
 
-    def __init__(self, style: str, params: torch.Tensor, held: torch.Tensor, width: int, height: int,
+    def __init__(self, style: str | StyleSpec, params: torch.Tensor, held: torch.Tensor, width: int, height: int,
                  pixel_budget: float = 4e6) -> None:
         self.style, self.width, self.height = style, width, height
         self.long_px = max(width, height)

@@ -49,6 +49,21 @@ For one stroke with points p_0..p_{K-1}, radii r_k, sRGB colours c_k and alpha A
   cols = u from 0 to 1) at row coordinate (v + 1) / 2 * rows - 0.5 and column
   coordinate u * cols - 0.5, both clamped to [0, size - 1] (clamp to edge); m = m * T.
   (For K > 2 the first and last points stand in for p_0 and p_1.)
+* brush (``geometry.brush``, the artist's stencil, box strokes, K = 2): u and v as for
+  the texture, except that flat caps map u over the points alone (Grease Pencil
+  extends a stroke's quad a radius past its end points only for round caps)::
+
+      e = 0 for flat caps, r_0 for round ones
+      u = (dot(x - p_0, n) + e) / (|p_1 - p_0| + 2 e)
+
+  D = the stencil (:func:`core.model.brushes.brush_mipmaps`) sampled like the texture,
+  trilinear between the mip levels for a stroke 2 r_0 wide and |p_1 - p_0| + 2 e
+  long; m = m * D. The brush says where paint goes, not what colour it is (for oil it
+  replaces the bristle texture), but the colour runs tip to tip as the stencil does,
+  c = c_0 + clamp(u, 0, 1) (c_1 - c_0) in linear light: Grease Pencil grades a
+  stroke's vertex colours over its whole quad, caps included. (Without a brush the
+  model keeps grading between the points, so paintings made before brushes redraw
+  exactly as they were.)
 * alpha a = A * m; strokes are composited in painting order over the background in
   *linear light*, as Grease Pencil blends: C_lin <- C_lin (1 - a) + a c_lin, where the
   colour is interpolated along the stroke in linear light too (Grease Pencil's vertex
@@ -73,6 +88,7 @@ import numpy as np
 
 from ..model.colour import linear_to_srgb, srgb_to_linear
 from ..errors import PainterError
+from ..model.brushes import brush_mipmaps
 from ..model.geometry import Geometry
 from ..model.texture import OIL_MIX, mip_level, oil_level, oil_mipmaps, wash_profile
 
@@ -94,14 +110,17 @@ def _pixel_range(lo: float, hi: float, size: int) -> tuple[int, int]:
 def _sample_oil(level: int, lod: float, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Shade T and dry stencil D of oil texture ``level`` at mip ``lod`` (trilinear)."""
     mips = oil_mipmaps()[level]  # [MIPS, 2, R, C]
+    return _trilinear(mips[:, 0], lod, u, v), _trilinear(mips[:, 1], lod, u, v)
+
+
+def _trilinear(mips: np.ndarray, lod: float, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """A texture's mip levels [MIPS, R, C] sampled at mip ``lod``: bilinear in each of
+    the two nearest levels, linear between them."""
     lo = int(math.floor(lod))
     hi = min(lo + 1, mips.shape[0] - 1)
     f = np.float32(lod - lo)
-    out = []
-    for ch in range(2):
-        a = _sample_texture(mips[lo, ch], u, v)
-        out.append(a if hi == lo or f == 0 else a + f * (_sample_texture(mips[hi, ch], u, v) - a))
-    return out[0], out[1]
+    a = _sample_texture(mips[lo], u, v)
+    return a if hi == lo or f == 0 else a + f * (_sample_texture(mips[hi], u, v) - a)
 
 
 def _sample_texture(tex: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -127,9 +146,10 @@ def _sample_texture(tex: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray
 
 
 def _stroke_layer(pts: np.ndarray, rad: np.ndarray, rgb: np.ndarray, alpha: float, cap: str,
-                  softness: float, textured: bool, cx: np.ndarray, cy: np.ndarray):
+                  softness: float, textured: bool, cx: np.ndarray, cy: np.ndarray, brush: np.ndarray | None = None):
     """Alpha and colour of one stroke (pixel units) inside its box, or None if it
-    covers no pixel: ``(y0, y1, x0, x1, a [h, w], c [3] or [h, w, 3])``."""
+    covers no pixel: ``(y0, y1, x0, x1, a [h, w], c [3] or [h, w, 3])``. ``brush``: the
+    mip levels of the brush's stencil [MIPS, R, C], or None."""
     width, height = cx.shape[0], cy.shape[0]
     if not (alpha > 0) or not np.all(np.isfinite(pts)) or not np.all(np.isfinite(rad)):
         return None
@@ -239,20 +259,26 @@ def _stroke_layer(pts: np.ndarray, rad: np.ndarray, rgb: np.ndarray, alpha: floa
     np.clip(m, 0.0, 1.0, out=m)
 
     shade = None
-    if textured:
+    if textured or brush is not None:
         p0, p1 = pts[0], pts[-1]
         n = _unit(p1 - p0)
         length = float(np.hypot(*(p1 - p0)))
         r0 = max(float(rad[0]), 1e-12)
+        # u spans the stroke tip to tip: round caps reach a radius past the end points.
+        ext = 0.0 if cap == "flat" else r0
         px = (cx[x0:x1] - np.float32(p0[0]))[None, :]
         py = (cy[y0:y1] - np.float32(p0[1]))[:, None]
-        u = (px * np.float32(n[0] / (length + 2 * r0)) + py * np.float32(n[1] / (length + 2 * r0))
-             + np.float32(r0 / (length + 2 * r0)))
+        u = (px * np.float32(n[0] / (length + 2 * ext)) + py * np.float32(n[1] / (length + 2 * ext))
+             + np.float32(ext / (length + 2 * ext)))
         v = py * np.float32(n[0] / r0) - px * np.float32(n[1] / r0)
-        level = int(oil_level(rgb.mean(0)))
-        lod = float(mip_level(np.array([2 * r0]), np.array([length + 2 * r0]))[0])
-        shade, dry = _sample_oil(level, lod, u, v)
-        m *= dry
+        lod = float(mip_level(np.array([2 * r0]), np.array([length + 2 * ext]))[0])
+        if brush is not None:
+            m *= _trilinear(brush, lod, u, v)
+            if t is not None and kk is None:  # the colour runs tip to tip too (see the model)
+                t = np.clip(u, 0.0, 1.0)
+        else:
+            shade, dry = _sample_oil(int(oil_level(rgb.mean(0))), lod, u, v)
+            m *= dry
 
     m *= np.float32(alpha)
     col = rgb.astype(np.float32)
@@ -312,10 +338,11 @@ def stroke_layers(geometry: Geometry, width: int, height: int, start: int = 0,
     cx = np.arange(width, dtype=np.float32) + np.float32(0.5)
     cy = np.arange(height, dtype=np.float32) + np.float32(0.5)
     cap, softness, textured = geometry.cap, float(geometry.softness), bool(geometry.textured)
+    brush = None if geometry.brush is None else brush_mipmaps(geometry.brush)
 
     def layer(s: int):
         return _stroke_layer(pts[s], rad[s], rgba[s, :, :3], float(rgba[s, 0, 3]),
-                             cap, softness, textured, cx, cy)
+                             cap, softness, textured, cx, cy, brush)
 
     count = stop - start
     workers = _workers()

@@ -35,6 +35,10 @@ def _bad_inputs(tmp_path: Path) -> dict[str, tuple[list[str], str]]:
     broken.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4)  # a PNG signature, then garbage
     notes = tmp_path / "notes.txt"
     notes.write_text("not a picture")
+    blank = tmp_path / "blank.png"
+    from PIL import Image
+
+    Image.new("L", (64, 16), 255).save(blank)  # white all over: a brush that leaves no paint
     return {
         "unreadable image": ([str(broken)], "broken.png"),
         "missing file": ([str(tmp_path / "nope.png")], "does not exist"),
@@ -62,6 +66,9 @@ def _bad_inputs(tmp_path: Path) -> dict[str, tuple[list[str], str]]:
                                   "--replay-origin 2,0.5 is out of range: use X,Y with values in 0..1"),
         "origin not a point": ([str(img), "--replay-origin", "middle"], "--replay-origin 'middle' is not a point"),
         "negative hold": ([str(img), "--hold", "-1"], "--hold -1 is out of range: use at least 0"),
+        "unknown brush": ([str(img), "--brush", "flatt"], "is neither a brush that ships (did you mean flat?)"),
+        "brush on curves": ([str(img), "--style", "marker", "--brush", "flat"], "style marker cannot paint with a brush"),
+        "empty brush": ([str(img), "--style", "tape", "--brush", str(blank)], "white all over"),
     }
 
 

@@ -22,6 +22,8 @@ assert str(bridge.core_root()).endswith("neural_painter"), bridge.core_root()
 s = bpy.context.scene.neural_painter
 s.image_path, s.strokes, s.levels, s.levels_auto, s.size = img, 12, 1, False, 32
 assert bpy.ops.neural_painter.paint(engine="random") == {"FINISHED"}
+brushes = importlib.import_module(mod + ".contracts").brushes
+assert set(brushes.preset_files()) == set(brushes.PRESETS), brushes.preset_files()  # the panel's thumbnails
 gp = importlib.import_module(mod + ".gpencil")
 assert gp.stroke_count(bpy.context.view_layer.objects.active) == 12
 print("INSTALLED-AND-PAINTED")
@@ -38,6 +40,7 @@ def test_build_validate_install_enable(tmp_path: Path) -> None:
     assert "core/app/worker.py" in names and "core/painters/painter.py" in names and "core/contracts/protocol.py" in names
     assert "standin_engines.py" not in " ".join(names)  # the tests' stand-in engines do not ship
     assert any(n.startswith("weights/") for n in names)
+    assert all(f"brushes/{name}.png" in names for name in ("flat", "filbert", "fan", "dry", "round"))
     assert not any(n.startswith("tests/") or "__pycache__" in n for n in names)
     # Install from disk into a throw-away user directory, enable, paint.
     env = dict(os.environ, BLENDER_USER_RESOURCES=str(tmp_path / "user"))
