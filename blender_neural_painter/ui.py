@@ -176,7 +176,7 @@ class NEURAL_PAINTER_PT_paint(_SubPanel, bpy.types.Panel):
     list a setting in :attr:`FIELDS` (or draw it below) and it shows."""
 
     bl_label = "Paint"
-    FIELDS: tuple[str, ...] = ()
+    FIELDS: tuple[str, ...] = ("brush",)
 
     @classmethod
     def poll(cls, context: Any) -> bool:
